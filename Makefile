@@ -1,0 +1,42 @@
+# Two commands do all the set-up (see README):
+#   make run    install, train + index the default digits model if the workspace has none, serve
+#   make test   install what the tests need, then run every test
+PYTHON ?= python3
+VENV ?= .venv
+WORKSPACE ?= workspace
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: run test bench lint install install-test
+
+$(VENV)/bin/python:
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv)
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --upgrade pip
+	$(PIP) install "torch>=2.10" "torchvision>=0.25"
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: $(VENV)/.installed
+	$(PY) -m app run --workspace $(WORKSPACE) --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check app models tests bench
+	$(PY) -m mypy
+
+bench: $(VENV)/.installed-test
+	$(PY) -m bench
