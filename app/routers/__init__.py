@@ -1,0 +1,29 @@
+"""Every router, included by create_app from this one list."""
+
+from __future__ import annotations
+
+from app.routers import (
+    arithmetic,
+    attributes,
+    decode,
+    drag,
+    encode,
+    health,
+    interpolate,
+    models,
+    neighbors,
+    pages,
+)
+
+ROUTERS = [
+    health.router,
+    models.router,
+    encode.router,
+    decode.router,
+    interpolate.router,
+    attributes.router,
+    arithmetic.router,
+    neighbors.router,
+    drag.router,
+    pages.router,
+]

@@ -1,0 +1,155 @@
+"""The latent index of one model, and how it is written to and read from disk.
+
+Layout of ``<model>/index/`` (all arrays via numpy with ``allow_pickle=False``)::
+
+    manifest.json        cache key, parameters, fields, quality figures, build timings
+    items.npz            latents (N, D) f32, errors (N,) f32, labels (N,) i64, item_names (N,) str
+    images.npy           the dataset images at model size (N, C, H, W) u8 (thumbnails are cut
+                         from these on request)
+    metadata.npz         one (N,) column per metadata field (float64 or unicode)
+    projection-<p>.npz   the fitted projection ``<p>`` (pca, umap) and its inverse map
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.index.inverse import InverseMap
+from app.index.projection import Projection, projection_from_arrays
+from models.atomic import atomic_dir
+from models.errors import LatentExplorerError
+
+INDEX_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class IndexError_(LatentExplorerError):
+    """An index folder that is missing, stale or damaged."""
+
+
+@dataclass
+class LatentIndex:
+    """Everything the explorer precomputes about one model's latent space."""
+
+    latents: np.ndarray  # (N, D) float32
+    errors: np.ndarray  # (N,) float32, per-item reconstruction MSE
+    images: np.ndarray  # (N, C, H, W) uint8
+    labels: np.ndarray | None  # (N,) int64 or None
+    label_field: str | None
+    label_names: tuple[str, ...]
+    item_names: np.ndarray  # (N,) unicode
+    metadata: dict[str, np.ndarray]
+    projections: dict[str, Projection]
+    inverses: dict[str, InverseMap]
+    quality: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    key: str = ""
+    data_sha256: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.latents)
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.latents.shape[1])
+
+
+def save_index(index: LatentIndex, folder: Path) -> None:
+    """Write the index to ``folder`` atomically (temporary sibling, then rename)."""
+    with atomic_dir(folder) as tmp:
+        labels = index.labels if index.labels is not None else np.full(len(index), -1, np.int64)
+        np.savez(
+            tmp / "items.npz",
+            allow_pickle=False,
+            latents=index.latents,
+            errors=index.errors,
+            labels=labels,
+            item_names=index.item_names.astype(np.str_),
+        )
+        np.save(tmp / "images.npy", index.images, allow_pickle=False)
+        np.savez(
+            tmp / "metadata.npz",
+            allow_pickle=False,
+            **{k: _plain(v) for k, v in index.metadata.items()},
+        )
+        for name, projection in index.projections.items():
+            arrays = {f"proj_{k}": v for k, v in projection.to_arrays().items()}
+            arrays |= {f"inv_{k}": v for k, v in index.inverses[name].to_arrays().items()}
+            np.savez(tmp / f"projection-{name}.npz", allow_pickle=False, **arrays)
+        manifest = {
+            "version": INDEX_VERSION,
+            "key": index.key,
+            "data_sha256": index.data_sha256,
+            "params": index.params,
+            "n_items": len(index),
+            "latent_dim": index.latent_dim,
+            "has_labels": index.labels is not None,
+            "label_field": index.label_field,
+            "label_names": list(index.label_names),
+            "metadata_fields": list(index.metadata),
+            "projections": list(index.projections),
+            "quality": index.quality,
+            "timings": index.timings,
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def _plain(column: np.ndarray) -> np.ndarray:
+    """Object columns cannot be saved without pickle: make them unicode."""
+    return column.astype(np.str_) if column.dtype == object else column
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest, or None when there is no readable index in ``folder``."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("version") == INDEX_VERSION else None
+
+
+def load_index(folder: Path) -> LatentIndex:
+    """Read an index written by ``save_index``; nothing is refitted."""
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise IndexError_(f"{folder}: no readable index (run `latent-explorer index`)")
+    try:
+        with np.load(folder / "items.npz", allow_pickle=False) as items:
+            latents, errors = items["latents"], items["errors"]
+            labels, item_names = items["labels"], items["item_names"]
+        images = np.load(folder / "images.npy", allow_pickle=False)
+        with np.load(folder / "metadata.npz", allow_pickle=False) as meta:
+            metadata = {k: meta[k] for k in manifest["metadata_fields"]}
+        projections: dict[str, Projection] = {}
+        inverses: dict[str, InverseMap] = {}
+        for name in manifest["projections"]:
+            with np.load(folder / f"projection-{name}.npz", allow_pickle=False) as data:
+                proj = {k[5:]: data[k] for k in data.files if k.startswith("proj_")}
+                inv = {k[4:]: data[k] for k in data.files if k.startswith("inv_")}
+            projections[name] = projection_from_arrays(name, proj, latents)
+            inverses[name] = InverseMap.from_arrays(inv)
+    except (OSError, KeyError, ValueError) as exc:
+        raise IndexError_(f"{folder}: damaged index ({exc}); rebuild with --force") from None
+    return LatentIndex(
+        latents=latents,
+        errors=errors,
+        images=images,
+        labels=labels if manifest["has_labels"] else None,
+        label_field=manifest["label_field"],
+        label_names=tuple(manifest["label_names"]),
+        item_names=item_names,
+        metadata=metadata,
+        projections=projections,
+        inverses=inverses,
+        quality=manifest["quality"],
+        timings=manifest["timings"],
+        key=manifest["key"],
+        data_sha256=manifest["data_sha256"],
+        params=manifest["params"],
+    )

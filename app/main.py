@@ -1,0 +1,71 @@
+"""The application factory. Nothing heavy happens at import: models load in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.config import Settings
+from app.errors import install_error_handlers
+from app.middleware import BodyLimitMiddleware, InflightLimitMiddleware
+from app.routers import ROUTERS
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = ROOT / "static"
+TEMPLATES_DIR = ROOT / "templates"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the explorer app for ``settings`` (defaults and env vars when None)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from app.services.explorer import Explorer
+        from app.services.inference import InferenceWorker
+        from app.services.loaded import ModelStore
+        from models.device import configure_torch, resolve_device
+
+        start = time.perf_counter()
+        device = resolve_device(settings.device)
+        configure_torch(settings.threads)
+        worker = InferenceWorker()
+        # Loading runs on the inference thread: it is torch work like any other.
+        store = await worker.run(
+            ModelStore.load, settings.workspace, device, settings.models,
+            settings.build_missing_index,
+        )
+        app.state.explorer = Explorer(store, worker, settings.max_image_pixels)
+        app.state.device = str(device)
+        app.state.ready = True
+        log.info("ready in %.2fs: %d models on %s", time.perf_counter() - start,
+                 len(store.models), device)
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            worker.close()
+
+    app = FastAPI(
+        title="Latent Explorer",
+        version="0.1.0",
+        summary="Encode, project, decode, interpolate and do arithmetic in latent spaces.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.ready = False
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(InflightLimitMiddleware, limit=settings.max_inflight)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    return app

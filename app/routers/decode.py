@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.deps import ExplorerDep, ModelDep
+from app.routers.convert import placed_out, ref
+from app.schemas import DecodeIn, PlacedOut
+
+router = APIRouter(prefix="/api/models", tags=["decode"])
+
+
+@router.post(
+    "/{model}/decode",
+    summary="Decode a latent vector, or a 2D point on a projection, into an image",
+    description="Give `latent` (a list of latent_dim floats), `point` [x, y] with `projection`, "
+    "or a dataset `id`. Returns the image, the latent used and its positions.",
+)
+async def decode_latent(m: ModelDep, explorer: ExplorerDep, body: DecodeIn) -> PlacedOut:
+    return placed_out(await explorer.decode_ref(m, ref(body)))

@@ -1,0 +1,92 @@
+"""The drag stream: the page sends 2D points while the user drags; the server answers each
+with the image decoded at the newest point, dropping points that went stale meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from app.errors import error_body
+from app.services.explorer import Explorer
+from app.services.images import png_data_url_from_png
+from models.errors import LatentExplorerError
+
+router = APIRouter(prefix="/api/models", tags=["drag"])
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 4096  # a point message is ~60 bytes
+
+
+def parse_point(text: str, default_projection: str) -> tuple[str, np.ndarray, Any]:
+    """``{"x": 1.2, "y": -0.4, "seq": 7, "projection": "umap"}`` -> (projection, xy, seq)."""
+    if len(text) > MAX_MESSAGE:
+        raise ValueError(f"message longer than {MAX_MESSAGE} characters")
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("send a JSON object like {\"x\": 0.5, \"y\": 1.0, \"seq\": 1}")
+    xy = np.array([data.get("x"), data.get("y")], dtype=np.float64)
+    if not np.isfinite(xy).all() or np.abs(xy).max() > 1e9:
+        raise ValueError("x and y must be finite numbers")
+    seq = data.get("seq")
+    if not (seq is None or isinstance(seq, int | float | str)):
+        seq = None
+    projection = data.get("projection", default_projection)
+    if not isinstance(projection, str):
+        raise ValueError("projection must be a string")
+    return projection, xy.astype(np.float32), seq
+
+
+@router.websocket("/{model}/drag")
+async def drag_stream(websocket: WebSocket, model: str, projection: str = "umap") -> None:
+    await websocket.accept()
+    explorer: Explorer = websocket.app.state.explorer
+    try:
+        m = explorer.model(model)
+        default = explorer.projection_name(m, projection[:32])
+    except LatentExplorerError as exc:
+        status = int(getattr(exc, "status", 400))
+        await websocket.send_json(error_body(status, str(getattr(exc, "code", "bad_request")),
+                                             str(exc)))
+        await websocket.close(code=4000 + status)
+        return
+    latest: list[str] = []
+    wake = asyncio.Event()
+
+    async def receive() -> None:
+        while True:
+            latest[:] = [await websocket.receive_text()]  # only the newest point is kept
+            wake.set()
+
+    reader = asyncio.create_task(receive())
+    try:
+        while True:
+            waiter = asyncio.create_task(wake.wait())
+            done, _ = await asyncio.wait({reader, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if reader in done:
+                waiter.cancel()
+                reader.result()  # re-raises the disconnect
+            wake.clear()
+            text = latest.pop() if latest else None
+            if text is None:
+                continue
+            try:
+                name, xy, seq = parse_point(text, default)
+                name = explorer.projection_name(m, name)
+                latent, png = await explorer.drag_frame(m, name, xy)
+            except (ValueError, LatentExplorerError) as exc:
+                status = int(getattr(exc, "status", 422))
+                await websocket.send_json(
+                    error_body(status, str(getattr(exc, "code", "bad_point")), str(exc)))
+                continue
+            await websocket.send_json({"seq": seq, "x": float(xy[0]), "y": float(xy[1]),
+                                       "projection": name, "latent": latent.tolist(),
+                                       "image": png_data_url_from_png(png)})
+    except WebSocketDisconnect:
+        pass
+    finally:
+        reader.cancel()

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.errors import NotFound
+
+router = APIRouter(include_in_schema=False)
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
+
+
+@router.get("/", response_class=HTMLResponse)
+async def get_index(request: Request) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, "index.html", {})
+
+
+@router.get("/vendor/plotly.min.js")
+async def get_plotly() -> FileResponse:
+    """plotly.js from the installed plotly package: the page loads nothing from outside."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not path.is_file():
+        raise NotFound("plotly.min.js is missing from the installed plotly package")
+    return FileResponse(path, media_type="text/javascript",
+                        headers={"Cache-Control": "max-age=86400"})

@@ -1,0 +1,176 @@
+"""Request and response bodies (pydantic). "models" in this project means PyTorch models only."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_LATENT = 1024  # matches models.base.MAX_LATENT_DIM
+
+Latent = list[float]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RefIn(Strict):
+    """A place in latent space: give exactly one of ``id``, ``latent`` or ``point``."""
+
+    id: int | None = Field(None, ge=0, description="dataset item id", examples=[7])
+    latent: Latent | None = Field(None, max_length=MAX_LATENT, description="latent vector")
+    point: tuple[float, float] | None = Field(
+        None, description="2D point on a projection; decoded through the index's inverse map"
+    )
+    projection: str | None = Field(
+        None, max_length=32, description="projection of `point` (default umap)", examples=["umap"]
+    )
+
+
+class NeighboursOut(BaseModel):
+    ids: list[int]
+    distances: list[float]
+    metric: str
+
+
+class PlacedOut(BaseModel):
+    latent: Latent
+    positions: dict[str, tuple[float, float]] = Field(
+        description="the latent's place on each projection"
+    )
+    image: str = Field(description="decoded image as a PNG data URL")
+    neighbours: NeighboursOut | None = None
+
+
+class EncodedOut(PlacedOut):
+    reconstruction_error: float = Field(description="mean squared error of the reconstruction")
+    error_percentile: float = Field(
+        description="share of dataset items (in %) reconstructed at least as well: an anomaly score"
+    )
+    input: str = Field(description="the upload as the model sees it (resized), PNG data URL")
+    filename: str | None = None
+
+
+class EncodeOut(BaseModel):
+    items: list[EncodedOut]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "starting"]
+    device: str
+    models: list[str]
+    failed: dict[str, str] = Field(default_factory=dict)
+
+
+class ModelOut(BaseModel):
+    name: str
+    architecture: str
+    dataset: dict[str, Any]
+    latent_dim: int
+    image_shape: tuple[int, int, int]
+    n_items: int
+    quality: dict[str, Any]
+    projections: list[str]
+    label_field: str | None
+    label_names: list[str]
+    metadata_fields: dict[str, Literal["category", "number"]]
+    latent_std: list[float] = Field(description="per-dimension standard deviation of the latents")
+
+
+class ModelsOut(BaseModel):
+    models: list[ModelOut]
+
+
+class DecodeIn(RefIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"point": [1.5, -0.3], "projection": "umap"}, {"latent": [0.0] * 8}]
+        },
+    )
+
+
+class InterpolateIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"start": {"id": 0}, "end": {"id": 1},
+                                         "steps": 8, "method": "slerp"}]},
+    )
+    start: RefIn
+    end: RefIn
+    steps: int = Field(8, description="2 to 64 frames, endpoints included")
+    method: str = Field("slerp", description="lerp or slerp")
+    projection: str | None = Field(None, max_length=32, description="where to draw the path")
+
+
+class InterpolateOut(BaseModel):
+    method: str
+    projection: str
+    latents: list[Latent]
+    positions: list[tuple[float, float]]
+    images: list[str] = Field(description="PNG data URLs, one per step")
+
+
+class AttributeOut(BaseModel):
+    id: str
+    name: str
+    kind: Literal["value", "pair", "factor", "custom"]
+    field: str | None
+    vector: Latent
+    effect_size: float = Field(description="Cohen's d of the two groups along the vector")
+    n_a: int
+    n_b: int
+
+
+class AttributesOut(BaseModel):
+    attributes: list[AttributeOut]
+
+
+class AttributeIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "thick strokes", "group_a": [1, 2, 3],
+                                         "group_b": [4, 5]}]},
+    )
+    name: str = Field("", max_length=100)
+    group_a: list[int] = Field(max_length=1_000_000)
+    group_b: list[int] = Field(max_length=1_000_000)
+
+
+class TermIn(Strict):
+    attribute: str | None = Field(None, max_length=200, description="an attribute id")
+    vector: Latent | None = Field(None, max_length=MAX_LATENT)
+    weight: float = 1.0
+
+
+class AnalogyIn(Strict):
+    a: RefIn
+    b: RefIn
+    c: RefIn
+
+
+class ArithmeticIn(Strict):
+    """Either ``start`` + ``terms`` or an ``analogy`` (a - b + c)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [
+            {"start": {"id": 3}, "terms": [{"attribute": "digit:8-3", "weight": 1.0}], "k": 5},
+            {"analogy": {"a": {"id": 1}, "b": {"id": 2}, "c": {"id": 3}}},
+        ]},
+    )
+    start: RefIn | None = None
+    terms: list[TermIn] = Field(default_factory=list, max_length=64)
+    analogy: AnalogyIn | None = None
+    k: int = Field(8, description="neighbours to return, 0 to 1000")
+    metric: str = "euclidean"
+
+
+class NeighboursIn(RefIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"id": 5, "k": 10, "metric": "euclidean"}]},
+    )
+    k: int = Field(10, description="1 to 1000")
+    metric: str = Field("euclidean", description="euclidean or cosine")

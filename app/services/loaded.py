@@ -1,0 +1,128 @@
+"""Models loaded for serving: checkpoint + index + neighbour search, on the chosen device."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from app.index.build import IndexParams, cached_index, ensure_index
+from app.index.neighbors import NeighborIndex
+from app.index.store import LatentIndex
+from app.services.errors import NotFoundError
+from app.workspace import NAME_PATTERN, list_models
+from models.base import LatentModel
+from models.checkpoint import CheckpointInfo, load_checkpoint
+from models.errors import LatentExplorerError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to serve. ``encode``/``decode`` are synchronous: call them from the
+    inference worker, never from the event loop."""
+
+    name: str
+    folder: Path
+    model: LatentModel
+    info: CheckpointInfo
+    index: LatentIndex
+    device: torch.device
+    neighbors: dict[str, NeighborIndex] = field(default_factory=dict)
+    custom_attributes: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.latent_dim
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.model.image_shape
+
+    @property
+    def background(self) -> float:
+        return float(self.info.normalisation.get("background", 0.0))
+
+    def neighbor_index(self, metric: str) -> NeighborIndex:
+        """Built once per metric and reused."""
+        if metric not in self.neighbors:
+            self.neighbors[metric] = NeighborIndex(self.index.latents, metric)
+        return self.neighbors[metric]
+
+    @torch.inference_mode()
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """(B, C, H, W) float32 in [0, 1] -> (B, D) float32."""
+        x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(self.device)
+        return self.model.encode(x).float().cpu().numpy()
+
+    @torch.inference_mode()
+    def decode(self, latents: np.ndarray) -> np.ndarray:
+        """(B, D) float32 -> (B, C, H, W) float32 in [0, 1]."""
+        z = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32)).to(self.device)
+        return self.model.decode(z).float().cpu().numpy()
+
+    def warm_up(self) -> None:
+        """Run each path once so the first user request does not pay for lazy set-up."""
+        shape = self.image_shape
+        self.decode(self.encode(np.zeros((2, *shape), np.float32)))
+        for inverse in self.index.inverses.values():
+            inverse.transform(np.zeros((1, 2), np.float32))
+        self.neighbor_index("euclidean").query(self.index.latents[:1], 1)
+
+
+class ModelStore:
+    """The models this server serves, by name, plus the ones that failed to load and why."""
+
+    def __init__(self, models: dict[str, LoadedModel], failed: dict[str, str]) -> None:
+        self.models = models
+        self.failed = failed
+
+    def get(self, name: str) -> LoadedModel:
+        try:
+            return self.models[name]
+        except KeyError:
+            shown = name if len(name) <= 80 else name[:77] + "..."
+            allowed = ", ".join(self.models) or "none loaded"
+            raise NotFoundError(
+                f"no model named {shown!r}: available models are {allowed}", code="unknown_model"
+            ) from None
+
+    @classmethod
+    def load(
+        cls,
+        workspace: Path,
+        device: torch.device,
+        names: tuple[str, ...] = (),
+        build_missing_index: bool = True,
+    ) -> ModelStore:
+        """Load every model folder (or ``names``); a broken one is reported, not fatal."""
+        models: dict[str, LoadedModel] = {}
+        failed: dict[str, str] = {}
+        for name in names or tuple(list_models(workspace)):
+            start = time.perf_counter()
+            try:
+                if not NAME_PATTERN.match(name):
+                    raise NotFoundError(f"invalid model name {name!r}")
+                folder = workspace / name
+                model, info = load_checkpoint(folder, device)
+                params = IndexParams()
+                index = cached_index(folder, info, params)
+                if index is None:
+                    if not build_missing_index:
+                        raise NotFoundError(f"{folder}: no index; run `latent-explorer index`")
+                    log.info("%s: building its index (first start)", name)
+                    index, _ = ensure_index(folder, model, info, params, device)
+                loaded = LoadedModel(name, folder, model, info, index, device)
+                loaded.warm_up()
+            except LatentExplorerError as exc:
+                log.error("model %s not loaded: %s", name, exc)
+                failed[name] = str(exc)
+                continue
+            models[name] = loaded
+            log.info("model %s loaded in %.2fs on %s", name, time.perf_counter() - start, device)
+        return cls(models, failed)

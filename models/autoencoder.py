@@ -1,0 +1,31 @@
+"""A plain convolutional autoencoder."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from models.base import LatentModel, ModelConfig, register
+from models.conv import ConvDecoder, ConvEncoder
+
+
+@register("ae")
+class ConvAutoencoder(LatentModel):
+    """Deterministic encoder and decoder trained on binary cross-entropy."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        self.encoder = ConvEncoder(config.image_shape, config.width, config.latent_dim)
+        self.decoder = ConvDecoder(config.image_shape, config.width, config.latent_dim)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)  # (B, D)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decoder(z))  # (B, C, H, W) in [0, 1]
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        logits = self.decoder(self.encoder(x))
+        # Summed over pixels, averaged over the batch: same scale as the VAE's reconstruction term.
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+        return {"loss": recon, "recon": recon}

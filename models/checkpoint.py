@@ -1,0 +1,185 @@
+"""Checkpoint IO: weights in safetensors plus a JSON config that rebuilds the model.
+
+A checkpoint is a folder::
+
+    config.json         architecture, its arguments, dataset, image shape, normalisation,
+                        training metrics, versions, and the SHA-256 of the weights file
+    model.safetensors   the state dict, nothing else (no pickle anywhere)
+
+``torch.load`` is never called: a file that is not safetensors cannot run code here.
+Every failure is a ``CheckpointError`` whose message names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from models.atomic import atomic_dir
+from models.base import LatentModel, build_model
+from models.errors import CheckpointError, ConfigError
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+FORMAT = "latent-explorer-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class CheckpointInfo:
+    """What config.json says besides the architecture arguments."""
+
+    architecture: str
+    args: dict[str, Any]
+    dataset: dict[str, Any]
+    training: dict[str, Any] = field(default_factory=dict)
+    normalisation: dict[str, Any] = field(
+        default_factory=lambda: {"range": [0.0, 1.0], "background": 0.0}
+    )
+    versions: dict[str, str] = field(default_factory=dict)
+    weights_sha256: str = ""
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        c, h, w = self.args["image_shape"]
+        return (int(c), int(h), int(w))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import safetensors
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "safetensors": safetensors.__version__,
+        "format": str(FORMAT_VERSION),
+    }
+
+
+def save_checkpoint(
+    model: LatentModel,
+    folder: Path,
+    *,
+    dataset: dict[str, Any],
+    training: dict[str, Any] | None = None,
+) -> CheckpointInfo:
+    """Write the checkpoint folder atomically (see models/atomic.py)."""
+    from safetensors.torch import save_file
+
+    with atomic_dir(Path(folder)) as tmp:
+        state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(tmp / WEIGHTS_FILE))
+        info = CheckpointInfo(
+            architecture=model.name,
+            args=model.config.to_dict(),
+            dataset=dataset,
+            training=training or {},
+            versions=_versions(),
+            weights_sha256=sha256_file(tmp / WEIGHTS_FILE),
+        )
+        config = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "architecture": info.architecture,
+            "args": info.args,
+            "image_shape": info.args["image_shape"],
+            "dataset": info.dataset,
+            "normalisation": info.normalisation,
+            "training": info.training,
+            "versions": info.versions,
+            "weights_sha256": info.weights_sha256,
+        }
+        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    return info
+
+
+def read_info(folder: Path) -> CheckpointInfo:
+    """Parse and check config.json without touching the weights."""
+    path = Path(folder) / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing (a checkpoint folder needs {CONFIG_FILE})")
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a latent-explorer checkpoint config")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: format version {data.get('format_version')!r} is not supported "
+            f"(this build reads version {FORMAT_VERSION})"
+        )
+    try:
+        return CheckpointInfo(
+            architecture=str(data["architecture"]),
+            args=dict(data["args"]),
+            dataset=dict(data["dataset"]),
+            training=dict(data.get("training", {})),
+            normalisation=dict(data.get("normalisation", {})),
+            versions=dict(data.get("versions", {})),
+            weights_sha256=str(data["weights_sha256"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: missing or malformed field {exc}") from None
+
+
+def load_checkpoint(
+    folder: Path, device: torch.device | str = "cpu"
+) -> tuple[LatentModel, CheckpointInfo]:
+    """Rebuild the model from config.json, load its safetensors weights, put it in eval mode."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    info = read_info(folder)
+    weights = folder / WEIGHTS_FILE
+    if not weights.is_file():
+        raise CheckpointError(f"{weights}: missing (a checkpoint folder needs {WEIGHTS_FILE})")
+    if sha256_file(weights) != info.weights_sha256:
+        raise CheckpointError(
+            f"{weights}: contents do not match the checksum in {CONFIG_FILE} "
+            "(the file was changed or damaged after saving)"
+        )
+    try:
+        model = build_model(info.architecture, info.args)
+    except ConfigError as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE}: {exc}") from None
+    except TypeError as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE}: bad model arguments ({exc})") from None
+    try:
+        state = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{weights}: not a readable safetensors file ({exc})") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{weights}: tensors do not fit architecture {info.architecture!r} "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
+    for key, tensor in state.items():
+        if tensor.shape != expected[key].shape:
+            raise CheckpointError(
+                f"{weights}: tensor {key!r} has shape {tuple(tensor.shape)}, "
+                f"the architecture needs {tuple(expected[key].shape)}"
+            )
+    model.load_state_dict(state)
+    model.to(device).eval()
+    return model, info

@@ -1,0 +1,54 @@
+"""Shared fixtures: a tiny seeded digits model, trained once per test session into a real
+workspace on disk, and apps built from it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Two threads at most, like CI; set before torch spins up its pools.
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with one small digits VAE ("digits-vae-4") and its index, built for real."""
+    from app.services.training import TrainRequest, train_model
+    from models.device import configure_torch, resolve_device
+    from models.training import TrainConfig
+
+    configure_torch(2)
+    root = tmp_path_factory.mktemp("workspace")
+    request = TrainRequest(
+        dataset="digits", architecture="vae", latent_dim=4, image_size=16, width=8,
+        train=TrainConfig(epochs=4, seed=0, progress=False),
+    )
+    train_model(request, root, resolve_device("cpu"))
+    return root
+
+
+@pytest.fixture(scope="session")
+def model_name() -> str:
+    return "digits-vae-4"
+
+
+@pytest.fixture(scope="session")
+def settings(workspace: Path):  # type: ignore[no-untyped-def]
+    from app.config import Settings
+
+    return Settings(workspace=workspace, device="cpu", threads=2, max_upload_bytes=2_000_000,
+                    max_image_pixels=4_000_000)
+
+
+@pytest.fixture(scope="session")
+def client(settings) -> Iterator:  # type: ignore[no-untyped-def]
+    """An in-process client of an app with the session's model loaded (lifespan run once)."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client

@@ -1,0 +1,163 @@
+"""PCA and UMAP projections: quality on seeded data, stable placement, restore without umap."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs, make_swiss_roll
+from sklearn.decomposition import PCA
+
+from app.index.projection import (
+    PCAProjection,
+    UMAPProjection,
+    make_projection,
+    projection_from_arrays,
+)
+from app.index.quality import trustworthiness
+from models.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def rotate_into(X: np.ndarray, dim: int, seed: int) -> np.ndarray:
+    """Embed low-dimensional points in `dim` dimensions by a random rotation."""
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(dim, dim)))
+    padded = np.zeros((len(X), dim))
+    padded[:, : X.shape[1]] = X
+    return (padded @ q).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def blobs() -> np.ndarray:
+    Z, _ = make_blobs(600, n_features=12, centers=5, cluster_std=1.0, random_state=0)
+    return Z.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def swiss_roll() -> np.ndarray:
+    """A curved 2D manifold in 12 dimensions: PCA folds its layers onto each other."""
+    X, _ = make_swiss_roll(800, noise=0.05, random_state=0)
+    return rotate_into(X, 12, seed=0)
+
+
+@pytest.fixture(scope="module")
+def umap_blobs(blobs: np.ndarray) -> UMAPProjection:
+    return UMAPProjection(n_neighbors=15, min_dist=0.1, seed=0).fit(blobs)
+
+
+def test_pca_reproduces_sklearn_up_to_sign(blobs: np.ndarray) -> None:
+    ours = PCAProjection(seed=0).fit(blobs)
+    theirs = PCA(n_components=2).fit(blobs)
+    signs = np.sign((ours.components_ * theirs.components_).sum(axis=1))  # (2,) +-1
+    np.testing.assert_allclose(ours.components_, theirs.components_ * signs[:, None], atol=1e-5)
+    np.testing.assert_allclose(ours.embedding_, theirs.transform(blobs) * signs, atol=1e-3)
+    new = np.random.default_rng(1).normal(size=(20, 12)).astype(np.float32) * 5
+    np.testing.assert_allclose(ours.transform(new), theirs.transform(new) * signs, atol=1e-3)
+    assert ours.embedding_.dtype == np.float32 and ours.embedding_.shape == (600, 2)
+
+
+def test_umap_keeps_neighbourhoods_better_than_pca_on_a_curved_manifold(
+    blobs: np.ndarray, umap_blobs: UMAPProjection, swiss_roll: np.ndarray
+) -> None:
+    assert umap_blobs.embedding_.shape == (600, 2) and umap_blobs.embedding_.dtype == np.float32
+    assert trustworthiness(blobs, umap_blobs.embedding_) >= 0.9
+    umap_roll = make_projection("umap", seed=0).fit(swiss_roll)
+    pca_roll = make_projection("pca", seed=0).fit(swiss_roll)
+    umap_trust = trustworthiness(swiss_roll, umap_roll.embedding_)
+    pca_trust = trustworthiness(swiss_roll, pca_roll.embedding_)
+    assert umap_trust >= 0.97
+    assert umap_trust > pca_trust + 0.05
+
+
+def test_umap_placement_is_stable_and_local(blobs: np.ndarray, umap_blobs: UMAPProjection) -> None:
+    rng = np.random.default_rng(2)
+    batch = blobs[rng.integers(0, len(blobs), 100)] + rng.normal(size=(100, 12)).astype(np.float32)
+    placed = umap_blobs.transform(batch)
+    assert placed.shape == (100, 2) and placed.dtype == np.float32
+    for i in (0, 17, 99):  # alone, or in any batch: bit-identical
+        np.testing.assert_array_equal(umap_blobs.transform(batch[i : i + 1])[0], placed[i])
+    np.testing.assert_array_equal(umap_blobs.transform(batch[::-1])[::-1], placed)
+
+    # Independent check of the rule: 1/d^2 weighted mean of the 15 nearest training points.
+    d = np.linalg.norm(blobs[None].astype(np.float64) - batch[:, None], axis=2)  # (100, 600)
+    nearest = np.argsort(d, axis=1)[:, :15]
+    w = 1.0 / np.take_along_axis(d, nearest, axis=1) ** 2
+    expected = np.einsum("mk,mkc->mc", w, umap_blobs.embedding_[nearest]) / w.sum(1)[:, None]
+    np.testing.assert_allclose(placed, expected, atol=1e-4)
+
+    # A training latent lands on its own point; a nudged one right beside it.
+    np.testing.assert_array_equal(umap_blobs.transform(blobs[:50]), umap_blobs.embedding_[:50])
+    nudged = umap_blobs.transform(blobs[:50] + 1e-3)
+    extent = np.ptp(umap_blobs.embedding_, axis=0).max()
+    assert np.abs(nudged - umap_blobs.embedding_[:50]).max() < 0.01 * extent
+
+
+def test_pca_round_trip_is_exact(blobs: np.ndarray) -> None:
+    fitted = make_projection("pca").fit(blobs)
+    restored = projection_from_arrays("pca", _through_npz(fitted.to_arrays()), blobs)
+    assert isinstance(restored, PCAProjection)
+    new = blobs[:30] * 1.5
+    np.testing.assert_array_equal(restored.transform(new), fitted.transform(new))
+    np.testing.assert_array_equal(restored.embedding_, fitted.embedding_)
+
+
+def test_umap_round_trip_is_exact_and_never_imports_umap(
+    blobs: np.ndarray, umap_blobs: UMAPProjection, tmp_path: Path
+) -> None:
+    new = blobs[:40] + 0.5
+    np.savez(tmp_path / "proj.npz", allow_pickle=False, **umap_blobs.to_arrays())
+    np.save(tmp_path / "latents.npy", blobs, allow_pickle=False)
+    np.save(tmp_path / "new.npy", new, allow_pickle=False)
+    script = """
+import sys
+import numpy as np
+from app.index.projection import projection_from_arrays
+with np.load("proj.npz", allow_pickle=False) as data:
+    arrays = {k: data[k] for k in data.files}
+proj = projection_from_arrays("umap", arrays, np.load("latents.npy"))
+np.save("placed.npy", proj.transform(np.load("new.npy")), allow_pickle=False)
+print("umap" in sys.modules, "numba" in sys.modules)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.split() == ["False", "False"]
+    np.testing.assert_array_equal(np.load(tmp_path / "placed.npy"), umap_blobs.transform(new))
+
+
+def test_validation_names_allowed_values(blobs: np.ndarray) -> None:
+    with pytest.raises(ConfigError, match="projection must be one of pca, umap; got 'tsne'"):
+        make_projection("tsne")
+    with pytest.raises(ConfigError, match="allowed: n_neighbors, min_dist, seed"):
+        make_projection("umap", neighbours=5)
+    with pytest.raises(ConfigError, match="n_neighbors must be an integer from 2 to 9"):
+        UMAPProjection(n_neighbors=10).fit(blobs[:10])
+    with pytest.raises(ConfigError, match="min_dist must be a number from 0 to 1"):
+        UMAPProjection(min_dist=2.0).fit(blobs)
+    with pytest.raises(ConfigError, match="seed must be a non-negative integer"):
+        PCAProjection(seed=-1).fit(blobs)
+    fitted = PCAProjection().fit(blobs)
+    with pytest.raises(ConfigError, match=r"Z_new must have shape \(N, 12\)"):
+        fitted.transform(blobs[:, :5])
+    with pytest.raises(ConfigError, match="stored projection is 'pca', not 'umap'"):
+        projection_from_arrays("umap", fitted.to_arrays(), blobs)
+
+
+def _through_npz(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Save and reload without pickle, as the index store does."""
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    buffer.seek(0)
+    with np.load(buffer, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
