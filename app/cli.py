@@ -37,13 +37,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser, workspace_flag: str = "--workspace") -> None:
         p.add_argument(
-            workspace_flag, dest="workspace", type=Path, default=Path("workspace"),
+            workspace_flag,
+            dest="workspace",
+            type=Path,
+            default=Path("workspace"),
             help="workspace folder (default: ./workspace)",
         )
-        p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                       help="auto takes CUDA when present (default: auto)")
-        p.add_argument("--threads", type=int, default=None,
-                       help="torch CPU threads (default: all available cores)")
+        p.add_argument(
+            "--device",
+            choices=("auto", "cpu", "cuda"),
+            default="auto",
+            help="auto takes CUDA when present (default: auto)",
+        )
+        p.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="torch CPU threads (default: all available cores)",
+        )
 
     train = sub.add_parser("train", help="train a model and index it")
     common(train, "--out")
@@ -58,14 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="list the workspace's models and their quality figures")
     info.add_argument("--workspace", type=Path, default=Path("workspace"))
 
-    for name, text in (("serve", "serve the explorer"),
-                       ("run", "train the default digits model if the workspace has none, then serve")):
+    for name, text in (
+        ("serve", "serve the explorer"),
+        ("run", "train the default digits model if the workspace has none, then serve"),
+    ):
         p = sub.add_parser(name, help=text)
         common(p)
         p.add_argument("--host", default=None, help="listen address (default: 127.0.0.1)")
         p.add_argument("--port", type=int, default=None, help="listen port (default: 8000)")
-        p.add_argument("--model", action="append", dest="models",
-                       help="load only this model (repeatable; default: all)")
+        p.add_argument(
+            "--model",
+            action="append",
+            dest="models",
+            help="load only this model (repeatable; default: all)",
+        )
     return parser
 
 
@@ -73,19 +90,29 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     from models.training import TrainConfig
 
     d = TrainConfig()
-    p.add_argument("--dataset", default="digits",
-                   help="digits | shapes | mnist | fashion-mnist | folder:PATH (default: digits)")
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        help="digits | shapes | mnist | fashion-mnist | folder:PATH (default: digits)",
+    )
     p.add_argument("--model", dest="architecture", default="vae", help="vae | ae (default: vae)")
     p.add_argument("--name", default=None, help="model folder name (default: DATASET-MODEL-LATENT)")
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--image-size", type=int, default=32, help="square side in px, 8 to 64")
     p.add_argument("--channels", type=int, choices=(1, 3), default=None)
-    p.add_argument("--size", type=int, default=None,
-                   help="items: shapes to generate (default 20000), or a subset of the others")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="items: shapes to generate (default 20000), or a subset of the others",
+    )
     p.add_argument("--colour", action="store_true", help="shapes: coloured shapes, 3 channels")
     p.add_argument("--data-dir", type=Path, default=None, help="folder holding MNIST files")
-    p.add_argument("--download", action="store_true",
-                   help="mnist/fashion-mnist: download into --data-dir if missing")
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="mnist/fashion-mnist: download into --data-dir if missing",
+    )
     p.add_argument("--width", type=int, default=16, help="channels of the first conv layer")
     p.add_argument("--beta", type=float, default=0.5, help="VAE: weight of the KL term")
     p.add_argument("--epochs", type=int, default=d.epochs)
@@ -109,8 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
-            message = f"no space left on the device while writing {exc.filename or 'files'}; " \
+            message = (
+                f"no space left on the device while writing {exc.filename or 'files'}; "
                 "nothing was half-written, free some space and run again"
+            )
         else:
             message = f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
         print(f"error: {message}", file=sys.stderr)  # noqa: T201
@@ -133,15 +162,28 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     device = _runtime(args)
     request = TrainRequest(
-        dataset=args.dataset, architecture=args.architecture, latent_dim=args.latent_dim,
-        image_size=args.image_size, channels=args.channels, size=args.size, colour=args.colour,
-        data_dir=args.data_dir, download=args.download, width=args.width, beta=args.beta,
+        dataset=args.dataset,
+        architecture=args.architecture,
+        latent_dim=args.latent_dim,
+        image_size=args.image_size,
+        channels=args.channels,
+        size=args.size,
+        colour=args.colour,
+        data_dir=args.data_dir,
+        download=args.download,
+        width=args.width,
+        beta=args.beta,
         name=args.name,
-        train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                          seed=args.seed, patience=args.patience, progress=not args.no_progress),
+        train=TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            seed=args.seed,
+            patience=args.patience,
+            progress=not args.no_progress,
+        ),
     )
-    folder, index = train_model(request, args.workspace, device,
-                                build_index=not args.no_index)
+    folder, index = train_model(request, args.workspace, device, build_index=not args.no_index)
     log.info("model written to %s", folder)
     if index is not None:
         log.info("quality: %s", json.dumps(index.quality))
@@ -157,7 +199,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     device = _runtime(args)
     names = [args.model] if args.model else list_models(args.workspace)
     if not names:
-        raise ConfigError(f"{args.workspace}: no models found (train one with `latent-explorer train`)")
+        raise ConfigError(
+            f"{args.workspace}: no models found (train one with `latent-explorer train`)"
+        )
     for name in names:
         folder = model_dir(args.workspace, name)
         model, info = load_checkpoint(folder, device)
@@ -167,8 +211,12 @@ def cmd_index(args: argparse.Namespace) -> int:
             log.info("%s: index is up to date (cached)", name)
             continue
         index, _ = ensure_index(folder, model, info, IndexParams(), device, data=data, force=True)
-        log.info("%s: index built in %.1fs: %s", name, sum(index.timings.values()),
-                 json.dumps(index.quality))
+        log.info(
+            "%s: index built in %.1fs: %s",
+            name,
+            sum(index.timings.values()),
+            json.dumps(index.quality),
+        )
     return 0
 
 
@@ -181,8 +229,17 @@ def cmd_info(args: argparse.Namespace) -> int:
         folder = args.workspace / name
         info = read_info(folder)
         manifest = read_manifest(index_dir(folder)) or {}
-        print(json.dumps({"name": name, "architecture": info.architecture, "args": info.args,  # noqa: T201
-                          "dataset": info.dataset, "quality": manifest.get("quality")}))
+        print(
+            json.dumps(
+                {
+                    "name": name,
+                    "architecture": info.architecture,
+                    "args": info.args,  # noqa: T201
+                    "dataset": info.dataset,
+                    "quality": manifest.get("quality"),
+                }
+            )
+        )
     return 0
 
 
@@ -193,12 +250,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.main import create_app
 
     settings = Settings.from_env(
-        workspace=args.workspace, host=args.host, port=args.port, device=args.device,
-        threads=args.threads, models=tuple(args.models) if args.models else None,
+        workspace=args.workspace,
+        host=args.host,
+        port=args.port,
+        device=args.device,
+        threads=args.threads,
+        models=tuple(args.models) if args.models else None,
     )
     _runtime(args)  # validate the device before the server starts
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="info", timeout_graceful_shutdown=3)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=3,
+    )
     return 0
 
 
@@ -207,11 +273,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from app.workspace import list_models
 
     if not list_models(args.workspace):
-        log.info("no model in %s yet: training the default digits VAE (about a minute)",
-                 args.workspace)
+        log.info(
+            "no model in %s yet: training the default digits VAE (about a minute)", args.workspace
+        )
         train_model(TrainRequest(), args.workspace, _runtime(args))
     return cmd_serve(args)
 
 
-COMMANDS = {"train": cmd_train, "index": cmd_index, "info": cmd_info, "serve": cmd_serve,
-            "run": cmd_run}
+COMMANDS = {
+    "train": cmd_train,
+    "index": cmd_index,
+    "info": cmd_info,
+    "serve": cmd_serve,
+    "run": cmd_run,
+}

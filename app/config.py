@@ -35,10 +35,14 @@ class Settings(BaseModel):
         (), description="Model folders to load (comma-separated in the env var); empty: all."
     )
     max_upload_bytes: int = Field(
-        10 * 1024 * 1024, ge=1024, description="Largest accepted upload body, in bytes (413 past it)."
+        10 * 1024 * 1024,
+        ge=1024,
+        description="Largest accepted upload body, in bytes (413 past it).",
     )
     max_image_pixels: int = Field(
-        40_000_000, ge=64, description="Largest decoded image (width x height) accepted from an upload."
+        40_000_000,
+        ge=64,
+        description="Largest decoded image (width x height) accepted from an upload.",
     )
     max_batch_images: int = Field(
         16, ge=1, le=256, description="Most images accepted in one multipart upload."

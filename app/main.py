@@ -40,14 +40,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker = InferenceWorker()
         # Loading runs on the inference thread: it is torch work like any other.
         store = await worker.run(
-            ModelStore.load, settings.workspace, device, settings.models,
+            ModelStore.load,
+            settings.workspace,
+            device,
+            settings.models,
             settings.build_missing_index,
         )
         app.state.explorer = Explorer(store, worker, settings.max_image_pixels)
         app.state.device = str(device)
         app.state.ready = True
-        log.info("ready in %.2fs: %d models on %s", time.perf_counter() - start,
-                 len(store.models), device)
+        log.info(
+            "ready in %.2fs: %d models on %s",
+            time.perf_counter() - start,
+            len(store.models),
+            device,
+        )
         try:
             yield
         finally:

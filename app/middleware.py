@@ -21,9 +21,17 @@ class BodyTooLarge(HTTPException):
 
 async def _send_json(send: Send, status: int, body: dict[str, Any], headers: list[Any]) -> None:
     payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(payload)).encode()), *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -47,8 +55,12 @@ class BodyLimitMiddleware:
                     too_big = False
                 if too_big:
                     message = f"request body is larger than the limit of {self.max_bytes:,} bytes"
-                    await _send_json(send, 413, error_body(413, "payload_too_large", message),
-                                     [(b"connection", b"close")])
+                    await _send_json(
+                        send,
+                        413,
+                        error_body(413, "payload_too_large", message),
+                        [(b"connection", b"close")],
+                    )
                     return
         seen = 0
 
@@ -80,8 +92,9 @@ class InflightLimitMiddleware:
             return
         if self.inflight >= self.limit:
             message = f"the server is busy ({self.limit} requests in flight); retry in a moment"
-            await _send_json(send, 503, error_body(503, "overloaded", message),
-                             [(b"retry-after", b"1")])
+            await _send_json(
+                send, 503, error_body(503, "overloaded", message), [(b"retry-after", b"1")]
+            )
             return
         self.inflight += 1
         try:

@@ -94,8 +94,9 @@ class DecodeIn(RefIn):
 class InterpolateIn(Strict):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"start": {"id": 0}, "end": {"id": 1},
-                                         "steps": 8, "method": "slerp"}]},
+        json_schema_extra={
+            "examples": [{"start": {"id": 0}, "end": {"id": 1}, "steps": 8, "method": "slerp"}]
+        },
     )
     start: RefIn
     end: RefIn
@@ -130,8 +131,9 @@ class AttributesOut(BaseModel):
 class AttributeIn(Strict):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"name": "thick strokes", "group_a": [1, 2, 3],
-                                         "group_b": [4, 5]}]},
+        json_schema_extra={
+            "examples": [{"name": "thick strokes", "group_a": [1, 2, 3], "group_b": [4, 5]}]
+        },
     )
     name: str = Field("", max_length=100)
     group_a: list[int] = Field(max_length=1_000_000)
@@ -155,10 +157,12 @@ class ArithmeticIn(Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [
-            {"start": {"id": 3}, "terms": [{"attribute": "digit:8-3", "weight": 1.0}], "k": 5},
-            {"analogy": {"a": {"id": 1}, "b": {"id": 2}, "c": {"id": 3}}},
-        ]},
+        json_schema_extra={
+            "examples": [
+                {"start": {"id": 3}, "terms": [{"attribute": "digit:8-3", "weight": 1.0}], "k": 5},
+                {"analogy": {"a": {"id": 1}, "b": {"id": 2}, "c": {"id": 3}}},
+            ]
+        },
     )
     start: RefIn | None = None
     terms: list[TermIn] = Field(default_factory=list, max_length=64)

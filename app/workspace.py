@@ -1,12 +1,12 @@
 """The workspace: a folder of model folders, each a checkpoint plus its cached index.
 
-    WORKSPACE/
-      digits-vae-8/              one folder per model (name: dataset-architecture-latent)
-        config.json              checkpoint config (models/checkpoint.py)
-        model.safetensors        weights
-        index/                   latent index cache (app/index/store.py)
-          manifest.json
-          ...
+WORKSPACE/
+  digits-vae-8/              one folder per model (name: dataset-architecture-latent)
+    config.json              checkpoint config (models/checkpoint.py)
+    model.safetensors        weights
+    index/                   latent index cache (app/index/store.py)
+      manifest.json
+      ...
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from models.errors import ConfigError
 
 @dataclass
 class TrainConfig:
-    epochs: int = 40  # digits reaches its early-stop plateau well before this
+    epochs: int = 20  # digits: kNN accuracy ~0.97 by then, and the first run stays under a minute
     batch_size: int = 64  # small batches: more updates per epoch on small datasets
     lr: float = 2e-3  # Adam; a cosine schedule takes it to ~0 at the last epoch
     seed: int = 0

@@ -18,8 +18,9 @@ router = APIRouter(prefix="/api/models", tags=["arithmetic"])
 )
 async def compute_arithmetic(m: ModelDep, explorer: ExplorerDep, body: ArithmeticIn) -> PlacedOut:
     if (body.analogy is None) == (body.start is None):
-        raise BadInput("give either start (with terms) or analogy, not both or neither",
-                       code="bad_arithmetic")
+        raise BadInput(
+            "give either start (with terms) or analogy, not both or neither", code="bad_arithmetic"
+        )
     if body.analogy is not None:
         a = body.analogy
         placed = await explorer.analogy(m, ref(a.a), ref(a.b), ref(a.c), body.k, body.metric)

@@ -10,8 +10,16 @@ router = APIRouter(prefix="/api/models", tags=["attributes"])
 
 
 def attribute_out(a: Attribute) -> AttributeOut:
-    return AttributeOut(id=a.id, name=a.name, kind=a.kind, field=a.field,  # type: ignore[arg-type]
-                        vector=a.vector.tolist(), effect_size=a.effect_size, n_a=a.n_a, n_b=a.n_b)
+    return AttributeOut(
+        id=a.id,
+        name=a.name,
+        kind=a.kind,
+        field=a.field,  # type: ignore[arg-type]
+        vector=a.vector.tolist(),
+        effect_size=a.effect_size,
+        n_a=a.n_a,
+        n_b=a.n_b,
+    )
 
 
 @router.get(

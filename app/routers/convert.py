@@ -16,5 +16,9 @@ def neighbours_out(n: Neighbours | None) -> NeighboursOut | None:
 
 
 def placed_out(p: Placed) -> PlacedOut:
-    return PlacedOut(latent=p.latent.tolist(), positions=p.positions,
-                     image=png_data_url(p.image), neighbours=neighbours_out(p.neighbours))
+    return PlacedOut(
+        latent=p.latent.tolist(),
+        positions=p.positions,
+        image=png_data_url(p.image),
+        neighbours=neighbours_out(p.neighbours),
+    )

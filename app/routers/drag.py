@@ -28,7 +28,7 @@ def parse_point(text: str, default_projection: str) -> tuple[str, np.ndarray, An
         raise ValueError(f"message longer than {MAX_MESSAGE} characters")
     data = json.loads(text)
     if not isinstance(data, dict):
-        raise ValueError("send a JSON object like {\"x\": 0.5, \"y\": 1.0, \"seq\": 1}")
+        raise ValueError('send a JSON object like {"x": 0.5, "y": 1.0, "seq": 1}')
     xy = np.array([data.get("x"), data.get("y")], dtype=np.float64)
     if not np.isfinite(xy).all() or np.abs(xy).max() > 1e9:
         raise ValueError("x and y must be finite numbers")
@@ -50,8 +50,9 @@ async def drag_stream(websocket: WebSocket, model: str, projection: str = "umap"
         default = explorer.projection_name(m, projection[:32])
     except LatentExplorerError as exc:
         status = int(getattr(exc, "status", 400))
-        await websocket.send_json(error_body(status, str(getattr(exc, "code", "bad_request")),
-                                             str(exc)))
+        await websocket.send_json(
+            error_body(status, str(getattr(exc, "code", "bad_request")), str(exc))
+        )
         await websocket.close(code=4000 + status)
         return
     latest: list[str] = []
@@ -81,11 +82,19 @@ async def drag_stream(websocket: WebSocket, model: str, projection: str = "umap"
             except (ValueError, LatentExplorerError) as exc:
                 status = int(getattr(exc, "status", 422))
                 await websocket.send_json(
-                    error_body(status, str(getattr(exc, "code", "bad_point")), str(exc)))
+                    error_body(status, str(getattr(exc, "code", "bad_point")), str(exc))
+                )
                 continue
-            await websocket.send_json({"seq": seq, "x": float(xy[0]), "y": float(xy[1]),
-                                       "projection": name, "latent": latent.tolist(),
-                                       "image": png_data_url_from_png(png)})
+            await websocket.send_json(
+                {
+                    "seq": seq,
+                    "x": float(xy[0]),
+                    "y": float(xy[1]),
+                    "projection": name,
+                    "latent": latent.tolist(),
+                    "image": png_data_url_from_png(png),
+                }
+            )
     except WebSocketDisconnect:
         pass
     finally:

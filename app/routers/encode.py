@@ -29,18 +29,25 @@ async def encode_images(
     k: Annotated[int, Query(description="neighbours to return per image (0 to 1000)")] = 8,
 ) -> EncodeOut:
     if len(file) > settings.max_batch_images:
-        raise BadInput(f"{len(file)} images in one request; the limit is "
-                       f"{settings.max_batch_images}", code="too_many_images")
+        raise BadInput(
+            f"{len(file)} images in one request; the limit is {settings.max_batch_images}",
+            code="too_many_images",
+        )
     items = []
     for upload in file:
         data = await upload.read()
         result = await explorer.encode_upload(m, data, k, upload.filename)
         assert result.input_image is not None
-        items.append(EncodedOut(
-            latent=result.latent.tolist(), positions=result.positions,
-            image=png_data_url(result.image), neighbours=neighbours_out(result.neighbours),
-            reconstruction_error=result.reconstruction_error,
-            error_percentile=result.error_percentile,
-            input=png_data_url(result.input_image), filename=upload.filename,
-        ))
+        items.append(
+            EncodedOut(
+                latent=result.latent.tolist(),
+                positions=result.positions,
+                image=png_data_url(result.image),
+                neighbours=neighbours_out(result.neighbours),
+                reconstruction_error=result.reconstruction_error,
+                error_percentile=result.error_percentile,
+                input=png_data_url(result.input_image),
+                filename=upload.filename,
+            )
+        )
     return EncodeOut(items=items)

@@ -13,5 +13,6 @@ async def get_health(request: Request) -> HealthOut:
     if not getattr(state, "ready", False):
         return HealthOut(status="starting", device="", models=[])
     store = state.explorer.store
-    return HealthOut(status="ok", device=state.device, models=list(store.models),
-                     failed=store.failed)
+    return HealthOut(
+        status="ok", device=state.device, models=list(store.models), failed=store.failed
+    )

@@ -17,12 +17,16 @@ router = APIRouter(prefix="/api/models", tags=["interpolate"])
     "2D points. Returns each step's latent, its position on the projection and its image; "
     "the first and last latents are the endpoints exactly.",
 )
-async def interpolate_latents(m: ModelDep, explorer: ExplorerDep,
-                              body: InterpolateIn) -> InterpolateOut:
-    path = await explorer.interpolate(m, ref(body.start), ref(body.end), body.steps,
-                                      body.method, body.projection)
+async def interpolate_latents(
+    m: ModelDep, explorer: ExplorerDep, body: InterpolateIn
+) -> InterpolateOut:
+    path = await explorer.interpolate(
+        m, ref(body.start), ref(body.end), body.steps, body.method, body.projection
+    )
     return InterpolateOut(
-        method=path.method, projection=path.projection, latents=path.latents.tolist(),
+        method=path.method,
+        projection=path.projection,
+        latents=path.latents.tolist(),
         positions=[(float(x), float(y)) for x, y in path.positions],
         images=[png_data_url(image) for image in path.images],
     )

@@ -25,8 +25,9 @@ def model_out(m: LoadedModel) -> ModelOut:
         projections=list(index.projections),
         label_field=index.label_field,
         label_names=list(index.label_names),
-        metadata_fields={k: "category" if v.dtype.kind in "US" else "number"
-                         for k, v in index.metadata.items()},
+        metadata_fields={
+            k: "category" if v.dtype.kind in "US" else "number" for k, v in index.metadata.items()
+        },
         latent_std=index.latents.std(0).astype(float).tolist(),
     )
 
@@ -35,8 +36,10 @@ def parse_id(m: LoadedModel, item_id: str) -> int:
     """Ids in paths are row numbers; anything else (``..``, long strings) is simply not found."""
     if not (item_id.isdigit() and len(item_id) <= 12):
         shown = item_id if len(item_id) <= 40 else item_id[:37] + "..."
-        raise NotFoundError(f"model {m.name!r} has no item {shown!r}: ids run from 0 to "
-                            f"{len(m.index) - 1}", code="unknown_item")
+        raise NotFoundError(
+            f"model {m.name!r} has no item {shown!r}: ids run from 0 to {len(m.index) - 1}",
+            code="unknown_item",
+        )
     return int(item_id)
 
 
@@ -59,22 +62,36 @@ async def get_model(m: ModelDep) -> ModelOut:
     responses={200: {"content": {"application/json": {}}}},
 )
 async def get_points(
-    m: ModelDep, explorer: ExplorerDep,
+    m: ModelDep,
+    explorer: ExplorerDep,
     projection: str | None = Query(None, max_length=32, description="umap or pca"),
 ) -> Response:
     return Response(explorer.points_json(m, projection), media_type="application/json")
 
 
-@router.get("/{model}/items/{item_id}/image", summary="A dataset item's image (PNG)",
-            response_class=Response, responses={200: PNG})
+@router.get(
+    "/{model}/items/{item_id}/image",
+    summary="A dataset item's image (PNG)",
+    response_class=Response,
+    responses={200: PNG},
+)
 async def get_item_image(m: ModelDep, explorer: ExplorerDep, item_id: str) -> Response:
-    return Response(explorer.item_png(m, parse_id(m, item_id)), media_type="image/png",
-                    headers={"Cache-Control": "max-age=3600"})
+    return Response(
+        explorer.item_png(m, parse_id(m, item_id)),
+        media_type="image/png",
+        headers={"Cache-Control": "max-age=3600"},
+    )
 
 
-@router.get("/{model}/items/{item_id}/thumbnail",
-            summary="A dataset item's thumbnail (PNG; the image at model size)",
-            response_class=Response, responses={200: PNG})
+@router.get(
+    "/{model}/items/{item_id}/thumbnail",
+    summary="A dataset item's thumbnail (PNG; the image at model size)",
+    response_class=Response,
+    responses={200: PNG},
+)
 async def get_item_thumbnail(m: ModelDep, explorer: ExplorerDep, item_id: str) -> Response:
-    return Response(explorer.item_png(m, parse_id(m, item_id)), media_type="image/png",
-                    headers={"Cache-Control": "max-age=3600"})
+    return Response(
+        explorer.item_png(m, parse_id(m, item_id)),
+        media_type="image/png",
+        headers={"Cache-Control": "max-age=3600"},
+    )

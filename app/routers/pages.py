@@ -25,5 +25,6 @@ async def get_plotly() -> FileResponse:
     path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     if not path.is_file():
         raise NotFound("plotly.min.js is missing from the installed plotly package")
-    return FileResponse(path, media_type="text/javascript",
-                        headers={"Cache-Control": "max-age=86400"})
+    return FileResponse(
+        path, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"}
+    )

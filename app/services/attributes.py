@@ -46,8 +46,13 @@ def effect_size(latents: np.ndarray, a: np.ndarray, b: np.ndarray, vector: np.nd
 
 
 def _make(
-    index: LatentIndex, id_: str, name: str, kind: str, field: str | None,
-    a: np.ndarray, b: np.ndarray,
+    index: LatentIndex,
+    id_: str,
+    name: str,
+    kind: str,
+    field: str | None,
+    a: np.ndarray,
+    b: np.ndarray,
 ) -> Attribute:
     z = index.latents
     vector = (z[a].mean(0, dtype=np.float64) - z[b].mean(0, dtype=np.float64)).astype(np.float32)
@@ -66,21 +71,47 @@ def derive_attributes(index: LatentIndex) -> list[Attribute]:
                 continue
             masks = {str(v): column == v for v in values}
             for value, mask in masks.items():
-                out.append(_make(index, f"{field}={value}", f"{field} {value} (vs the rest)",
-                                 "value", field, mask, ~mask))
+                out.append(
+                    _make(
+                        index,
+                        f"{field}={value}",
+                        f"{field} {value} (vs the rest)",
+                        "value",
+                        field,
+                        mask,
+                        ~mask,
+                    )
+                )
             if field == index.label_field and len(values) <= MAX_PAIR_CLASSES:
                 for va, ma in masks.items():
                     for vb, mb in masks.items():
                         if va != vb:
-                            out.append(_make(index, f"{field}:{va}-{vb}",
-                                             f"{field} {va} minus {field} {vb}", "pair", field,
-                                             ma, mb))
+                            out.append(
+                                _make(
+                                    index,
+                                    f"{field}:{va}-{vb}",
+                                    f"{field} {va} minus {field} {vb}",
+                                    "pair",
+                                    field,
+                                    ma,
+                                    mb,
+                                )
+                            )
         elif column.dtype.kind in "fiu" and np.isfinite(column).all():
             low, high = np.quantile(column, [1 / 3, 2 / 3])
             a, b = column >= high, column <= low
             if low < high and a.any() and b.any():
-                out.append(_make(index, f"{field}:high-low", f"{field}: high minus low",
-                                 "factor", field, a, b))
+                out.append(
+                    _make(
+                        index,
+                        f"{field}:high-low",
+                        f"{field}: high minus low",
+                        "factor",
+                        field,
+                        a,
+                        b,
+                    )
+                )
     return out
 
 

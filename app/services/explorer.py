@@ -115,7 +115,9 @@ class Explorer:
         return item_id
 
     @staticmethod
-    def check_latent(m: LoadedModel, values: list[float] | np.ndarray, what: str = "latent") -> np.ndarray:
+    def check_latent(
+        m: LoadedModel, values: list[float] | np.ndarray, what: str = "latent"
+    ) -> np.ndarray:
         z = np.asarray(values, dtype=np.float64)
         if z.ndim != 1 or len(z) != m.latent_dim:
             raise InvalidInputError(
@@ -162,7 +164,11 @@ class Explorer:
         return {name: p.transform(latents) for name, p in m.index.projections.items()}
 
     def neighbours(
-        self, m: LoadedModel, latent: np.ndarray, k: int, metric: str = "euclidean",
+        self,
+        m: LoadedModel,
+        latent: np.ndarray,
+        k: int,
+        metric: str = "euclidean",
         exclude: int | None = None,
     ) -> Neighbours:
         if metric not in ("euclidean", "cosine"):
@@ -180,11 +186,13 @@ class Explorer:
         images = await self.worker.decode(m.name, m.decode, latents)
         return np.nan_to_num(images, nan=0.0, posinf=1.0, neginf=0.0)
 
-    async def place(self, m: LoadedModel, latent: np.ndarray, k: int = 0,
-                    metric: str = "euclidean") -> Placed:
+    async def place(
+        self, m: LoadedModel, latent: np.ndarray, k: int = 0, metric: str = "euclidean"
+    ) -> Placed:
         image = (await self.decode(m, latent[None]))[0]
-        positions = {n: (float(p[0, 0]), float(p[0, 1]))
-                     for n, p in self.positions(m, latent[None]).items()}
+        positions = {
+            n: (float(p[0, 0]), float(p[0, 1])) for n, p in self.positions(m, latent[None]).items()
+        }
         near = self.neighbours(m, latent, k, metric) if k else None
         return Placed(latent, positions, image, near)
 
@@ -200,11 +208,16 @@ class Explorer:
             for key, column in index.metadata.items():
                 if column.dtype.kind in "US":
                     categories, codes = np.unique(column, return_inverse=True)
-                    metadata[key] = {"type": "category", "categories": categories.tolist(),
-                                     "codes": codes.tolist()}
+                    metadata[key] = {
+                        "type": "category",
+                        "categories": categories.tolist(),
+                        "codes": codes.tolist(),
+                    }
                 else:
-                    metadata[key] = {"type": "number",
-                                     "values": np.round(column.astype(np.float64), 5).tolist()}
+                    metadata[key] = {
+                        "type": "number",
+                        "values": np.round(column.astype(np.float64), 5).tolist(),
+                    }
             body = {
                 "model": m.name,
                 "projection": name,
@@ -224,16 +237,24 @@ class Explorer:
     def item_png(self, m: LoadedModel, item_id: int) -> bytes:
         return png_bytes(m.index.images[self.item(m, item_id)])
 
-    async def encode_upload(self, m: LoadedModel, data: bytes, k: int = 8,
-                            filename: str | None = None) -> Encoded:
+    async def encode_upload(
+        self, m: LoadedModel, data: bytes, k: int = 8, filename: str | None = None
+    ) -> Encoded:
         """Place an uploaded image: latent, positions, reconstruction, anomaly score, neighbours."""
         if not 0 <= k <= min(MAX_K, len(m.index)):
-            raise InvalidInputError(f"k must be from 0 to {min(MAX_K, len(m.index))}, got {k}",
-                                    code="bad_k")
+            raise InvalidInputError(
+                f"k must be from 0 to {min(MAX_K, len(m.index))}, got {k}", code="bad_k"
+            )
+
         def read_and_encode() -> tuple[np.ndarray, np.ndarray]:
             # Off the event loop: a large JPEG takes milliseconds to decode.
-            x = load_upload(data, image_shape=m.image_shape, max_pixels=self.max_image_pixels,
-                            background=m.background, filename=filename)  # (C, H, W)
+            x = load_upload(
+                data,
+                image_shape=m.image_shape,
+                max_pixels=self.max_image_pixels,
+                background=m.background,
+                filename=filename,
+            )  # (C, H, W)
             return x, m.encode(x[None])[0]
 
         x, latent = await self.worker.run(read_and_encode)
@@ -242,19 +263,30 @@ class Explorer:
         state = self.state(m)
         if state.sorted_errors is None:
             state.sorted_errors = np.sort(m.index.errors)
-        percentile = 100.0 * np.searchsorted(state.sorted_errors, error, side="right") / len(
-            state.sorted_errors)
-        return Encoded(placed.latent, placed.positions, placed.image, placed.neighbours,
-                       reconstruction_error=error, error_percentile=float(percentile),
-                       input_image=x)
+        percentile = (
+            100.0
+            * np.searchsorted(state.sorted_errors, error, side="right")
+            / len(state.sorted_errors)
+        )
+        return Encoded(
+            placed.latent,
+            placed.positions,
+            placed.image,
+            placed.neighbours,
+            reconstruction_error=error,
+            error_percentile=float(percentile),
+            input_image=x,
+        )
 
-    async def interpolate(self, m: LoadedModel, start: Ref, end: Ref, steps: int,
-                          method: str, projection: str | None) -> Path_:
+    async def interpolate(
+        self, m: LoadedModel, start: Ref, end: Ref, steps: int, method: str, projection: str | None
+    ) -> Path_:
         if not 2 <= steps <= 64:
             raise InvalidInputError(f"steps must be from 2 to 64, got {steps}", code="bad_steps")
         if method not in ("lerp", "slerp"):
-            raise InvalidInputError(f"unknown method {method[:40]!r}: choose lerp or slerp",
-                                    code="bad_method")
+            raise InvalidInputError(
+                f"unknown method {method[:40]!r}: choose lerp or slerp", code="bad_method"
+            )
         name = self.projection_name(m, projection)
         a, b = self.resolve(m, start, "start"), self.resolve(m, end, "end")
         method_: Method = "lerp" if method == "lerp" else "slerp"
@@ -279,33 +311,45 @@ class Explorer:
             code="unknown_attribute",
         )
 
-    def add_attribute(self, m: LoadedModel, name: str, group_a: list[int],
-                      group_b: list[int]) -> Attribute:
+    def add_attribute(
+        self, m: LoadedModel, name: str, group_a: list[int], group_b: list[int]
+    ) -> Attribute:
         state = self.state(m)
         attribute = custom_attribute(m.index, len(state.custom) + 1, name, group_a, group_b)
         state.custom.append(attribute)
         return attribute
 
-    async def arithmetic(self, m: LoadedModel, start: Ref,
-                         terms: list[tuple[str | None, list[float] | None, float]],
-                         k: int, metric: str = "euclidean") -> Placed:
+    async def arithmetic(
+        self,
+        m: LoadedModel,
+        start: Ref,
+        terms: list[tuple[str | None, list[float] | None, float]],
+        k: int,
+        metric: str = "euclidean",
+    ) -> Placed:
         """``start + sum(weight_i * vector_i)``; a term names an attribute or gives a vector."""
         base = self.resolve(m, start, "start")
         vectors, weights = [], []
         for i, (attribute_id, vector, weight) in enumerate(terms):
             if (attribute_id is None) == (vector is None):
-                raise InvalidInputError(f"term {i} needs exactly one of attribute or vector",
-                                        code="bad_term")
+                raise InvalidInputError(
+                    f"term {i} needs exactly one of attribute or vector", code="bad_term"
+                )
             if not np.isfinite(weight) or abs(weight) > 1e3:
-                raise InvalidInputError(f"term {i}: weight must be a finite number within +-1000",
-                                        code="bad_weight")
-            vectors.append(self.attribute(m, attribute_id).vector if attribute_id is not None
-                           else self.check_latent(m, vector or [], f"term {i} vector"))
+                raise InvalidInputError(
+                    f"term {i}: weight must be a finite number within +-1000", code="bad_weight"
+                )
+            vectors.append(
+                self.attribute(m, attribute_id).vector
+                if attribute_id is not None
+                else self.check_latent(m, vector or [], f"term {i} vector")
+            )
             weights.append(weight)
         return await self.place(m, combine(base, vectors, weights), k, metric)
 
-    async def analogy(self, m: LoadedModel, a: Ref, b: Ref, c: Ref, k: int,
-                      metric: str = "euclidean") -> Placed:
+    async def analogy(
+        self, m: LoadedModel, a: Ref, b: Ref, c: Ref, k: int, metric: str = "euclidean"
+    ) -> Placed:
         """``a - b + c``."""
         z = analogy(self.resolve(m, a, "a"), self.resolve(m, b, "b"), self.resolve(m, c, "c"))
         return await self.place(m, z, k, metric)
@@ -315,9 +359,17 @@ class Explorer:
         return self.neighbours(m, latent, k, metric, exclude=ref.id)
 
     async def decode_ref(self, m: LoadedModel, ref: Ref) -> Placed:
-        return await self.place(m, self.resolve(m, ref, "input"))
+        placed = await self.place(m, self.resolve(m, ref, "input"))
+        if ref.point is not None:
+            # The latent came from this very point: report it there, not where the forward
+            # placement (a different, lossy map) would put the latent.
+            name = self.projection_name(m, ref.projection)
+            placed.positions[name] = (float(ref.point[0]), float(ref.point[1]))
+        return placed
 
-    async def drag_frame(self, m: LoadedModel, projection: str, xy: np.ndarray) -> tuple[np.ndarray, bytes]:
+    async def drag_frame(
+        self, m: LoadedModel, projection: str, xy: np.ndarray
+    ) -> tuple[np.ndarray, bytes]:
         """2D point -> latent -> PNG bytes: the drag stream's unit of work."""
         latent = m.index.inverses[projection].transform(xy[None])  # (1, D)
         image = (await self.decode(m, latent))[0]

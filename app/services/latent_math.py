@@ -51,8 +51,12 @@ def slerp(a: np.ndarray, b: np.ndarray, ts: np.ndarray) -> np.ndarray:
     if cos < -1.0 + 1e-9:
         ub = _perpendicular(ua)  # go a quarter turn via a fixed perpendicular...
         omega = np.pi / 2
-        dirs = np.stack([_arc(ua, ub, omega, 2 * t) if t <= 0.5 else
-                         _arc(ub, -ua, omega, 2 * t - 1) for t in ts])  # ...then on to -ua
+        dirs = np.stack(
+            [
+                _arc(ua, ub, omega, 2 * t) if t <= 0.5 else _arc(ub, -ua, omega, 2 * t - 1)
+                for t in ts
+            ]
+        )  # ...then on to -ua
     else:
         omega = float(np.arccos(cos))
         dirs = np.stack([_arc(ua, ub, omega, t) for t in ts])  # (T, D)
