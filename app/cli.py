@@ -229,12 +229,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         folder = args.workspace / name
         info = read_info(folder)
         manifest = read_manifest(index_dir(folder)) or {}
-        print(
+        print(  # noqa: T201  (the command's output)
             json.dumps(
                 {
                     "name": name,
                     "architecture": info.architecture,
-                    "args": info.args,  # noqa: T201
+                    "args": info.args,
                     "dataset": info.dataset,
                     "quality": manifest.get("quality"),
                 }

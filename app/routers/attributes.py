@@ -13,8 +13,8 @@ def attribute_out(a: Attribute) -> AttributeOut:
     return AttributeOut(
         id=a.id,
         name=a.name,
-        kind=a.kind,
-        field=a.field,  # type: ignore[arg-type]
+        kind=a.kind,  # type: ignore[arg-type]
+        field=a.field,
         vector=a.vector.tolist(),
         effect_size=a.effect_size,
         n_a=a.n_a,
