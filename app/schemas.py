@@ -178,3 +178,28 @@ class NeighboursIn(RefIn):
     )
     k: int = Field(10, description="1 to 1000")
     metric: str = Field("euclidean", description="euclidean or cosine")
+
+
+class TraverseIn(Strict):
+    """A grid around ``start``: one row per latent dimension, or per listed attribute."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"start": {"id": 0}, "steps": 7, "radius": 3.0},
+                                        {"start": {"id": 0}, "attributes": ["digit:1-7"]}]},
+    )
+    start: RefIn
+    attributes: list[str] | None = Field(None, max_length=32,
+                                         description="attribute ids; default: every dimension")
+    steps: int = Field(7, description="images per row, 3 to 15")
+    radius: float = Field(3.0, description="reach in standard deviations, up to 10")
+
+
+class TraverseRowOut(BaseModel):
+    label: str
+    offsets: list[float]
+    images: list[str] = Field(description="PNG data URLs")
+
+
+class TraverseOut(BaseModel):
+    rows: list[TraverseRowOut]

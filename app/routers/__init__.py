@@ -13,6 +13,7 @@ from app.routers import (
     models,
     neighbors,
     pages,
+    traverse,
 )
 
 ROUTERS = [
@@ -24,6 +25,7 @@ ROUTERS = [
     attributes.router,
     arithmetic.router,
     neighbors.router,
+    traverse.router,
     drag.router,
     pages.router,
 ]

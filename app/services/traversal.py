@@ -1,0 +1,56 @@
+"""Traversal grids: from one latent, step along each latent dimension (or attribute vector)
+from -r to +r standard deviations: the classroom view of what each direction means."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.services.errors import InvalidInputError
+
+
+@dataclass
+class TraversalRow:
+    label: str
+    offsets: np.ndarray  # (S,) in standard deviations
+    latents: np.ndarray  # (S, D)
+
+
+def traversal_rows(
+    start: np.ndarray,
+    latents: np.ndarray,
+    steps: int,
+    radius: float,
+    directions: list[tuple[str, np.ndarray]] | None = None,
+) -> list[TraversalRow]:
+    """Rows of latents around ``start``.
+
+    With ``directions`` None: one row per latent dimension d, moving z_d by -radius..+radius
+    times the dataset's standard deviation of z_d. Otherwise one row per (label, vector): moving
+    along the unit vector by the same multiples of the dataset's spread along that vector.
+    """
+    if not 3 <= steps <= 15:
+        raise InvalidInputError(f"steps must be from 3 to 15, got {steps}", code="bad_steps")
+    if not (np.isfinite(radius) and 0 < radius <= 10):
+        raise InvalidInputError(
+            f"radius must be above 0 and at most 10, got {radius}", code="bad_radius"
+        )
+    offsets = np.linspace(-radius, radius, steps)  # (S,)
+    rows = []
+    if directions is None:
+        std = latents.std(0).astype(np.float64)  # (D,)
+        for d in range(latents.shape[1]):
+            z = np.repeat(start[None].astype(np.float64), steps, 0)  # (S, D)
+            z[:, d] += offsets * std[d]
+            rows.append(TraversalRow(f"z{d}", offsets, z.astype(np.float32)))
+        return rows
+    for label, vector in directions:
+        norm = float(np.linalg.norm(vector))
+        if norm == 0.0:
+            raise InvalidInputError(f"attribute {label!r} is a zero vector", code="bad_term")
+        unit = vector.astype(np.float64) / norm
+        spread = float((latents @ unit).std())  # the dataset's spread along this direction
+        z = start[None].astype(np.float64) + (offsets * spread)[:, None] * unit[None]  # (S, D)
+        rows.append(TraversalRow(label, offsets, z.astype(np.float32)))
+    return rows
