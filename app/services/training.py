@@ -68,8 +68,9 @@ def train_model(
     }
     if cls.name == "vae":
         args["beta"] = request.beta
-    model = cls(cls.config_class.from_dict(args))
     config = request.train or TrainConfig()
+    torch.manual_seed(config.seed)  # the initial weights too come from the seed
+    model = cls(cls.config_class.from_dict(args))
     result = train(model, data.images, config, device)
     dataset_spec = {
         "spec": request.dataset,
