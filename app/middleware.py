@@ -91,7 +91,9 @@ class InflightLimitMiddleware:
             await self.app(scope, receive, send)
             return
         if self.inflight >= self.limit:
-            message = f"the server is busy ({self.limit} requests in flight); retry in a moment"
+            message = (
+                f"the server is busy (limit of {self.limit} requests in flight); retry in a moment"
+            )
             await _send_json(
                 send, 503, error_body(503, "overloaded", message), [(b"retry-after", b"1")]
             )

@@ -185,12 +185,17 @@ class TraverseIn(Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"start": {"id": 0}, "steps": 7, "radius": 3.0},
-                                        {"start": {"id": 0}, "attributes": ["digit:1-7"]}]},
+        json_schema_extra={
+            "examples": [
+                {"start": {"id": 0}, "steps": 7, "radius": 3.0},
+                {"start": {"id": 0}, "attributes": ["digit:1-7"]},
+            ]
+        },
     )
     start: RefIn
-    attributes: list[str] | None = Field(None, max_length=32,
-                                         description="attribute ids; default: every dimension")
+    attributes: list[str] | None = Field(
+        None, min_length=1, max_length=32, description="attribute ids; default: every dimension"
+    )
     steps: int = Field(7, description="images per row, 3 to 15")
     radius: float = Field(3.0, description="reach in standard deviations, up to 10")
 

@@ -24,7 +24,7 @@ from app.index.projection import Projection, projection_from_arrays
 from models.atomic import atomic_dir
 from models.errors import LatentExplorerError
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: metadata columns stored as col_<name>
 MANIFEST = "manifest.json"
 
 
@@ -73,11 +73,9 @@ def save_index(index: LatentIndex, folder: Path) -> None:
             item_names=index.item_names.astype(np.str_),
         )
         np.save(tmp / "images.npy", index.images, allow_pickle=False)
-        np.savez(
-            tmp / "metadata.npz",
-            allow_pickle=False,
-            **{k: _plain(v) for k, v in index.metadata.items()},
-        )
+        # Keys are prefixed: a column may be called "file", which is savez's own argument.
+        columns = {f"col_{k}": _plain(v) for k, v in index.metadata.items()}
+        np.savez(tmp / "metadata.npz", allow_pickle=False, **columns)
         for name, projection in index.projections.items():
             arrays = {f"proj_{k}": v for k, v in projection.to_arrays().items()}
             arrays |= {f"inv_{k}": v for k, v in index.inverses[name].to_arrays().items()}
@@ -125,7 +123,7 @@ def load_index(folder: Path) -> LatentIndex:
             labels, item_names = items["labels"], items["item_names"]
         images = np.load(folder / "images.npy", allow_pickle=False)
         with np.load(folder / "metadata.npz", allow_pickle=False) as meta:
-            metadata = {k: meta[k] for k in manifest["metadata_fields"]}
+            metadata = {k: meta[f"col_{k}"] for k in manifest["metadata_fields"]}
         projections: dict[str, Projection] = {}
         inverses: dict[str, InverseMap] = {}
         for name in manifest["projections"]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from math import isfinite
 from typing import Any
 
 import numpy as np
@@ -20,21 +21,34 @@ router = APIRouter(prefix="/api/models", tags=["drag"])
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096  # a point message is ~60 bytes
+EXAMPLE = '{"x": 0.5, "y": 1.0, "seq": 1}'
 
 
 def parse_point(text: str, default_projection: str) -> tuple[str, np.ndarray, Any]:
     """``{"x": 1.2, "y": -0.4, "seq": 7, "projection": "umap"}`` -> (projection, xy, seq)."""
     if len(text) > MAX_MESSAGE:
         raise ValueError(f"message longer than {MAX_MESSAGE} characters")
-    data = json.loads(text)
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." nested too deep
+        raise ValueError(f"message is not JSON ({exc}); send an object like {EXAMPLE}") from None
     if not isinstance(data, dict):
-        raise ValueError('send a JSON object like {"x": 0.5, "y": 1.0, "seq": 1}')
-    xy = np.array([data.get("x"), data.get("y")], dtype=np.float64)
+        raise ValueError(f"send a JSON object like {EXAMPLE}")
+    x, y = data.get("x"), data.get("y")
+    # Checked by type first: numpy raises TypeError, not ValueError, for an object or a list.
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (x, y)):
+        raise ValueError(f"x and y must be numbers, as in {EXAMPLE}")
+    try:
+        xy = np.array([x, y], dtype=np.float64)
+    except OverflowError:  # an integer too large for a float
+        raise ValueError("x and y must be finite numbers") from None
     if not np.isfinite(xy).all() or np.abs(xy).max() > 1e9:
         raise ValueError("x and y must be finite numbers")
     seq = data.get("seq")
     if not (seq is None or isinstance(seq, int | float | str)):
         seq = None
+    elif isinstance(seq, float) and not isfinite(seq):
+        seq = None  # echoed back as a NaN literal, which JSON.parse rejects
     projection = data.get("projection", default_projection)
     if not isinstance(projection, str):
         raise ValueError("projection must be a string")
@@ -60,7 +74,15 @@ async def drag_stream(websocket: WebSocket, model: str, projection: str = "umap"
 
     async def receive() -> None:
         while True:
-            latest[:] = [await websocket.receive_text()]  # only the newest point is kept
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            # A binary frame is read as UTF-8 text, so it gets a parse error frame at worst
+            # (receive_text would raise KeyError and end the stream).
+            text = message.get("text")
+            if text is None:
+                text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+            latest[:] = [text]  # only the newest point is kept
             wake.set()
 
     reader = asyncio.create_task(receive())

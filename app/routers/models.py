@@ -33,8 +33,12 @@ def model_out(m: LoadedModel) -> ModelOut:
 
 
 def parse_id(m: LoadedModel, item_id: str) -> int:
-    """Ids in paths are row numbers; anything else (``..``, long strings) is simply not found."""
-    if not (item_id.isdigit() and len(item_id) <= 12):
+    """Ids in paths are row numbers; anything else (``..``, long strings) is simply not found.
+
+    ASCII digits only: ``str.isdigit`` also accepts characters such as ``²`` that ``int``
+    cannot parse.
+    """
+    if not (item_id.isascii() and item_id.isdigit() and len(item_id) <= 12):
         shown = item_id if len(item_id) <= 40 else item_id[:37] + "..."
         raise NotFoundError(
             f"model {m.name!r} has no item {shown!r}: ids run from 0 to {len(m.index) - 1}",

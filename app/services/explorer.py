@@ -135,6 +135,14 @@ class Explorer:
             )
         return z.astype(np.float32)
 
+    @staticmethod
+    def check_k(m: LoadedModel, k: int) -> None:
+        """``k`` for results that carry neighbours: 0 (none) up to the dataset size."""
+        if not 0 <= k <= min(MAX_K, len(m.index)):
+            raise InvalidInputError(
+                f"k must be from 0 to {min(MAX_K, len(m.index))}, got {k}", code="bad_k"
+            )
+
     def check_point(self, m: LoadedModel, point: tuple[float, float] | list[float]) -> np.ndarray:
         xy = np.asarray(point, dtype=np.float64)
         if xy.shape != (2,) or not np.isfinite(xy).all() or np.abs(xy).max() > 1e9:
@@ -241,10 +249,7 @@ class Explorer:
         self, m: LoadedModel, data: bytes, k: int = 8, filename: str | None = None
     ) -> Encoded:
         """Place an uploaded image: latent, positions, reconstruction, anomaly score, neighbours."""
-        if not 0 <= k <= min(MAX_K, len(m.index)):
-            raise InvalidInputError(
-                f"k must be from 0 to {min(MAX_K, len(m.index))}, got {k}", code="bad_k"
-            )
+        self.check_k(m, k)
 
         def read_and_encode() -> tuple[np.ndarray, np.ndarray]:
             # Off the event loop: a large JPEG takes milliseconds to decode.
@@ -328,6 +333,7 @@ class Explorer:
         metric: str = "euclidean",
     ) -> Placed:
         """``start + sum(weight_i * vector_i)``; a term names an attribute or gives a vector."""
+        self.check_k(m, k)
         base = self.resolve(m, start, "start")
         vectors, weights = [], []
         for i, (attribute_id, vector, weight) in enumerate(terms):
@@ -351,6 +357,7 @@ class Explorer:
         self, m: LoadedModel, a: Ref, b: Ref, c: Ref, k: int, metric: str = "euclidean"
     ) -> Placed:
         """``a - b + c``."""
+        self.check_k(m, k)
         z = analogy(self.resolve(m, a, "a"), self.resolve(m, b, "b"), self.resolve(m, c, "c"))
         return await self.place(m, z, k, metric)
 

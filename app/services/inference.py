@@ -35,6 +35,7 @@ class InferenceWorker:
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="inference")
         self._pending: list[_DecodeJob] = []
         self._draining = False
+        self._drainer: asyncio.Task[None] | None = None  # the loop keeps only a weak reference
         self.batches_run = 0  # how many forward passes decode() has made (for tests/metrics)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -51,7 +52,7 @@ class InferenceWorker:
         self._pending.append(job)
         if not self._draining:
             self._draining = True
-            loop.create_task(self._drain())
+            self._drainer = loop.create_task(self._drain())
         return await job.future
 
     async def _drain(self) -> None:

@@ -1,0 +1,52 @@
+"""Fixtures for the HTTP API tests: the session's app (``client`` from tests/conftest.py), the
+index it serves read straight from disk, and the model itself as an independent reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from app.index.store import LatentIndex, load_index
+from app.workspace import INDEX_DIR
+from models.base import LatentModel
+from models.checkpoint import load_checkpoint
+
+
+@pytest.fixture(scope="session")
+def model_folder(workspace: Path, model_name: str) -> Path:
+    return workspace / model_name
+
+
+@pytest.fixture(scope="session")
+def index(model_folder: Path) -> LatentIndex:
+    """The index as stored on disk, read independently of the server."""
+    return load_index(model_folder / INDEX_DIR)
+
+
+@pytest.fixture(scope="session")
+def reference_model(model_folder: Path) -> LatentModel:
+    """The checkpoint loaded on its own, to check the images the server decodes."""
+    model, _ = load_checkpoint(model_folder, "cpu")
+    return model
+
+
+@pytest.fixture(scope="session")
+def decode_reference(reference_model: LatentModel):  # type: ignore[no-untyped-def]
+    """(B, D) latents -> (B, H, W) uint8 images, as the server should render them."""
+
+    @torch.inference_mode()
+    def decode(latents: np.ndarray) -> np.ndarray:
+        z = torch.from_numpy(np.asarray(latents, dtype=np.float32))
+        images = reference_model.decode(z).float().numpy()  # (B, 1, H, W)
+        return np.rint(np.clip(images[:, 0] * 255.0, 0, 255)).astype(np.uint8)
+
+    return decode
+
+
+@pytest.fixture(scope="session")
+def api(model_name: str) -> str:
+    """URL prefix of the session model's endpoints."""
+    return f"/api/models/{model_name}"

@@ -1,0 +1,325 @@
+"""Bad input of every kind: a 4xx in the one error shape with a message that says what was
+wrong, never a 5xx, and the server goes on serving (checked after every case)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tests.api.helpers import assert_error, encode_file
+
+MODEL = "digits-vae-4"
+API = f"/api/models/{MODEL}"
+JSON = {"content-type": "application/json"}
+
+
+def still_serving(client: TestClient) -> None:
+    response = client.post(f"{API}/decode", json={"id": 0})
+    assert response.status_code == 200
+    assert response.json()["latent"]
+
+
+def rejected(
+    client: TestClient, response: Any, status: int, code: str | None, hint: str = ""
+) -> None:
+    message = assert_error(response, status, code)
+    assert hint in message, message
+    still_serving(client)
+
+
+# -- unknown things and path tricks ----------------------------------------------------------
+
+LONG = "a" * 5000
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "hint"),
+    [
+        ("/api/models/no-such-model", "unknown_model", MODEL),
+        ("/api/models/no-such-model/points", "unknown_model", MODEL),
+        ("/api/models/no-such-model/items/0/image", "unknown_model", MODEL),
+        (f"/api/models/{LONG}", "unknown_model", "..."),
+        (f"/api/models/{LONG}/points", "unknown_model", "..."),
+        (f"{API}/items/1797/image", "unknown_item", "0 to 1796"),
+        (f"{API}/items/1797/thumbnail", "unknown_item", "0 to 1796"),
+        (f"{API}/items/-1/image", "unknown_item", "0 to 1796"),
+        (f"{API}/items/1.5/image", "unknown_item", "0 to 1796"),
+        (f"{API}/items/0x10/image", "unknown_item", "0 to 1796"),
+        (f"{API}/items/{'9' * 5000}/image", "unknown_item", "..."),
+        (f"{API}/items/%C2%B2/image", "unknown_item", "0 to 1796"),  # "²".isdigit()
+        (f"{API}/items/%D9%A1/image", "unknown_item", "0 to 1796"),  # Arabic-Indic one
+        (f"{API}/items/..%2F..%2F0/image", "not_found", "endpoint"),
+        (f"{API}/items/%2E%2E/image", "unknown_item", "'..'"),
+        ("/api/models/%2E%2E", "unknown_model", MODEL),
+        ("/api/models/..%2F..%2Fetc%2Fpasswd", "not_found", "endpoint"),
+        (f"/api/models/..%2F{MODEL}", "not_found", "endpoint"),
+        ("/api/models/../../etc/passwd", "not_found", "endpoint"),
+        ("/api/nothing-here", "not_found", "endpoint"),
+        (f"{API}/items/0", "not_found", "endpoint"),
+    ],
+)
+def test_unknown_paths_are_404(client: TestClient, path: str, code: str, hint: str) -> None:
+    rejected(client, client.get(path), 404, code, hint)
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["decode", "neighbors", "interpolate", "arithmetic", "attributes", "encode"]
+)
+def test_posting_to_an_unknown_model_is_404(client: TestClient, endpoint: str) -> None:
+    response = client.post(f"/api/models/{LONG}/{endpoint}", json={"id": 0})
+    rejected(client, response, 404, "unknown_model", "...")
+
+
+def test_a_wrong_method_is_405(client: TestClient) -> None:
+    rejected(client, client.delete(API), 405, "method_not_allowed")
+
+
+# -- JSON bodies ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "hint"),
+    [
+        ('{"latent": [1, 2, 3]}', 422, "wrong_latent_size", "latent size of 4"),
+        ('{"latent": [1, 2, 3, 4, 5]}', 422, "wrong_latent_size", "5 values"),
+        ('{"latent": []}', 422, "wrong_latent_size", "0 values"),
+        (f'{{"latent": [{", ".join(["0"] * 1025)}]}}', 422, "invalid_input", "1024"),
+        ('{"latent": [NaN, 0, 0, 0]}', 422, "not_finite", "NaN"),
+        ('{"latent": [0, Infinity, 0, 0]}', 422, "not_finite", "infinite"),
+        ('{"latent": [0, 0, -Infinity, 0]}', 422, "not_finite", "infinite"),
+        ('{"latent": [0, 0, 0, 1e400]}', 422, "not_finite", "infinite"),
+        ('{"latent": [1e7, 0, 0, 0]}', 422, "latent_out_of_range", "1e+06"),
+        ('{"latent": [-1e300, 0, 0, 0]}', 422, "latent_out_of_range", "1e+06"),
+        ('{"latent": [1' + "0" * 400 + ", 0, 0, 0]}", 422, "invalid_input", "latent"),
+        ('{"latent": ["a", 0, 0, 0]}', 422, "invalid_input", "latent.0"),
+        ('{"point": [NaN, 0]}', 422, "bad_point", "finite"),
+        ('{"point": [1e300, 0]}', 422, "bad_point", "finite"),
+        ('{"point": [1, 2, 3]}', 422, "invalid_input", "point"),
+        ('{"point": [0, 0], "projection": "tsne"}', 400, "unknown_projection", "pca, umap"),
+        ('{"id": 1797}', 404, "unknown_item", "0 to 1796"),
+        ('{"id": 99999999999999999999999999}', 404, "unknown_item", "0 to 1796"),
+        ('{"id": -1}', 422, "invalid_input", "greater than or equal to 0"),
+        ('{"id": 1.5}', 422, "invalid_input", "id"),
+        ('{"id": 1, "latent": [0, 0, 0, 0]}', 422, "bad_reference", "exactly one of"),
+        ("{}", 422, "bad_reference", "exactly one of"),
+        ('{"id": 1, "colour": "red"}', 422, "invalid_input", "colour"),
+        ("[]", 422, "invalid_input", "object"),
+        ("null", 422, "invalid_input", "object"),
+        ('"id"', 422, "invalid_input", "object"),
+        ('{"id": 1', 422, "invalid_input", "JSON"),
+        ("{'id': 1}", 422, "invalid_input", "JSON"),
+        ("[" * 100_000, 400, "bad_request", "parsing the body"),  # too deep for Python's json
+    ],
+)
+def test_bad_decode_bodies(
+    client: TestClient, body: str, status: int, code: str, hint: str
+) -> None:
+    response = client.post(
+        f"{API}/decode", content=body.encode("utf-8", "surrogatepass"), headers=JSON
+    )
+    rejected(client, response, status, code, hint)
+
+
+def test_an_empty_body_is_422(client: TestClient) -> None:
+    rejected(client, client.post(f"{API}/decode", headers=JSON), 422, "invalid_input")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "hint"),
+    [
+        ({"steps": 1}, 422, "bad_steps", "2 to 64"),
+        ({"steps": 65}, 422, "bad_steps", "2 to 64"),
+        ({"steps": -5}, 422, "bad_steps", "2 to 64"),
+        ({"steps": 10**20}, 422, "bad_steps", "2 to 64"),
+        ({"steps": "many"}, 422, "invalid_input", "steps"),
+        ({"method": "cubic"}, 422, "bad_method", "lerp or slerp"),
+        ({"projection": "tsne"}, 400, "unknown_projection", "pca, umap"),
+        ({"start": {"id": 5000}}, 404, "unknown_item", "0 to 1796"),
+        ({"end": {"latent": [1, 2]}}, 422, "wrong_latent_size", "end"),
+        ({"end": {}}, 422, "bad_reference", "end needs"),
+    ],
+)
+def test_bad_interpolations(
+    client: TestClient, body: dict[str, Any], status: int, code: str, hint: str
+) -> None:
+    full = {"start": {"id": 0}, "end": {"id": 1}} | body
+    response = client.post(f"{API}/interpolate", json=full)
+    rejected(client, response, status, code, hint)
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "hint"),
+    [
+        ({"id": 1, "k": 0}, "bad_k", "1 to 1000"),
+        ({"id": 1, "k": 1001}, "bad_k", "1 to 1000"),
+        ({"id": 1, "k": -3}, "bad_k", "1 to 1000"),
+        ({"id": 1, "k": 10**30}, "bad_k", "1 to 1000"),
+        ({"id": 1, "metric": "manhattan"}, "bad_metric", "euclidean or cosine"),
+        ({"id": 1, "metric": "x" * 10_000}, "bad_metric", "euclidean or cosine"),
+        ({"latent": [0, 0]}, "wrong_latent_size", "latent size of 4"),
+    ],
+)
+def test_bad_neighbour_queries(
+    client: TestClient, body: dict[str, Any], code: str, hint: str
+) -> None:
+    rejected(client, client.post(f"{API}/neighbors", json=body), 422, code, hint)
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code", "hint"),
+    [
+        ("projection=tsne", 400, "unknown_projection", "pca, umap"),
+        ("projection=", 400, "unknown_projection", "pca, umap"),
+        ("projection=" + "x" * 100, 422, "invalid_input", "32"),
+    ],
+)
+def test_bad_point_queries(
+    client: TestClient, query: str, status: int, code: str, hint: str
+) -> None:
+    rejected(client, client.get(f"{API}/points?{query}"), status, code, hint)
+
+
+# -- uploads ----------------------------------------------------------------------------------
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(payload, zlib.crc32(kind))
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims a size in its header; the pixel data is a token few bytes."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            png_chunk(b"IHDR", header),
+            png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)),
+            png_chunk(b"IEND", b""),
+        )
+    )
+
+
+def small_png() -> bytes:
+    return encode_file(np.zeros((16, 16), np.uint8))
+
+
+def truncated_png() -> bytes:
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)
+    data = encode_file(noise)
+    return data[: len(data) // 2]  # cut in the middle of the pixel data
+
+
+def real_bomb() -> bytes:
+    """A real, valid 2001 x 2001 PNG: 4 KB on the wire, just over the 4 million pixel limit."""
+    return encode_file(Image.new("L", (2001, 2001)), optimize=True)
+
+
+UPLOADS = {
+    "text": (lambda: b"hello, this is not an image", 415, "unsupported_format", "not an image"),
+    "empty": (lambda: b"", 400, "empty_upload", "empty"),
+    "truncated png": (truncated_png, 400, "corrupt_image", "truncated"),
+    "png signature only": (lambda: b"\x89PNG\r\n\x1a\n", 400, "corrupt_image", "PNG"),
+    "damaged jpeg": (lambda: b"\xff\xd8\xff\xe0" + b"\x00" * 40, 400, "corrupt_image", "JPEG"),
+    "tiff": (
+        lambda: encode_file(np.zeros((16, 16), np.uint8), "TIFF"),
+        415,
+        "unsupported_format",
+        "TIFF",
+    ),
+    "pdf": (
+        lambda: encode_file(Image.new("RGB", (16, 16)), "PDF"),
+        415,
+        "unsupported_format",
+        "PDF",
+    ),
+    "svg": (
+        lambda: b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>',
+        415,
+        "unsupported_format",
+        "SVG",
+    ),
+    "bare svg": (lambda: b"<svg width='9'></svg>", 415, "unsupported_format", "SVG"),
+    "over the pixel limit": (real_bomb, 413, "image_too_large", "4,000,000"),
+    "decompression bomb": (
+        lambda: png_header_only(30_000, 30_000),
+        413,
+        "image_too_large",
+        "900,000,000 pixels",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(UPLOADS))
+def test_bad_uploads(client: TestClient, name: str) -> None:
+    make, status, code, hint = UPLOADS[name]
+    files = {"file": ("upload.bin", make(), "application/octet-stream")}
+    rejected(client, client.post(f"{API}/encode", files=files), status, code, hint)
+
+
+def test_one_bad_file_among_good_ones_fails_the_request(client: TestClient) -> None:
+    files = [("file", ("good.png", small_png())), ("file", ("bad.png", b"nope"))]
+    response = client.post(f"{API}/encode", files=files)
+    rejected(client, response, 415, "unsupported_format", "bad.png")
+
+
+def test_too_many_files(client: TestClient) -> None:
+    files = [("file", (f"{i}.png", small_png())) for i in range(17)]
+    response = client.post(f"{API}/encode", files=files)
+    rejected(client, response, 422, "too_many_images", "limit is 16")
+
+
+def test_sixteen_files_is_fine(client: TestClient) -> None:
+    files = [("file", (f"{i}.png", small_png())) for i in range(16)]
+    response = client.post(f"{API}/encode", files=files, params={"k": 0})
+    assert response.status_code == 200
+    assert len(response.json()["items"]) == 16
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "hint"),
+    [("k=-1", "bad_k", "0 to 1000"), ("k=1001", "bad_k", "0 to 1000"), ("k=two", None, "k")],
+)
+def test_bad_encode_k(client: TestClient, query: str, code: str | None, hint: str) -> None:
+    files = {"file": ("a.png", small_png())}
+    response = client.post(f"{API}/encode?{query}", files=files)
+    rejected(client, response, 422, code, hint)
+
+
+@pytest.mark.parametrize(
+    "request_args",
+    [
+        {"files": {"photo": ("a.png", b"\x89PNG")}},  # wrong field name
+        {"json": {"file": "a.png"}},  # not multipart at all
+        {"data": {"file": "just text"}},  # a form field, not a file
+    ],
+    ids=["wrong field", "json", "text field"],
+)
+def test_encode_needs_file_parts(client: TestClient, request_args: dict[str, Any]) -> None:
+    response = client.post(f"{API}/encode", **request_args)
+    rejected(client, response, 422, "invalid_input", "file")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "hint"),
+    [
+        ("multipart/form-data", b"--xyz\r\n\r\nabc\r\n--xyz--\r\n", "boundary"),
+        (
+            "multipart/form-data; boundary=xyz",
+            b"--xyz\r\nContent-Disposition: form-data; filename=a.png\r\n\r\nabc\r\n--xyz--\r\n",
+            "name",
+        ),
+    ],
+    ids=["no boundary", "part without a name"],
+)
+def test_a_broken_multipart_body(
+    client: TestClient, content_type: str, body: bytes, hint: str
+) -> None:
+    response = client.post(f"{API}/encode", content=body, headers={"content-type": content_type})
+    rejected(client, response, 400, "bad_request", hint)
