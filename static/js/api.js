@@ -1,0 +1,128 @@
+// The only module that talks to the server: JSON over HTTP and the drag WebSocket.
+// Every failure becomes an ApiError whose message is the API's own plain-words `message`.
+
+export class ApiError extends Error {
+  constructor(message, status = 0, code = "error") {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const enc = encodeURIComponent;
+const modelPath = (model) => `/api/models/${enc(model)}`;
+
+async function send(method, path, body) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body instanceof FormData) {
+    init.body = body;
+  } else if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError("The server could not be reached. Is it still running?", 0, "network");
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    // a body that is not JSON: the status line below says what happened
+  }
+  if (!response.ok) {
+    const error = data && data.error;
+    throw new ApiError(
+      (error && error.message) || `The server answered ${response.status} ${response.statusText}.`,
+      response.status,
+      (error && error.code) || "http_error",
+    );
+  }
+  return data;
+}
+
+export const api = {
+  health: () => send("GET", "/api/health"),
+  models: () => send("GET", "/api/models"),
+  points: (model, projection) =>
+    send("GET", `${modelPath(model)}/points?projection=${enc(projection)}`),
+  thumbnailUrl: (model, id) => `${modelPath(model)}/items/${Number(id)}/thumbnail`,
+  /** ref: {id} | {latent} | {point, projection} */
+  decode: (model, ref) => send("POST", `${modelPath(model)}/decode`, ref),
+  interpolate: (model, body) => send("POST", `${modelPath(model)}/interpolate`, body),
+  attributes: (model) => send("GET", `${modelPath(model)}/attributes`),
+  createAttribute: (model, body) => send("POST", `${modelPath(model)}/attributes`, body),
+  arithmetic: (model, body) => send("POST", `${modelPath(model)}/arithmetic`, body),
+  neighbours: (model, body) => send("POST", `${modelPath(model)}/neighbors`, body),
+  traverse: (model, body) => send("POST", `${modelPath(model)}/traverse`, body),
+  encode(model, files, k = 8) {
+    const form = new FormData();
+    for (const file of files) form.append("file", file, file.name);
+    return send("POST", `${modelPath(model)}/encode?k=${Number(k)}`, form);
+  },
+};
+
+/**
+ * The drag stream. `move(x, y)` sends a point at once when no answer is awaited, otherwise it
+ * keeps only the newest point and sends it when the answer arrives: latest wins, and the
+ * server never queues more than one point per client.
+ */
+export function openDragStream(model, projection, { onFrame, onError }) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const url = `${scheme}//${location.host}${modelPath(model)}/drag?projection=${enc(projection)}`;
+  const socket = new WebSocket(url);
+  let seq = 0;
+  let waiting = false;
+  let pending = null;
+  let closed = false;
+
+  const flush = () => {
+    if (waiting || pending === null || socket.readyState !== WebSocket.OPEN) return;
+    const [x, y] = pending;
+    pending = null;
+    waiting = true;
+    seq += 1;
+    socket.send(JSON.stringify({ x, y, seq }));
+  };
+
+  socket.addEventListener("open", flush);
+  socket.addEventListener("message", (event) => {
+    waiting = false;
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      onError(new ApiError("The drag stream sent something unreadable."));
+      return;
+    }
+    if (data.error) onError(new ApiError(data.error.message, data.error.status, data.error.code));
+    else onFrame(data);
+    flush();
+  });
+  socket.addEventListener("close", () => {
+    waiting = false;
+    if (!closed) {
+      closed = true;
+      onError(new ApiError("The drag stream closed; the next drag reopens it.", 0, "closed"));
+    }
+  });
+
+  return {
+    model,
+    projection,
+    get usable() {
+      return !closed && socket.readyState <= WebSocket.OPEN;
+    },
+    move(x, y) {
+      pending = [x, y];
+      flush();
+    },
+    close() {
+      closed = true;
+      socket.close();
+    },
+  };
+}

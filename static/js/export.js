@@ -1,0 +1,86 @@
+// Export: the points on the map or a selection as CSV or JSON (positions as the server sent
+// them), the interpolation strip and traversal grid as PNG, and the link to this view.
+
+import { saveStrip } from "./interpolate.js";
+import * as map from "./map.js";
+import { fieldValue } from "./places.js";
+import { loaded, on, saveNow, state } from "./state.js";
+import { $, $$, download, showError, toast } from "./ui.js";
+import { saveGrid } from "./traverse.js";
+
+const panel = $("#panel-export");
+
+function rowsFor(ids) {
+  const p = loaded.points;
+  return ids.map((id) => {
+    const row = { id, name: p.names[id], x: p.x[id], y: p.y[id] };
+    for (const [name, field] of Object.entries(loaded.fields)) row[name] = fieldValue(field, id);
+    return row;
+  });
+}
+
+function csvCell(value) {
+  const text = value === null || value === undefined ? "" : String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function toCsv(rows) {
+  if (!rows.length) return "";
+  const columns = Object.keys(rows[0]);
+  const lines = [columns.map(csvCell).join(",")];
+  for (const row of rows) lines.push(columns.map((c) => csvCell(row[c])).join(","));
+  return `${lines.join("\n")}\n`;
+}
+
+function exportRows(ids, what, format) {
+  if (!loaded.points) return;
+  if (!ids.length) {
+    showError(panel, `There is nothing to export: the ${what} is empty.`);
+    return;
+  }
+  $(".error", panel).hidden = true;
+  const rows = rowsFor(ids);
+  const base = `${state.model}-${state.projection}-${what.replace(/\s+/g, "-")}`;
+  if (format === "csv") {
+    download(new Blob([toCsv(rows)], { type: "text/csv" }), `${base}.csv`);
+  } else {
+    const body = { model: state.model, projection: state.projection, count: rows.length, items: rows };
+    download(new Blob([JSON.stringify(body, null, 1)], { type: "application/json" }), `${base}.json`);
+  }
+}
+
+$$("[data-export]", panel).forEach((button) =>
+  button.addEventListener("click", () => {
+    const kind = button.dataset.export;
+    const format = button.dataset.format;
+    if (kind === "visible") exportRows(map.visibleIds(), "points", format);
+    else if (kind === "selection") {
+      const which = $("#export-which").value;
+      const ids = { selection: state.selection, a: state.groupA, b: state.groupB }[which];
+      exportRows(ids, which === "selection" ? "selection" : `group ${which.toUpperCase()}`, format);
+    } else if (kind === "strip") saveStrip().catch((e) => showError(panel, e));
+    else if (kind === "grid") saveGrid().catch((e) => showError(panel, e));
+  }),
+);
+
+/** Copy the link to this view (the state is already in the address bar). */
+export async function copyLink() {
+  saveNow();
+  const url = location.href;
+  $("#share-url").value = url;
+  try {
+    await navigator.clipboard.writeText(url);
+    toast("Link copied: it reopens this view.", { info: true });
+  } catch {
+    $("#share-url").select();
+    toast("Copy the link from the Export tab: the browser did not allow copying.", { info: true });
+  }
+}
+
+$("#share-copy").addEventListener("click", copyLink);
+$("#share-button").addEventListener("click", copyLink);
+
+on("saved", (url) => {
+  $("#share-url").value = url;
+  $("#export-visible-count").textContent = loaded.points ? `(${map.visibleIds().length})` : "";
+});

@@ -1,0 +1,137 @@
+// Interpolation: two endpoints, lerp or slerp, a number of steps; the path on the map, the
+// frames as a strip, and a slider that scrubs along it (showing each frame in the preview).
+
+import { api } from "./api.js";
+import * as map from "./map.js";
+import { Slot } from "./places.js";
+import { saveImageGrid } from "./png.js";
+import { showPlace } from "./preview.js";
+import { on, save, state } from "./state.js";
+import { $, $$, busy, clearError, el, latestOnly, showError, STALE } from "./ui.js";
+
+const panel = $("#panel-interpolate");
+const strip = $("#interp-strip");
+const slider = $("#interp-slider");
+const guard = latestOnly();
+let path = null; // the last InterpolateOut
+
+const start = new Slot($("#interp-start"), (ref) => {
+  state.interp.start = ref;
+  save();
+});
+const end = new Slot($("#interp-end"), (ref) => {
+  state.interp.end = ref;
+  save();
+});
+
+$$('input[name="interp-method"]').forEach((radio) =>
+  radio.addEventListener("change", () => {
+    state.interp.method = radio.value;
+    save();
+  }),
+);
+$("#interp-steps").addEventListener("change", (event) => {
+  const steps = Math.round(Number(event.target.value));
+  state.interp.steps = Math.min(64, Math.max(2, Number.isFinite(steps) ? steps : 8));
+  event.target.value = state.interp.steps;
+  save();
+});
+$("#interp-run").addEventListener("click", run);
+slider.addEventListener("input", () => scrub(Number(slider.value)));
+$("#interp-png").addEventListener("click", saveStrip);
+
+export async function run() {
+  if (!start.ref || !end.ref) {
+    showError(panel, 'Choose a start and an end first: click the map, then press "Use current", or type an item number.');
+    return;
+  }
+  clearError(panel);
+  const body = {
+    start: start.ref,
+    end: end.ref,
+    steps: state.interp.steps,
+    method: state.interp.method,
+    projection: state.projection,
+  };
+  try {
+    const result = await guard(busy(panel, api.interpolate(state.model, body)));
+    if (result === STALE) return;
+    path = result;
+  } catch (error) {
+    showError(panel, error);
+    return;
+  }
+  state.interp.run = true;
+  save();
+  strip.replaceChildren(
+    ...path.images.map((src, i) =>
+      el("img", {
+        class: "pixel",
+        src,
+        alt: `frame ${i + 1} of ${path.images.length}`,
+        title: `frame ${i + 1}`,
+        dataset: { index: String(i) },
+        onclick: () => scrub(i),
+      }),
+    ),
+  );
+  slider.max = String(path.images.length - 1);
+  $("#interp-result").hidden = false;
+  map.setOverlay("path", path.positions);
+  scrub(0, { preview: false });
+}
+
+function scrub(i, { preview = true } = {}) {
+  if (!path) return;
+  slider.value = String(i);
+  $("#interp-frame-out").textContent = `${i + 1} of ${path.images.length}`;
+  strip.querySelectorAll("img").forEach((img, j) => img.classList.toggle("current", i === j));
+  map.setOverlay("frame", [path.positions[i]]);
+  if (preview) {
+    showPlace(
+      {
+        ref: { latent: path.latents[i] },
+        image: path.images[i],
+        latent: path.latents[i],
+        positions: { [path.projection]: path.positions[i] },
+        label: `interpolation frame ${i + 1} of ${path.images.length} (${path.method})`,
+      },
+      { quiet: true },
+    );
+  }
+}
+
+export function stripImages() {
+  return path ? path.images : null;
+}
+
+export async function saveStrip() {
+  if (!path) {
+    showError(panel, "Run an interpolation first.");
+    return;
+  }
+  await saveImageGrid([{ label: "", images: path.images }], `interpolation-${state.model}.png`);
+}
+
+function clear() {
+  path = null;
+  strip.replaceChildren();
+  $("#interp-result").hidden = true;
+  map.setOverlay("path", []);
+  map.setOverlay("frame", []);
+}
+
+/** Fill the controls from the state (after a model loads or the URL is read). */
+export function restore() {
+  clear();
+  clearError(panel);
+  start.set(state.interp.start);
+  end.set(state.interp.end);
+  $$('input[name="interp-method"]').forEach((r) => (r.checked = r.value === state.interp.method));
+  $("#interp-steps").value = state.interp.steps;
+  if (state.interp.run && start.ref && end.ref) run();
+}
+
+on("projection", () => {
+  if (path) run(); // positions differ per projection: ask the server again
+});

@@ -1,0 +1,363 @@
+// The Plotly map: one scattergl trace of every point (colour arrays, hidden classes as gaps;
+// the chips that hide them are in legend.js), hover cards, overlay traces drawn by the panels,
+// and pixel <-> data conversion for probing anywhere, on a point or between points.
+
+/* global Plotly */
+import { api } from "./api.js";
+import { categoryColour, legendField, renderLegend } from "./legend.js";
+import { fieldValue, itemLabel } from "./places.js";
+import { emit, loaded, state } from "./state.js";
+import { $, el, fmt } from "./ui.js";
+
+export { legendField };
+
+const gd = $("#map");
+const wrap = gd.parentElement;
+
+// Drawn above the points, in this order; each is one trace named after its key.
+const OVERLAYS = {
+  groupA: { symbol: "square-open", size: 9, color: "rgba(11,122,87,0.75)", line: 1.5 },
+  groupB: { symbol: "diamond-open", size: 10, color: "rgba(176,18,91,0.75)", line: 1.5 },
+  neighbours: { symbol: "circle-open", size: 15, color: "#111111", line: 2.5 },
+  path: { symbol: "circle", size: 8, color: "#ffffff", line: 2, lineColor: "#1c232b", mode: "lines+markers" },
+  uploads: { symbol: "star", size: 17, color: "#ffc400", line: 1.5, lineColor: "#1c232b" },
+  result: { symbol: "x", size: 15, color: "#d62728", line: 1.5, lineColor: "#ffffff" },
+  frame: { symbol: "circle", size: 14, color: "rgba(47,111,189,0.35)", line: 3, lineColor: "#2f6fbd" },
+};
+const overlays = Object.fromEntries(Object.keys(OVERLAYS).map((k) => [k, { xy: [] }]));
+
+let tool = "probe";
+// Plotly keeps the user's own selection through redraws until this changes.
+let selectionRevision = 0;
+const traceType = hasWebGL() ? "scattergl" : "scatter";
+const handlers = { probe: () => {}, selected: () => {} };
+
+function hasWebGL() {
+  try {
+    return Boolean(document.createElement("canvas").getContext("webgl"));
+  } catch {
+    return false;
+  }
+}
+
+export function onProbe(fn) {
+  handlers.probe = fn;
+}
+export function onSelected(fn) {
+  handlers.selected = fn;
+}
+
+function isHidden(id, field) {
+  return state.hidden.size > 0 && field && state.hidden.has(fieldValue(field, id));
+}
+
+export function visibleIds() {
+  const points = loaded.points;
+  if (!points) return [];
+  const field = loaded.fields[legendField()];
+  const ids = [];
+  for (let id = 0; id < points.count; id += 1) if (!isHidden(id, field)) ids.push(id);
+  return ids;
+}
+
+function pointsTrace() {
+  const points = loaded.points;
+  const field = loaded.fields[legendField()];
+  const x = new Array(points.count);
+  const y = new Array(points.count);
+  for (let id = 0; id < points.count; id += 1) {
+    const hide = isHidden(id, field);
+    x[id] = hide ? null : points.x[id];
+    y[id] = hide ? null : points.y[id];
+  }
+  const colour = loaded.fields[state.colour];
+  const size = points.count < 3000 ? 6 : points.count < 20000 ? 4 : 3;
+  const marker = { size, opacity: 0.85 };
+  if (colour && colour.type === "number") {
+    Object.assign(marker, {
+      color: colour.values,
+      colorscale: "Viridis",
+      showscale: true,
+      colorbar: { thickness: 10, len: 0.7, outlinewidth: 0, title: { text: colour.label, side: "right" } },
+    });
+  } else if (colour) {
+    marker.color = colour.codes.map(categoryColour);
+  } else {
+    marker.color = "#4e79a7";
+  }
+  const selected = state.selection.length ? state.selection : null;
+  return {
+    type: traceType,
+    mode: "markers",
+    name: "points",
+    x,
+    y,
+    marker,
+    hoverinfo: "none",
+    selectedpoints: selected,
+    selected: { marker: { opacity: 1 } },
+    unselected: { marker: { opacity: 0.25 } },
+  };
+}
+
+function overlayTrace(name) {
+  const style = OVERLAYS[name];
+  const data = overlayXY(name);
+  return {
+    type: traceType,
+    name,
+    mode: style.mode || "markers",
+    x: data.x,
+    y: data.y,
+    hoverinfo: "skip",
+    marker: {
+      symbol: style.symbol,
+      size: style.size,
+      color: style.color,
+      line: { width: style.line, color: style.lineColor || style.color },
+    },
+    line: { color: "#1c232b", width: 2 },
+  };
+}
+
+function layout() {
+  const axis = {
+    zeroline: false,
+    showline: false,
+    gridcolor: "#eef0f3",
+    tickfont: { size: 10, color: "#8a95a1" },
+    automargin: false,
+  };
+  const numeric = loaded.fields[state.colour] && loaded.fields[state.colour].type === "number";
+  return {
+    margin: { l: 36, r: numeric ? 70 : 12, t: 8, b: 26 },
+    dragmode: tool === "probe" ? false : tool,
+    hovermode: "closest",
+    hoverdistance: 12,
+    showlegend: false,
+    uirevision: `${state.model}/${state.projection}`,
+    selectionrevision: selectionRevision,
+    selections: [],
+    xaxis: { ...axis }, // separate objects: Plotly writes each axis' range into its own
+    yaxis: { ...axis },
+    plot_bgcolor: "#ffffff",
+    paper_bgcolor: "#ffffff",
+    font: { family: "system-ui, sans-serif" },
+  };
+}
+
+/** Draw (or redraw) everything: the points and every overlay. */
+export async function render() {
+  if (!loaded.points) return;
+  const data = [pointsTrace(), ...Object.keys(OVERLAYS).map(overlayTrace)];
+  await Plotly.react(gd, data, layout(), {
+    displayModeBar: false,
+    scrollZoom: true,
+    doubleClick: false,
+    responsive: true,
+  });
+  gd.dataset.ready = "true";
+  gd.dataset.projection = state.projection;
+  gd.dataset.colour = state.colour || "";
+  renderLegend();
+  emit("view");
+}
+
+// An overlay holds either dataset item ids (placed from the current points, so they follow a
+// change of projection) or positions the server gave for the current projection.
+function overlayXY(name) {
+  const { ids, xy } = overlays[name];
+  const points = ids ? ids.filter((id) => id < loaded.points.count) : null;
+  return points
+    ? { x: points.map((id) => loaded.points.x[id]), y: points.map((id) => loaded.points.y[id]) }
+    : { x: xy.map((p) => p[0]), y: xy.map((p) => p[1]) };
+}
+
+function redrawOverlay(name) {
+  if (!gd.data || !loaded.points) return;
+  const { x, y } = overlayXY(name);
+  Plotly.restyle(gd, { x: [x], y: [y] }, [1 + Object.keys(OVERLAYS).indexOf(name)]);
+}
+
+/** Replace an overlay's points: `xy` is a list of [x, y] in the current projection. */
+export function setOverlay(name, xy) {
+  overlays[name] = { xy };
+  redrawOverlay(name);
+}
+
+/** Replace an overlay's points by dataset items. */
+export function setOverlayIds(name, ids) {
+  overlays[name] = { ids: [...ids] };
+  redrawOverlay(name);
+}
+
+/** The page changed the selection (not the user's lasso): let the next render show it. */
+export function replaceSelection() {
+  selectionRevision += 1;
+}
+
+export function clearOverlays() {
+  for (const name of Object.keys(OVERLAYS)) overlays[name] = { xy: [] };
+}
+
+export function setTool(next) {
+  tool = next;
+  gd.dataset.tool = next;
+  if (loaded.points) Plotly.relayout(gd, { dragmode: next === "probe" ? false : next });
+}
+
+export function resetView() {
+  if (loaded.points) Plotly.relayout(gd, { "xaxis.autorange": true, "yaxis.autorange": true });
+}
+
+export function setLoading(on) {
+  $("#map-loading").hidden = !on;
+}
+
+// ---- coordinates ---------------------------------------------------------------------------
+/** The data ranges in view: {x: [x0, x1], y: [y0, y1]}, or null before the first render. */
+export function viewRange() {
+  const full = gd._fullLayout;
+  return full && full.xaxis ? { x: full.xaxis.range.slice(), y: full.yaxis.range.slice() } : null;
+}
+
+/** Client pixel -> data [x, y], or null outside the plot area. */
+export function toData(clientX, clientY) {
+  const full = gd._fullLayout;
+  if (!full || !full._size) return null;
+  const rect = gd.getBoundingClientRect();
+  const { l, t, w, h } = full._size;
+  const px = clientX - rect.left - l;
+  const py = clientY - rect.top - t;
+  if (px < 0 || py < 0 || px > w || py > h) return null;
+  const [x0, x1] = full.xaxis.range;
+  const [y0, y1] = full.yaxis.range;
+  return [x0 + (px / w) * (x1 - x0), y1 - (py / h) * (y1 - y0)];
+}
+
+/** Data [x, y] -> pixel offset inside the map element (null when out of view). */
+export function toPixel(x, y) {
+  const full = gd._fullLayout;
+  if (!full || !full._size) return null;
+  const { l, t, w, h } = full._size;
+  const [x0, x1] = full.xaxis.range;
+  const [y0, y1] = full.yaxis.range;
+  const px = l + ((x - x0) / (x1 - x0)) * w;
+  const py = t + ((y1 - y) / (y1 - y0)) * h;
+  return px < l || px > l + w || py < t || py > t + h ? null : [px, py];
+}
+
+/** The visible item drawn under the pointer (within its marker), or null. */
+function itemAt(clientX, clientY) {
+  const points = loaded.points;
+  const full = gd._fullLayout;
+  const rect = gd.getBoundingClientRect();
+  const { l, t, w, h } = full._size;
+  const [x0, x1] = full.xaxis.range;
+  const [y0, y1] = full.yaxis.range;
+  const sx = w / (x1 - x0);
+  const sy = h / (y1 - y0);
+  const px = clientX - rect.left - l;
+  const py = clientY - rect.top - t;
+  const field = loaded.fields[legendField()];
+  const reach = 5;
+  let best = null;
+  let bestD = reach * reach;
+  for (let id = 0; id < points.count; id += 1) {
+    const dx = (points.x[id] - x0) * sx - px;
+    const dy = (y1 - points.y[id]) * sy - py;
+    const d = dx * dx + dy * dy;
+    if (d <= bestD && !isHidden(id, field)) {
+      bestD = d;
+      best = id;
+    }
+  }
+  return best;
+}
+
+// ---- probing: press, drag, release -------------------------------------------------------
+let press = null;
+
+gd.addEventListener(
+  "pointerdown",
+  (event) => {
+    if (tool !== "probe" || event.button !== 0 || !loaded.points) return;
+    const xy = toData(event.clientX, event.clientY);
+    if (!xy) return;
+    event.preventDefault();
+    press = { x0: event.clientX, y0: event.clientY, moved: false, item: itemAt(event.clientX, event.clientY) };
+    hideTooltip();
+    handlers.probe({ phase: "start", xy, item: press.item });
+  },
+  true,
+);
+
+window.addEventListener("pointermove", (event) => {
+  if (!press) return;
+  if (!press.moved && Math.hypot(event.clientX - press.x0, event.clientY - press.y0) < 3) return;
+  press.moved = true;
+  const xy = clampedData(event.clientX, event.clientY);
+  if (xy) handlers.probe({ phase: "move", xy, item: null });
+});
+
+window.addEventListener("pointerup", (event) => {
+  if (!press) return;
+  const { moved, item } = press;
+  press = null;
+  const xy = clampedData(event.clientX, event.clientY);
+  if (xy) handlers.probe({ phase: "end", xy, moved, item: moved ? null : item });
+});
+
+function clampedData(clientX, clientY) {
+  const rect = gd.getBoundingClientRect();
+  const { l, t, w, h } = gd._fullLayout._size;
+  const cx = Math.min(Math.max(clientX, rect.left + l), rect.left + l + w);
+  const cy = Math.min(Math.max(clientY, rect.top + t), rect.top + t + h);
+  return toData(cx, cy);
+}
+
+// ---- hover cards ------------------------------------------------------------------------------
+const tooltip = $("#tooltip");
+function hideTooltip() {
+  tooltip.hidden = true;
+}
+
+function showTooltip(id, event) {
+  const rows = [["id", String(id)], ["name", loaded.points.names[id]]];
+  for (const [name, field] of Object.entries(loaded.fields)) {
+    const value = fieldValue(field, id);
+    rows.push([field.label, field.type === "number" ? fmt(value, 4) : value]);
+  }
+  tooltip.replaceChildren(
+    el("img", { class: "pixel", src: api.thumbnailUrl(state.model, id), alt: itemLabel(id) }),
+    el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
+  );
+  tooltip.hidden = false;
+  const box = wrap.getBoundingClientRect();
+  const x = event.clientX - box.left;
+  const y = event.clientY - box.top;
+  const width = tooltip.offsetWidth;
+  tooltip.style.left = `${x + 14 + width > box.width ? x - 14 - width : x + 14}px`;
+  tooltip.style.top = `${Math.max(0, Math.min(y + 14, box.height - tooltip.offsetHeight))}px`;
+}
+
+// ---- Plotly events (bound once the plot exists) -------------------------------------------
+let bound = false;
+export function bindPlotEvents() {
+  if (bound) return;
+  bound = true;
+  gd.on("plotly_hover", (event) => {
+    const point = event.points.find((p) => p.curveNumber === 0);
+    if (point && !press) showTooltip(point.pointIndex, event.event);
+  });
+  gd.on("plotly_unhover", hideTooltip);
+  gd.on("plotly_selected", (event) => {
+    const ids = event ? event.points.filter((p) => p.curveNumber === 0).map((p) => p.pointIndex) : [];
+    handlers.selected(ids);
+  });
+  gd.on("plotly_deselect", () => handlers.selected([]));
+  gd.on("plotly_relayout", () => emit("view"));
+  new ResizeObserver(() => {
+    if (loaded.points) Plotly.Plots.resize(gd).then(() => emit("view"));
+  }).observe(wrap);
+}

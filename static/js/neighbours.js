@@ -1,0 +1,56 @@
+// Neighbours of the current place: k and the metric are controls; the items are shown as a
+// gallery and ringed on the map. Refreshed whenever the place changes while the tab is open.
+
+import { api } from "./api.js";
+import * as map from "./map.js";
+import { current, describeRef, renderGallery } from "./places.js";
+import { goTo } from "./preview.js";
+import { on, save, state } from "./state.js";
+import { $, busy, clearError, latestOnly, showError, STALE } from "./ui.js";
+
+const panel = $("#panel-neighbours");
+const guard = latestOnly();
+
+$("#nn-k").addEventListener("change", (event) => {
+  const k = Math.round(Number(event.target.value));
+  state.nn.k = Math.min(100, Math.max(1, Number.isFinite(k) ? k : 8));
+  event.target.value = state.nn.k;
+  save();
+  refresh();
+});
+$("#nn-metric").addEventListener("change", (event) => {
+  state.nn.metric = event.target.value;
+  save();
+  refresh();
+});
+
+export async function refresh() {
+  const place = current.get();
+  if (!place || panel.hidden) return;
+  clearError(panel);
+  $("#nn-query").textContent = `Nearest to ${place.label || describeRef(place.ref)}`;
+  let result;
+  try {
+    const body = { ...place.ref, k: state.nn.k, metric: state.nn.metric };
+    result = await guard(busy(panel, api.neighbours(state.model, body)));
+    if (result === STALE) return;
+  } catch (error) {
+    showError(panel, error);
+    return;
+  }
+  renderGallery($("#nn-gallery"), result, (id) => goTo({ id }));
+  map.setOverlayIds("neighbours", result.ids);
+}
+
+export function restore() {
+  $("#nn-k").value = state.nn.k;
+  $("#nn-metric").value = state.nn.metric;
+  $("#nn-gallery").replaceChildren();
+  $("#nn-query").textContent = "Click the map to choose a place.";
+  clearError(panel);
+}
+
+on("here", refresh);
+on("tab", (tab) => {
+  if (tab === "neighbours") refresh();
+});

@@ -1,0 +1,133 @@
+// Places and items as the panels show them: item labels, metadata fields, endpoint slots that
+// hold a ref, and thumbnail galleries of neighbours.
+
+import { api } from "./api.js";
+import { encodeRef, loaded, state } from "./state.js";
+import { el, fmt } from "./ui.js";
+
+export const ERROR_FIELD = "reconstruction_error";
+
+/** Every field the map can be coloured by, from the points payload. */
+export function buildFields(points) {
+  const fields = {};
+  for (const [name, column] of Object.entries(points.metadata || {})) {
+    fields[name] = { label: name, ...column };
+  }
+  if (points.label_field && !fields[points.label_field] && points.labels) {
+    fields[points.label_field] = {
+      label: points.label_field,
+      type: "category",
+      categories: points.label_names,
+      codes: points.labels,
+    };
+  }
+  fields[ERROR_FIELD] = {
+    label: "reconstruction error",
+    type: "number",
+    values: points.reconstruction_error,
+  };
+  return fields;
+}
+
+export function fieldValue(field, id) {
+  if (field.type === "category") return field.categories[field.codes[id]];
+  return field.values[id];
+}
+
+export function itemLabel(id) {
+  const points = loaded.points;
+  const field = points && loaded.fields[points.label_field];
+  const label = field ? ` · ${points.label_field} ${fieldValue(field, id)}` : "";
+  return `item #${id}${label}`;
+}
+
+/** The current place, as the preview knows it: {ref, image, label}; set by preview.js. */
+export const current = { get: () => null };
+
+export function describeRef(ref) {
+  if (!ref) return "not set";
+  if (ref.id !== undefined && ref.id !== null) return itemLabel(ref.id);
+  if (ref.point) {
+    const [x, y] = ref.point;
+    return `map point (${fmt(x)}, ${fmt(y)}) on ${ref.projection.toUpperCase()}`;
+  }
+  return ref.name || "latent vector";
+}
+
+/** A slot holding one ref, with "Use current" and an item-number box. */
+export class Slot {
+  constructor(node, onChange) {
+    this.node = node;
+    this.ref = null;
+    this.onChange = onChange;
+    this.thumb = node.querySelector(".slot-thumb");
+    this.text = node.querySelector(".slot-text");
+    node.querySelector('[data-action="current"]').addEventListener("click", () => {
+      const place = current.get();
+      if (place) this.set(place.ref, place.image, true);
+    });
+    const input = node.querySelector(".item-input");
+    input.addEventListener("change", () => {
+      const id = Number(input.value);
+      const n = loaded.points ? loaded.points.count : 0;
+      if (input.value !== "" && Number.isInteger(id) && id >= 0 && id < n) {
+        this.set({ id }, null, true);
+        input.setCustomValidity("");
+      } else {
+        input.setCustomValidity(`Item numbers run from 0 to ${n - 1}.`);
+        input.reportValidity();
+      }
+    });
+  }
+
+  set(ref, image = null, notify = false) {
+    this.ref = ref;
+    this.node.dataset.set = String(Boolean(ref));
+    this.node.dataset.ref = encodeRef(ref) || "";
+    this.text.textContent = describeRef(ref);
+    this.thumb.hidden = !ref;
+    if (ref) this.showImage(ref, image);
+    if (notify) this.onChange(ref);
+  }
+
+  async showImage(ref, image) {
+    if (image) {
+      this.thumb.src = image;
+    } else if (ref.id !== undefined && ref.id !== null) {
+      this.thumb.src = api.thumbnailUrl(state.model, ref.id);
+    } else {
+      this.thumb.removeAttribute("src");
+      try {
+        const placed = await api.decode(state.model, ref);
+        if (this.ref === ref) this.thumb.src = placed.image;
+      } catch {
+        // the thumbnail is decoration; the panel reports errors when it runs
+      }
+    }
+  }
+}
+
+/** Render neighbours ({ids, distances}) as thumbnail buttons; `onPick(id)` on press. */
+export function renderGallery(container, neighbours, onPick) {
+  container.replaceChildren(
+    ...neighbours.ids.map((id, i) =>
+      el(
+        "button",
+        {
+          type: "button",
+          title: `${itemLabel(id)}, distance ${fmt(neighbours.distances[i], 3)}`,
+          dataset: { id: String(id) },
+          onclick: () => onPick(id),
+        },
+        el("img", {
+          class: "pixel",
+          src: api.thumbnailUrl(state.model, id),
+          alt: itemLabel(id),
+          loading: "lazy",
+        }),
+        el("span", { text: `#${id}` }),
+        el("span", { text: fmt(neighbours.distances[i], 2) }),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,197 @@
+// The preview: the decoded image of the current place, set by a click (POST decode) or
+// continuously while dragging the handle (the WebSocket drag stream), with the latent as bars.
+
+import { api, openDragStream } from "./api.js";
+import * as map from "./map.js";
+import { current, describeRef } from "./places.js";
+import { emit, loaded, on, save, state } from "./state.js";
+import { $, busy, el, fmt, latestOnly, STALE, toast } from "./ui.js";
+
+const card = $("#preview");
+const image = $("#preview-image");
+const original = $("#preview-original");
+const handle = $("#handle");
+const guard = latestOnly();
+const MAX_BARS = 16;
+
+let place = null; // {ref, image, latent, positions, label}
+current.get = () => place;
+
+let stream = null;
+let dragging = false; // frames that arrive after the release are stale: the release decodes
+let frames = 0;
+let rate = { count: 0, since: 0 };
+
+/** Show `next` ({ref, image, latent, positions, label}); `quiet` skips the "here" event. */
+export function showPlace(next, { quiet = false } = {}) {
+  place = next;
+  state.here = next.ref;
+  save();
+  image.src = next.image;
+  image.dataset.ref = describeRef(next.ref);
+  $("#preview-title").textContent = next.label || title(next.ref);
+  const xy = next.positions && next.positions[state.projection];
+  $("#preview-sub").textContent = xy
+    ? `at (${fmt(xy[0])}, ${fmt(xy[1])}) on ${state.projection.toUpperCase()}`
+    : "";
+  const isItem = next.ref.id !== undefined && next.ref.id !== null;
+  $("#preview-original-figure").hidden = !isItem;
+  if (isItem) original.src = api.thumbnailUrl(state.model, next.ref.id);
+  drawBars(next.latent);
+  placeHandle();
+  if (!quiet) emit("here", next);
+}
+
+function title(ref) {
+  return ref.point ? "Map point" : describeRef(ref);
+}
+
+/** Decode `ref` on the server and show it. */
+export async function goTo(ref, label = null) {
+  try {
+    const placed = await guard(busy(card, api.decode(state.model, ref)));
+    if (placed === STALE) return;
+    showPlace({ ref, image: placed.image, latent: placed.latent, positions: placed.positions, label });
+  } catch (error) {
+    toast(error.message);
+  }
+}
+
+export function reset() {
+  place = null;
+  image.removeAttribute("src");
+  image.dataset.frames = "0";
+  frames = 0;
+  $("#preview-title").textContent = "Click the map to decode a place.";
+  $("#preview-sub").textContent = "";
+  $("#preview-original-figure").hidden = true;
+  $("#latent-bars").replaceChildren();
+  $("#drag-rate").textContent = "";
+  handle.hidden = true;
+  closeStream();
+}
+
+function drawBars(latent) {
+  const bars = $("#latent-bars");
+  if (!latent || !loaded.model) {
+    bars.replaceChildren();
+    return;
+  }
+  const std = loaded.model.latent_std;
+  const rows = latent.slice(0, MAX_BARS).map((v, d) => {
+    // a full half-bar is 3 standard deviations of the data along that dimension
+    const reach = Math.max(-1, Math.min(1, v / (3 * (std[d] || 1))));
+    const left = reach < 0 ? 50 + reach * 50 : 50;
+    return el(
+      "div",
+      { class: "bar", title: `z${d} = ${fmt(v, 3)} (${fmt(v / (std[d] || 1), 1)} std)` },
+      el("span", { text: `z${d}` }),
+      el("span", { class: "track" }, el("span", { class: "fill", style: `left:${left}%;width:${Math.abs(reach) * 50}%` })),
+      el("span", { class: "value", text: fmt(v, 2) }),
+    );
+  });
+  if (latent.length > MAX_BARS) rows.push(el("span", { text: `… and ${latent.length - MAX_BARS} more dimensions` }));
+  bars.replaceChildren(...rows);
+}
+
+let handleXY = null; // where the handle is, in data coordinates (ahead of `place` while moving)
+
+function placeHandle(xy = place && place.positions && place.positions[state.projection]) {
+  handleXY = xy || null;
+  const pixel = xy && map.toPixel(xy[0], xy[1]);
+  handle.hidden = !pixel;
+  if (pixel) {
+    handle.style.left = `${pixel[0]}px`;
+    handle.style.top = `${pixel[1]}px`;
+  }
+}
+
+// ---- the drag stream ----------------------------------------------------------------------
+function closeStream() {
+  if (stream) stream.close();
+  stream = null;
+}
+
+function ensureStream() {
+  if (stream && stream.usable && stream.model === state.model && stream.projection === state.projection) {
+    return stream;
+  }
+  closeStream();
+  const opened = openDragStream(state.model, state.projection, {
+    onFrame: showFrame,
+    onError: (error) => {
+      if (stream === opened) stream = null;
+      if (error.code !== "closed") toast(error.message);
+    },
+  });
+  stream = opened;
+  return stream;
+}
+
+function showFrame(frame) {
+  if (!dragging) return;
+  frames += 1;
+  image.dataset.frames = String(frames);
+  image.src = frame.image;
+  const xy = [frame.x, frame.y];
+  place = {
+    ref: { point: xy, projection: frame.projection },
+    image: frame.image,
+    latent: frame.latent,
+    positions: { [frame.projection]: xy },
+  };
+  $("#preview-title").textContent = title(place.ref);
+  $("#preview-sub").textContent = `at (${fmt(xy[0])}, ${fmt(xy[1])}), dragging`;
+  $("#preview-original-figure").hidden = true;
+  drawBars(frame.latent);
+  const now = performance.now();
+  rate.count += 1;
+  if (now - rate.since >= 500) {
+    const fps = (rate.count * 1000) / (now - rate.since);
+    $("#drag-rate").textContent = `${Math.round(fps)} frames/s`;
+    card.dataset.fps = String(Math.round(fps));
+    rate = { count: 0, since: now };
+  }
+}
+
+map.onProbe(({ phase, xy, moved, item }) => {
+  if (!state.model) return;
+  dragging = phase !== "end";
+  if (phase === "start") {
+    placeHandle(xy);
+    ensureStream();
+    rate = { count: 0, since: performance.now() };
+  } else if (phase === "move") {
+    placeHandle(xy);
+    ensureStream().move(xy[0], xy[1]);
+  } else if (!moved && item !== null) {
+    goTo({ id: item });
+  } else {
+    placeHandle(xy);
+    goTo({ point: xy, projection: state.projection });
+  }
+});
+
+// The keyboard: arrow keys move the probe by 2% of the view (10% with Shift) and decode there;
+// the first press starts from the middle of the view.
+const KEYS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+$("#map-wrap").addEventListener("keydown", (event) => {
+  const step = KEYS[event.key];
+  const view = map.viewRange();
+  if (!step || !view || !state.model) return;
+  event.preventDefault();
+  const here = handleXY || [
+    (view.x[0] + view.x[1]) / 2,
+    (view.y[0] + view.y[1]) / 2,
+  ];
+  const size = event.shiftKey ? 0.1 : 0.02;
+  const clamp = (v, [lo, hi]) => Math.min(Math.max(v, lo), hi);
+  const xy = [
+    clamp(here[0] + step[0] * size * (view.x[1] - view.x[0]), view.x),
+    clamp(here[1] + step[1] * size * (view.y[1] - view.y[0]), view.y),
+  ];
+  placeHandle(xy);
+  goTo({ point: xy, projection: state.projection });
+});
+
+on("view", () => placeHandle());

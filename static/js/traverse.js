@@ -1,0 +1,121 @@
+// Traversal grid: around one place, a row per latent dimension (or per arithmetic vector), each
+// stepping from -r to +r standard deviations of the data along that direction.
+
+import { api } from "./api.js";
+import { termAttributeIds } from "./arithmetic.js";
+import { current, Slot } from "./places.js";
+import { saveImageGrid } from "./png.js";
+import { on, save, state } from "./state.js";
+import { $, $$, busy, clearError, el, fmt, latestOnly, showError, STALE } from "./ui.js";
+
+const panel = $("#panel-traverse");
+const table = $("#trav-grid");
+const guard = latestOnly();
+let grid = null; // the last TraverseOut
+
+const start = new Slot($("#trav-start"), (ref) => {
+  state.trav.start = ref;
+  save();
+});
+
+$$('input[name="trav-mode"]').forEach((radio) =>
+  radio.addEventListener("change", () => {
+    state.trav.mode = radio.value;
+    save();
+  }),
+);
+$("#trav-steps").addEventListener("change", (event) => {
+  const steps = Math.round(Number(event.target.value));
+  state.trav.steps = Math.min(15, Math.max(3, Number.isFinite(steps) ? steps : 7));
+  event.target.value = state.trav.steps;
+  save();
+});
+$("#trav-radius").addEventListener("change", (event) => {
+  const radius = Number(event.target.value);
+  state.trav.radius = Math.min(10, Math.max(0.5, Number.isFinite(radius) ? radius : 3));
+  event.target.value = state.trav.radius;
+  save();
+});
+$("#trav-run").addEventListener("click", run);
+$("#trav-png").addEventListener("click", saveGrid);
+
+export async function run() {
+  if (!start.ref) {
+    const place = current.get();
+    if (place) start.set(place.ref, place.image, true);
+  }
+  if (!start.ref) {
+    showError(panel, "Choose a place first: click the map, or type an item number.");
+    return;
+  }
+  const body = { start: start.ref, steps: state.trav.steps, radius: state.trav.radius };
+  if (state.trav.mode === "attrs") {
+    body.attributes = termAttributeIds();
+    if (!body.attributes.length) {
+      showError(panel, "Add attribute vectors in the Arithmetic tab first, or choose latent dimensions.");
+      return;
+    }
+  }
+  clearError(panel);
+  try {
+    const result = await guard(busy(panel, api.traverse(state.model, body)));
+    if (result === STALE) return;
+    grid = result;
+  } catch (error) {
+    showError(panel, error);
+    return;
+  }
+  state.trav.run = true;
+  save();
+  render();
+}
+
+function columnTitles() {
+  return grid.rows[0].offsets.map((o) => `${o > 0 ? "+" : ""}${fmt(o, 1)}σ`);
+}
+
+function render() {
+  const head = el("tr", {}, el("th", {}), ...columnTitles().map((t) => el("th", { scope: "col", text: t })));
+  const rows = grid.rows.map((row) =>
+    el(
+      "tr",
+      {},
+      el("th", { scope: "row", text: row.label }),
+      ...row.images.map((src, i) =>
+        el("td", {}, el("img", { class: "pixel", src, alt: `${row.label} at ${columnTitles()[i]}` })),
+      ),
+    ),
+  );
+  table.replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+  $("#trav-result").hidden = false;
+}
+
+export function gridRows() {
+  return grid;
+}
+
+export async function saveGrid() {
+  if (!grid) {
+    showError(panel, "Draw a grid first.");
+    return;
+  }
+  await saveImageGrid(grid.rows, `traversal-${state.model}.png`, columnTitles());
+}
+
+export function restore() {
+  grid = null;
+  table.replaceChildren();
+  $("#trav-result").hidden = true;
+  clearError(panel);
+  start.set(state.trav.start);
+  $$('input[name="trav-mode"]').forEach((r) => (r.checked = r.value === state.trav.mode));
+  $("#trav-steps").value = state.trav.steps;
+  $("#trav-radius").value = state.trav.radius;
+  if (state.trav.run && start.ref) run();
+}
+
+on("tab", (tab) => {
+  if (tab === "traverse" && !start.ref && current.get()) {
+    start.set(current.get().ref, current.get().image, true);
+  }
+});

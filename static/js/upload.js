@@ -1,0 +1,136 @@
+// Uploads: images chosen or dropped (several at once) are encoded by the server; each lands on
+// the map as a star, with its reconstruction, anomaly score and nearest items.
+
+import { api } from "./api.js";
+import * as map from "./map.js";
+import { renderGallery } from "./places.js";
+import { goTo, showPlace } from "./preview.js";
+import { on, state } from "./state.js";
+import { $, busy, clearError, el, fmt, showError } from "./ui.js";
+
+const panel = $("#panel-upload");
+const list = $("#upload-list");
+const input = $("#upload-input");
+const K = 8;
+const BATCH = 8;
+let uploads = []; // EncodedOut items, newest last
+
+input.addEventListener("change", () => {
+  upload([...input.files]);
+  input.value = "";
+});
+
+for (const zone of [$("#dropzone"), $("#map").parentElement]) {
+  zone.addEventListener("dragover", (event) => {
+    if (![...event.dataTransfer.types].includes("Files")) return;
+    event.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("over");
+    upload([...event.dataTransfer.files]);
+  });
+}
+
+export async function upload(files) {
+  const images = files.filter((f) => f.type.startsWith("image/") || /\.(png|jpe?g|gif|webp|bmp)$/i.test(f.name));
+  if (!images.length) {
+    showError(panel, "None of those files is an image (PNG, JPEG, GIF, WebP or BMP).");
+    return;
+  }
+  clearError(panel);
+  const first = uploads.length;
+  const status = $("#upload-status");
+  try {
+    // A few at a time: each answer lands on the map at once, and no request hits the
+    // server's per-request image limit.
+    for (let done = 0; done < images.length; done += BATCH) {
+      status.textContent = `Encoding ${Math.min(done + BATCH, images.length)} of ${images.length} image${images.length === 1 ? "" : "s"}…`;
+      const answer = await busy(panel, api.encode(state.model, images.slice(done, done + BATCH), K));
+      uploads.push(...answer.items);
+      drawOnMap();
+      renderCards();
+    }
+  } catch (error) {
+    showError(panel, error);
+  } finally {
+    status.textContent = "";
+  }
+  if (uploads.length > first) focus(first);
+}
+
+function drawOnMap() {
+  map.setOverlay("uploads", uploads.map((u) => u.positions[state.projection]));
+}
+
+function percentText(p) {
+  return `${p >= 99.95 ? ">99.9" : fmt(p, p < 10 ? 1 : 0)}%`;
+}
+
+function renderCards() {
+  list.replaceChildren(
+    ...uploads
+      .map((item, i) => {
+        const unusual = item.error_percentile >= 95;
+        return el(
+          "article",
+          { class: "upload-card", dataset: { index: String(i) } },
+          el(
+            "div",
+            { class: "upload-head" },
+            el("figure", {}, el("img", { class: "pixel", src: item.input, alt: "upload as the model sees it" }), el("figcaption", { text: "input" })),
+            el("figure", {}, el("img", { class: "pixel", src: item.image, alt: "reconstruction" }), el("figcaption", { text: "reconstruction" })),
+            el(
+              "div",
+              { class: "upload-facts" },
+              el("p", { text: item.filename || `upload ${i + 1}` }),
+              el(
+                "p",
+                {},
+                "Anomaly score: ",
+                el("span", { class: `score${unusual ? " high" : ""}`, text: percentText(item.error_percentile) }),
+              ),
+              el("p", {
+                class: "muted",
+                text: `Reconstructed worse than ${percentText(item.error_percentile)} of the dataset (error ${fmt(item.reconstruction_error, 4)}).${unusual ? " Unlike what the model was trained on." : ""}`,
+              }),
+              el("button", { type: "button", class: "button small", text: "Show in preview", onclick: () => focus(i) }),
+            ),
+          ),
+          el("p", { class: "subhead", text: "Nearest items" }),
+          el("div", { class: "gallery neighbours" }),
+        );
+      })
+      .reverse(), // newest first
+  );
+  for (const card of list.children) {
+    const item = uploads[Number(card.dataset.index)];
+    renderGallery(card.querySelector(".gallery"), item.neighbours, (id) => goTo({ id }));
+  }
+}
+
+/** Make upload i the current place and highlight its neighbours on the map. */
+function focus(i) {
+  const item = uploads[i];
+  if (!item) return;
+  for (const card of list.children) card.classList.toggle("current", Number(card.dataset.index) === i);
+  map.setOverlayIds("neighbours", item.neighbours.ids);
+  showPlace({
+    ref: { latent: item.latent },
+    image: item.image,
+    latent: item.latent,
+    positions: item.positions,
+    label: `upload: ${item.filename || `image ${i + 1}`}`,
+  });
+}
+
+export function reset() {
+  uploads = [];
+  list.replaceChildren();
+  clearError(panel);
+  map.setOverlay("uploads", []);
+}
+
+on("projection", drawOnMap);
