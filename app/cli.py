@@ -40,20 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
             workspace_flag,
             dest="workspace",
             type=Path,
-            default=Path("workspace"),
-            help="workspace folder (default: ./workspace)",
+            default=None,
+            help="workspace folder (default: $LATENT_EXPLORER_WORKSPACE or ./workspace)",
         )
         p.add_argument(
             "--device",
             choices=("auto", "cpu", "cuda"),
-            default="auto",
-            help="auto takes CUDA when present (default: auto)",
+            default=None,
+            help="auto takes CUDA when present (default: $LATENT_EXPLORER_DEVICE or auto)",
         )
         p.add_argument(
             "--threads",
             type=int,
             default=None,
-            help="torch CPU threads (default: all available cores)",
+            help="torch CPU threads (default: all cores to train and index, 1 to serve)",
         )
 
     train = sub.add_parser("train", help="train a model and index it")
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--force", action="store_true", help="rebuild even if the cache matches")
 
     info = sub.add_parser("info", help="list the workspace's models and their quality figures")
-    info.add_argument("--workspace", type=Path, default=Path("workspace"))
+    info.add_argument("--workspace", type=Path, default=None)
 
     for name, text in (
         ("serve", "serve the explorer"),
@@ -130,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        fill_from_env(args)
         return int(COMMANDS[args.command](args) or 0)
     except LatentExplorerError as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201
@@ -146,6 +147,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def fill_from_env(args: argparse.Namespace) -> None:
+    """Flags left unset take the LATENT_EXPLORER_* environment, then the defaults."""
+    from app.config import Settings
+
+    env = Settings.from_env()
+    if getattr(args, "workspace", None) is None:
+        args.workspace = env.workspace
+    if hasattr(args, "device") and args.device is None:
+        args.device = env.device
 
 
 def _runtime(args: argparse.Namespace) -> torch.device:

@@ -28,8 +28,12 @@ class Settings(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="Where models run: auto takes CUDA when present."
     )
-    threads: int | None = Field(
-        None, ge=1, le=256, description="Torch CPU threads; default: the cores this process has."
+    threads: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="Torch CPU threads of the inference worker. One is as fast for the small "
+        "batches a server decodes, and keeps the other cores for HTTP, PNG and numpy.",
     )
     models: tuple[str, ...] = Field(
         (), description="Model folders to load (comma-separated in the env var); empty: all."
