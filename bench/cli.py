@@ -5,6 +5,8 @@
     python -m bench --quick             fewer repetitions, a smoke run
     python -m bench --only drag,neighbors
     python -m bench --threads 1         torch on one thread, here and in the server
+    python -m bench --only browser      the page in Chromium on a 70,000-point map (opt-in: it
+                                        trains that model on first use, several minutes)
 
 A partial run (--quick, --only, --neighbors-n, --no-umap-baseline, --threads) writes into
 bench/out/ unless --out says otherwise, so only a full run replaces the published table.
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.api import API_GROUPS, ApiConfig, bench_api
+from bench.browser import BrowserConfig, bench_browser
 from bench.drag import DragConfig, bench_drag
 from bench.neighbors import NeighborsConfig, bench_neighbors
 from bench.report import machine_facts, markdown_table, write_results
@@ -29,11 +32,16 @@ from bench.stats import BenchError, Figure
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_WORKSPACE = BENCH_DIR / "out" / "workspace"
-GROUPS = ("drag", "neighbors", *API_GROUPS)
+BROWSER_WORKSPACE = BENCH_DIR / "out" / "workspace-70k"
+DEFAULT_GROUPS = ("drag", "neighbors", *API_GROUPS)
+# Only when asked for: the first run trains a 70,000-item model, and every run drives Chromium.
+OPT_IN_GROUPS = ("browser",)
+GROUPS = (*DEFAULT_GROUPS, *OPT_IN_GROUPS)
 
 QUICK_DRAG = DragConfig(points=100, warmup=10, umap_reps=3, umap_seconds=20.0, profile_reps=30)
 QUICK_NEIGHBORS = NeighborsConfig(queries=100, baseline_queries=20, warmup=5)
 QUICK_API = ApiConfig(encode_reps=20, warmup=3, ws_seconds=0.5, ws_baseline_reps=20, starts=1)
+QUICK_BROWSER = BrowserConfig(loads=1, drag_seconds=2.0, points_reps=2)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only",
         default=None,
-        help=f"comma-separated benchmarks to run, from: {', '.join(GROUPS)} (default: all)",
+        help=f"comma-separated benchmarks to run, from: {', '.join(GROUPS)} "
+        f"(default: all but {', '.join(OPT_IN_GROUPS)})",
     )
     parser.add_argument(
         "--out",
@@ -80,12 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="torch threads, in this process and the server's (default: the app's, all cores)",
     )
+    parser.add_argument(
+        "--browser-workspace",
+        type=Path,
+        default=BROWSER_WORKSPACE,
+        help="workspace for the browser benchmark's large shapes model, trained there if "
+        "missing (default: bench/out/workspace-70k)",
+    )
     return parser
 
 
 def parse_only(text: str | None) -> tuple[str, ...]:
     if text is None:
-        return GROUPS
+        return DEFAULT_GROUPS
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     unknown = [n for n in names if n not in GROUPS]
     if unknown or not names:
@@ -137,7 +153,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     groups = parse_only(args.only)
     partial = (
         args.quick
-        or set(groups) != set(GROUPS)
+        or set(groups) != set(DEFAULT_GROUPS)
         or args.neighbors_n is not None
         or args.no_umap_baseline
         or args.threads is not None
@@ -170,6 +186,19 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     if api_groups:
         log(f"api: {', '.join(sorted(api_groups))} against `python -m app serve` on loopback")
         figures += bench_api(workspace, model, api_config, api_groups, BENCH_DIR / "out")
+    if "browser" in groups:
+        log("browser: time to an interactive map and drag frames/s in Chromium, 70k vs digits")
+        browser_config = replace(
+            QUICK_BROWSER if args.quick else BrowserConfig(), server_threads=args.threads
+        )
+        figures += bench_browser(
+            workspace,
+            model,
+            args.browser_workspace.resolve(),
+            browser_config,
+            BENCH_DIR / "out",
+            say=log,
+        )
 
     machine["load_average_end"] = machine_facts(str(device))["load_average"]
     run_info: dict[str, Any] = {

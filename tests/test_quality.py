@@ -44,5 +44,5 @@ def test_shapes_vae_recovers_the_generating_factors(tmp_path: Path) -> None:
     assert index.quality["knn_accuracy"] >= 0.75
 
 
-SHAPES_SIZE = 8_000
-SHAPES_EPOCHS = 10
+SHAPES_SIZE = 10_000
+SHAPES_EPOCHS = 12

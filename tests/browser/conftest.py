@@ -42,7 +42,7 @@ def get_json(url: str) -> Any:
         return json.load(response)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m app serve` as a subprocess on a free port; its base URL once healthy."""
     port = free_port()
@@ -78,7 +78,7 @@ def server(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     executable = shutil.which("chromium")
     if executable is None:
@@ -145,7 +145,7 @@ class Explorer:
         return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def context(browser: Any) -> Iterator[Any]:
     """One fresh browser context (its own profile) for the session: pages share its HTTP cache,
     so plotly.js is fetched once."""
