@@ -16,7 +16,6 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install --upgrade pip
 	$(PIP) install "torch>=2.10" "torchvision>=0.25"
 	$(PIP) install -e .
 	touch $@

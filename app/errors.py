@@ -2,9 +2,10 @@
 
     {"error": {"status": 404, "code": "unknown_model", "message": "no model named 'x': ..."}}
 
-Services raise ``LatentExplorerError`` subclasses (no HTTP in them); routers raise ``ApiError``
-subclasses; ``install_error_handlers`` turns both, and FastAPI's own validation and routing
-errors, into that shape. Nothing a user sends produces a 500.
+Services and routers raise ``LatentExplorerError`` subclasses that carry a ``status`` and a
+``code`` as plain data (app/services/errors.py, app/services/images.py); this module turns them,
+and FastAPI's own validation and routing errors, into that shape. Nothing a user sends
+produces a 500.
 """
 
 from __future__ import annotations
@@ -20,46 +21,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from models.errors import LatentExplorerError
 
 log = logging.getLogger(__name__)
-
-
-class ApiError(LatentExplorerError):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        if status is not None:
-            self.status = status
-
-
-class NotFound(ApiError):
-    status = 404
-    code = "not_found"
-
-
-class BadInput(ApiError):
-    status = 422
-    code = "invalid_input"
-
-
-class PayloadTooLarge(ApiError):
-    status = 413
-    code = "payload_too_large"
-
-
-class Unsupported(ApiError):
-    """The model cannot do this (for example, it has no such projection)."""
-
-    status = 400
-    code = "unsupported"
-
-
-class Overloaded(ApiError):
-    status = 503
-    code = "overloaded"
 
 
 def error_body(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -92,10 +53,6 @@ def _describe(errors: list[Any]) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message)
-
     @app.exception_handler(LatentExplorerError)
     async def domain_error(_: Request, exc: LatentExplorerError) -> JSONResponse:
         status = int(getattr(exc, "status", 400))

@@ -3,9 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import ExplorerDep, ModelDep
-from app.errors import BadInput
 from app.routers.convert import placed_out, ref
 from app.schemas import ArithmeticIn, PlacedOut
+from app.services.errors import InvalidInputError
 
 router = APIRouter(prefix="/api/models", tags=["arithmetic"])
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/models", tags=["arithmetic"])
 )
 async def compute_arithmetic(m: ModelDep, explorer: ExplorerDep, body: ArithmeticIn) -> PlacedOut:
     if (body.analogy is None) == (body.start is None):
-        raise BadInput(
+        raise InvalidInputError(
             "give either start (with terms) or analogy, not both or neither", code="bad_arithmetic"
         )
     if body.analogy is not None:

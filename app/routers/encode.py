@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile
 
 from app.deps import ExplorerDep, ModelDep, SettingsDep
-from app.errors import BadInput
 from app.routers.convert import neighbours_out
 from app.schemas import EncodedOut, EncodeOut
+from app.services.errors import InvalidInputError
 from app.services.images import png_data_url
 
 router = APIRouter(prefix="/api/models", tags=["encode"])
@@ -29,7 +29,7 @@ async def encode_images(
     k: Annotated[int, Query(description="neighbours to return per image (0 to 1000)")] = 8,
 ) -> EncodeOut:
     if len(file) > settings.max_batch_images:
-        raise BadInput(
+        raise InvalidInputError(
             f"{len(file)} images in one request; the limit is {settings.max_batch_images}",
             code="too_many_images",
         )

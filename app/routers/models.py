@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Response
 from app.deps import ExplorerDep, ModelDep
 from app.schemas import ModelOut, ModelsOut
 from app.services.errors import NotFoundError
+from app.services.explorer import Explorer
 from app.services.loaded import LoadedModel
 
 router = APIRouter(prefix="/api/models", tags=["models"])
@@ -80,11 +81,7 @@ async def get_points(
     responses={200: PNG},
 )
 async def get_item_image(m: ModelDep, explorer: ExplorerDep, item_id: str) -> Response:
-    return Response(
-        explorer.item_png(m, parse_id(m, item_id)),
-        media_type="image/png",
-        headers={"Cache-Control": "max-age=3600"},
-    )
+    return item_png_response(m, explorer, item_id)
 
 
 @router.get(
@@ -94,8 +91,10 @@ async def get_item_image(m: ModelDep, explorer: ExplorerDep, item_id: str) -> Re
     responses={200: PNG},
 )
 async def get_item_thumbnail(m: ModelDep, explorer: ExplorerDep, item_id: str) -> Response:
-    return Response(
-        explorer.item_png(m, parse_id(m, item_id)),
-        media_type="image/png",
-        headers={"Cache-Control": "max-age=3600"},
-    )
+    return item_png_response(m, explorer, item_id)
+
+
+def item_png_response(m: LoadedModel, explorer: Explorer, item_id: str) -> Response:
+    # Items never change while the server runs: let the browser keep them for an hour.
+    png = explorer.item_png(m, parse_id(m, item_id))
+    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})

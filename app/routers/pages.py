@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.errors import NotFound
+from app.services.errors import NotFoundError
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
@@ -24,7 +24,7 @@ async def get_plotly() -> FileResponse:
 
     path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     if not path.is_file():
-        raise NotFound("plotly.min.js is missing from the installed plotly package")
+        raise NotFoundError("plotly.min.js is missing from the installed plotly package")
     return FileResponse(
         path, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"}
     )
