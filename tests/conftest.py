@@ -23,7 +23,11 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     configure_torch(2)
     root = tmp_path_factory.mktemp("workspace")
     request = TrainRequest(
-        dataset="digits", architecture="vae", latent_dim=4, image_size=16, width=8,
+        dataset="digits",
+        architecture="vae",
+        latent_dim=4,
+        image_size=16,
+        width=8,
         train=TrainConfig(epochs=4, seed=0, progress=False),
     )
     train_model(request, root, resolve_device("cpu"))
@@ -39,8 +43,13 @@ def model_name() -> str:
 def settings(workspace: Path):  # type: ignore[no-untyped-def]
     from app.config import Settings
 
-    return Settings(workspace=workspace, device="cpu", threads=2, max_upload_bytes=2_000_000,
-                    max_image_pixels=4_000_000)
+    return Settings(
+        workspace=workspace,
+        device="cpu",
+        threads=2,
+        max_upload_bytes=2_000_000,
+        max_image_pixels=4_000_000,
+    )
 
 
 @pytest.fixture(scope="session")

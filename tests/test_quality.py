@@ -33,7 +33,9 @@ def test_shapes_vae_recovers_the_generating_factors(tmp_path: Path) -> None:
     class (accuracy >= 0.75)."""
     configure_torch(2)
     request = TrainRequest(
-        dataset="shapes", size=SHAPES_SIZE, latent_dim=10,
+        dataset="shapes",
+        size=SHAPES_SIZE,
+        latent_dim=10,
         train=TrainConfig(epochs=SHAPES_EPOCHS, progress=False),
     )
     _, index = train_model(request, tmp_path, resolve_device("cpu"))

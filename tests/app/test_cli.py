@@ -23,8 +23,18 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_train_writes_a_model_folder_with_checkpoint_and_index(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     result = run_cli(
-        "train", "--dataset", "shapes", "--size", "300", "--model", "ae", "--latent-dim", "3",
-        "--out", str(ws), *FAST,
+        "train",
+        "--dataset",
+        "shapes",
+        "--size",
+        "300",
+        "--model",
+        "ae",
+        "--latent-dim",
+        "3",
+        "--out",
+        str(ws),
+        *FAST,
     )
     assert result.returncode == 0, result.stderr
     folder = ws / "shapes-ae-3"

@@ -23,8 +23,11 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
 
 def test_environment_variables_and_overrides() -> None:
-    env = {"LATENT_EXPLORER_PORT": "9001", "LATENT_EXPLORER_MODELS": "a,b",
-           "LATENT_EXPLORER_DEVICE": "cpu"}
+    env = {
+        "LATENT_EXPLORER_PORT": "9001",
+        "LATENT_EXPLORER_MODELS": "a,b",
+        "LATENT_EXPLORER_DEVICE": "cpu",
+    }
     settings = Settings.from_env(env, host="0.0.0.0")
     assert settings.port == 9001 and settings.models == ("a", "b")
     assert settings.device == "cpu" and settings.host == "0.0.0.0"
