@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
-from app.index.neighbors import idw_average
+from app.index.neighbors import as_finite_matrix, idw_average
 from models.errors import ConfigError
 
 # Barycentric coordinates down to -_INSIDE_TOL still count as inside: a point on an edge (or on
@@ -53,8 +53,8 @@ class InverseMap:
     def fit(self, xy: npt.ArrayLike, Z: npt.ArrayLike) -> Self:
         """Fit on the items' map positions (N, 2) and their latents (N, D)."""
         self._check_params()
-        points = _as_finite(xy, "xy", width=2)
-        latents = _as_finite(Z, "Z")
+        points = as_finite_matrix(xy, "xy", width=2)
+        latents = as_finite_matrix(Z, "Z")
         if latents.shape[0] != points.shape[0]:
             raise ConfigError(
                 f"xy and Z must have one row per item; got {points.shape[0]} and "
@@ -76,7 +76,7 @@ class InverseMap:
 
     def transform(self, xy_new: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Latents (M, D) float32 for map points (M, 2), or for one (2,) point as (1, D)."""
-        query = _as_finite(xy_new, "xy_new", width=2, allow_vector=True)
+        query = as_finite_matrix(xy_new, "xy_new", width=2, allow_vector=True)
         if query.shape[0] == 1:
             return self._transform_one(float(query[0, 0]), float(query[0, 1]))
         out = np.empty((query.shape[0], self.latents_.shape[1]), dtype=np.float32)
@@ -352,22 +352,4 @@ def _barycentric_transforms(
     out[:, 2] = -m10 * inv_det
     out[:, 3] = m00 * inv_det
     out[:, 4:] = c
-    return out
-
-
-def _as_finite(
-    x: npt.ArrayLike, name: str, *, width: int | None = None, allow_vector: bool = False
-) -> npt.NDArray[np.float64]:
-    """Validate a finite numeric (N, width) array (or one (width,) row) and return float64."""
-    arr = np.asarray(x)
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ConfigError(f"{name} must be a numeric array; got dtype {arr.dtype}")
-    if allow_vector and arr.ndim == 1:
-        arr = arr[None, :]
-    cols = "D" if width is None else str(width)
-    if arr.ndim != 2 or arr.shape[1] == 0 or (width is not None and arr.shape[1] != width):
-        raise ConfigError(f"{name} must have shape (N, {cols}); got {arr.shape}")
-    out = np.asarray(arr, dtype=np.float64)
-    if not np.isfinite(out).all():
-        raise ConfigError(f"{name} must be finite; it contains NaN or infinity")
     return out

@@ -46,7 +46,7 @@ class NeighborIndex:
     def __init__(self, Z: npt.ArrayLike, metric: str = "euclidean") -> None:
         if metric not in METRICS:
             raise ConfigError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
-        data = _as_finite_matrix(Z, "Z")
+        data = as_finite_matrix(Z, "Z")
         if data.shape[0] == 0:
             raise ConfigError("Z must hold at least one latent vector; got 0 rows")
         self.metric: Metric = "cosine" if metric == "cosine" else "euclidean"
@@ -106,7 +106,7 @@ class NeighborIndex:
         distances are elementwise float64 arithmetic), which is what lets the projection place a
         point identically whether it arrives alone or in a batch.
         """
-        queries = _as_finite_matrix(q, "q", allow_vector=True)
+        queries = as_finite_matrix(q, "q", allow_vector=True)
         if queries.shape[1] != self.dim:
             raise ConfigError(
                 f"q must have {self.dim} columns like the indexed latents; got {queries.shape[1]}"
@@ -299,18 +299,21 @@ def _unit_rows(x: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     return x64 / np.where(norms > 0.0, norms, 1.0)[:, None]
 
 
-def _as_finite_matrix(
-    x: npt.ArrayLike, name: str, *, allow_vector: bool = False
+def as_finite_matrix(
+    x: npt.ArrayLike, name: str, *, width: int | None = None, allow_vector: bool = False
 ) -> npt.NDArray[np.float64]:
-    """Validate a real, finite (N, D) array (or (D,) when allowed) and return it as float64."""
+    """Validate a real, finite (N, D) array (or one (D,) row when allowed) and return it as
+    contiguous float64; ``width`` pins D (2 for map points). Shared by the index's estimators."""
     arr = np.asarray(x)
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise ConfigError(f"{name} must be a numeric array; got dtype {arr.dtype}")
     if allow_vector and arr.ndim == 1:
         arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] == 0:
-        shapes = "(M, D) or (D,)" if allow_vector else "(N, D)"
-        raise ConfigError(f"{name} must have shape {shapes} with D >= 1; got {arr.shape}")
+    if arr.ndim != 2 or arr.shape[1] == 0 or (width is not None and arr.shape[1] != width):
+        cols = "D" if width is None else str(width)
+        shapes = f"(N, {cols}) or ({cols},)" if allow_vector else f"(N, {cols})"
+        minimum = " with D >= 1" if width is None else ""
+        raise ConfigError(f"{name} must have shape {shapes}{minimum}; got {arr.shape}")
     out = np.ascontiguousarray(arr, dtype=np.float64)
     if not np.isfinite(out).all():
         raise ConfigError(f"{name} must be finite; it contains NaN or infinity")
