@@ -380,12 +380,12 @@ class Explorer:
         """2D point -> latent -> PNG bytes: the drag stream's unit of work.
 
         The whole frame is one call on the inference thread: a single hand-off, and the PNG
-        is made there too, off the event loop (measured: 1.10 -> see README's bench table).
+        is made there too, off the event loop.
         """
 
         def frame() -> tuple[np.ndarray, bytes]:
             latent = m.index.inverses[projection].transform(xy[None])  # (1, D)
             image = m.decode(latent)[0]  # (C, H, W)
-            return latent[0], png_bytes(np.nan_to_num(image, nan=0.0, posinf=1.0, neginf=0.0))
+            return latent[0], png_bytes(image)  # png_bytes maps NaN to black itself
 
         return await self.worker.run(frame)
