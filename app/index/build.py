@@ -39,6 +39,9 @@ class IndexParams:
     projections: tuple[str, ...] = PROJECTIONS
     umap_neighbors: int = 15  # umap-learn's default: local structure without fragmenting
     umap_min_dist: float = 0.1  # umap-learn's default
+    # UMAP is fitted on a seeded sample of this many latents and the rest are placed like
+    # uploads: a 100k fit takes minutes on 2 cores, a 1M fit far longer (README, "Scale").
+    umap_max_fit: int = 100_000
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -47,6 +50,7 @@ class IndexParams:
             "projections": list(self.projections),
             "umap_neighbors": self.umap_neighbors,
             "umap_min_dist": self.umap_min_dist,
+            "umap_max_fit": self.umap_max_fit,
             "seed": self.seed,
             "version": INDEX_VERSION,
         } | self.extra
@@ -94,7 +98,11 @@ def build_index(
         t0 = time.perf_counter()
         kwargs: dict[str, Any] = {"seed": params.seed}
         if name == "umap":
-            kwargs |= {"n_neighbors": params.umap_neighbors, "min_dist": params.umap_min_dist}
+            kwargs |= {
+                "n_neighbors": params.umap_neighbors,
+                "min_dist": params.umap_min_dist,
+                "max_fit": params.umap_max_fit,
+            }
         projections[name] = make_projection(name, **kwargs).fit(latents)
         timings[name] = time.perf_counter() - t0
         t0 = time.perf_counter()

@@ -12,7 +12,7 @@ on the map) and the inverse map (latents for points outside the triangulated hul
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -89,7 +89,7 @@ class NeighborIndex:
         self, item: int, k: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """Return the k nearest other items of dataset item `item`: ((k,) ids, (k,) distances)."""
-        item = self._check_item(item, "item")
+        item = check_item(item, self.n_items)
         indices, distances = self.query(self._query_row(item), k, exclude=item)
         return indices[0], distances[0]
 
@@ -106,18 +106,8 @@ class NeighborIndex:
         distances are elementwise float64 arithmetic), which is what lets the projection place a
         point identically whether it arrives alone or in a batch.
         """
-        queries = as_finite_matrix(q, "q", allow_vector=True)
-        if queries.shape[1] != self.dim:
-            raise ConfigError(
-                f"q must have {self.dim} columns like the indexed latents; got {queries.shape[1]}"
-            )
+        queries, k, excluded = check_query(q, k, exclude, self.n_items, self.dim)
         m = queries.shape[0]
-        excluded = self._check_exclude(exclude, m)
-        k_max = self.n_items - (1 if excluded is not None else 0)
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= k_max:
-            hint = " (one item is excluded)" if excluded is not None else ""
-            raise ConfigError(f"k must be an integer from 1 to {k_max}{hint}; got {k!r}")
-        k = int(k)
 
         if self.metric == "cosine":
             queries = _unit_rows(queries)
@@ -227,32 +217,68 @@ class NeighborIndex:
             return self._exact[item]
         return self._rows[item].astype(np.float64)
 
-    def _check_item(self, item: object, name: str) -> int:
-        if isinstance(item, bool) or not isinstance(item, int | np.integer):
-            raise ConfigError(
-                f"{name} must be an item id from 0 to {self.n_items - 1}; got {item!r}"
-            )
-        if not 0 <= int(item) < self.n_items:
-            raise ConfigError(f"{name} must be an item id from 0 to {self.n_items - 1}; got {item}")
-        return int(item)
 
-    def _check_exclude(
-        self, exclude: int | npt.ArrayLike | None, m: int
-    ) -> npt.NDArray[np.int64] | None:
-        """Normalise `exclude` to (M,) item ids, or None."""
-        if exclude is None:
-            return None
-        if isinstance(exclude, int | np.integer) and not isinstance(exclude, bool):
-            return np.full(m, self._check_item(exclude, "exclude"), dtype=np.int64)
-        ids = np.asarray(exclude)
-        if ids.shape != (m,) or not np.issubdtype(ids.dtype, np.integer):
-            raise ConfigError(
-                f"exclude must be one item id or {m} integer ids (one per query); "
-                f"got shape {ids.shape} of {ids.dtype}"
-            )
-        if ids.size and (ids.min() < 0 or ids.max() >= self.n_items):
-            raise ConfigError(f"exclude ids must be from 0 to {self.n_items - 1}")
-        return ids.astype(np.int64)
+class NeighborSearch(Protocol):
+    """What the services need from a neighbour index, exact (`NeighborIndex`) or approximate
+    (`app.index.ann.ApproxNeighborIndex`)."""
+
+    n_items: int
+    dim: int
+
+    def query(
+        self, q: npt.ArrayLike, k: int, *, exclude: int | npt.ArrayLike | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
+
+    def neighbors_of(
+        self, item: int, k: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
+
+
+def check_query(
+    q: npt.ArrayLike, k: object, exclude: int | npt.ArrayLike | None, n_items: int, dim: int
+) -> tuple[npt.NDArray[np.float64], int, npt.NDArray[np.int64] | None]:
+    """Validate a neighbour query: ((M, D) float64 queries, k, (M,) excluded ids or None)."""
+    queries = as_finite_matrix(q, "q", allow_vector=True)
+    if queries.shape[1] != dim:
+        raise ConfigError(
+            f"q must have {dim} columns like the indexed latents; got {queries.shape[1]}"
+        )
+    excluded = check_exclude(exclude, queries.shape[0], n_items)
+    k_max = n_items - (1 if excluded is not None else 0)
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= k_max:
+        hint = " (one item is excluded)" if excluded is not None else ""
+        raise ConfigError(f"k must be an integer from 1 to {k_max}{hint}; got {k!r}")
+    return queries, int(k), excluded
+
+
+def check_item(item: object, n_items: int, name: str = "item") -> int:
+    """An item id from 0 to n_items - 1, as an int."""
+    if (
+        isinstance(item, bool)
+        or not isinstance(item, int | np.integer)
+        or not 0 <= int(item) < n_items
+    ):
+        raise ConfigError(f"{name} must be an item id from 0 to {n_items - 1}; got {item!r}")
+    return int(item)
+
+
+def check_exclude(
+    exclude: int | npt.ArrayLike | None, m: int, n_items: int
+) -> npt.NDArray[np.int64] | None:
+    """Normalise ``exclude`` to (M,) item ids, or None."""
+    if exclude is None:
+        return None
+    if isinstance(exclude, int | np.integer) and not isinstance(exclude, bool):
+        return np.full(m, check_item(exclude, n_items, "exclude"), dtype=np.int64)
+    ids = np.asarray(exclude)
+    if ids.shape != (m,) or not np.issubdtype(ids.dtype, np.integer):
+        raise ConfigError(
+            f"exclude must be one item id or {m} integer ids (one per query); "
+            f"got shape {ids.shape} of {ids.dtype}"
+        )
+    if ids.size and (ids.min() < 0 or ids.max() >= n_items):
+        raise ConfigError(f"exclude ids must be from 0 to {n_items - 1}")
+    return ids.astype(np.int64)
 
 
 def idw_average(

@@ -133,19 +133,48 @@ class UMAPProjection(Projection):
             training latents averaged to place a new point.
         min_dist: how tightly UMAP packs points together, from 0 to 1.
         seed: UMAP's random_state; a fixed seed makes the map reproducible (and single-threaded).
+        max_fit: fit UMAP on a seeded sample of at most this many latents and place the rest
+            with `transform`, the stable placement new uploads get (UMAP on a million points
+            does not fit on two cores in reasonable time); None fits on every latent.
+
+    After `fit`, `fit_indices_` holds the (sorted) ids of the latents UMAP was fitted on.
     """
 
     name = "umap"
 
-    def __init__(self, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0) -> None:
+    def __init__(
+        self,
+        n_neighbors: int = 15,
+        min_dist: float = 0.1,
+        seed: int = 0,
+        max_fit: int | None = None,
+    ) -> None:
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist
         self.seed = seed
+        self.max_fit = max_fit
 
     def fit(self, Z: npt.ArrayLike) -> Self:
         """Run UMAP on (N, D) latents; needs N > n_neighbors."""
         data = _as_latents(Z, "Z")
-        self._check_params(data.shape[0])
+        n = data.shape[0]
+        self._check_params(n)
+        if self.max_fit is not None and n > self.max_fit:
+            rng = np.random.default_rng(self.seed)
+            fit_ids = np.sort(rng.choice(n, self.max_fit, replace=False))
+        else:
+            fit_ids = np.arange(n)
+        fitted = self._fit_umap(data[fit_ids])
+        self._use_fitted(data[fit_ids], fitted, fit_ids)
+        embedding = np.empty((n, 2), dtype=np.float32)
+        embedding[fit_ids] = fitted
+        rest = np.setdiff1d(np.arange(n), fit_ids, assume_unique=True)
+        if rest.size:
+            embedding[rest] = self.transform(data[rest])
+        self.embedding_ = embedding
+        return self
+
+    def _fit_umap(self, data: npt.NDArray[np.float64]) -> FloatArray:
         reducer = _import_umap().UMAP(
             n_components=2,
             n_neighbors=self.n_neighbors,
@@ -160,9 +189,15 @@ class UMAPProjection(Projection):
                 "UMAP produced a non-finite map; try another n_neighbors or seed "
                 "(often caused by many identical latents)"
             )
-        self.embedding_ = embedding
-        self._index = NeighborIndex(data)
-        return self
+        return embedding
+
+    def _use_fitted(
+        self, latents: npt.NDArray[np.float64], positions: FloatArray, fit_ids: npt.NDArray[Any]
+    ) -> None:
+        """Place new points by the latents UMAP was fitted on and their map positions."""
+        self.fit_indices_ = np.asarray(fit_ids, dtype=np.int64)
+        self._fitted_positions = positions
+        self._index = NeighborIndex(latents)
 
     def transform(self, Z_new: npt.ArrayLike) -> FloatArray:
         """Place (M, D) latents on the map: (M, 2) float32.
@@ -177,7 +212,7 @@ class UMAPProjection(Projection):
             return np.empty((0, 2), dtype=np.float32)
         k = min(self.n_neighbors, self._index.n_items)
         indices, distances = self._index.query_exact(data, k)  # (M, k) each
-        return idw_average(self.embedding_, indices, distances).astype(np.float32)
+        return idw_average(self._fitted_positions, indices, distances).astype(np.float32)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """`name`, the three parameters and `embedding` (N, 2); the latents are stored elsewhere."""
@@ -186,6 +221,8 @@ class UMAPProjection(Projection):
             "n_neighbors": np.array(self.n_neighbors, dtype=np.int64),
             "min_dist": np.array(self.min_dist, dtype=np.float64),
             "seed": np.array(self.seed, dtype=np.int64),
+            "max_fit": np.array(-1 if self.max_fit is None else self.max_fit, dtype=np.int64),
+            "fit_indices": self.fit_indices_,
             "embedding": self.embedding_,
         }
 
@@ -193,18 +230,31 @@ class UMAPProjection(Projection):
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], Z_train: npt.ArrayLike) -> Self:
         """Restore from `to_arrays()` and the (N, D) latents the map was fitted on.
 
-        Rebuilds only the neighbour index over `Z_train`; umap is not imported.
+        Rebuilds only the neighbour index over the fitted latents; umap is not imported.
         """
         _check_name(arrays, cls.name)
+        max_fit = int(arrays["max_fit"]) if "max_fit" in arrays else -1
         out = cls(
             n_neighbors=int(arrays["n_neighbors"]),
             min_dist=float(arrays["min_dist"]),
             seed=int(arrays["seed"]),
+            max_fit=None if max_fit < 0 else max_fit,
         )
         data = _as_latents(Z_train, "Z_train")
         out.embedding_ = np.asarray(arrays["embedding"], dtype=np.float32)
         _check_restored(out.embedding_, data, data.shape[1])
-        out._index = NeighborIndex(data)
+        n = data.shape[0]
+        fit_ids = np.asarray(arrays["fit_indices"]) if "fit_indices" in arrays else np.arange(n)
+        if (
+            fit_ids.ndim != 1
+            or not np.issubdtype(fit_ids.dtype, np.integer)
+            or fit_ids.size < 2
+            or fit_ids.min() < 0
+            or fit_ids.max() >= n
+            or np.any(np.diff(fit_ids) <= 0)
+        ):
+            raise ConfigError(f"stored fit_indices must be sorted distinct ids from 0 to {n - 1}")
+        out._use_fitted(data[fit_ids], out.embedding_[fit_ids], fit_ids)
         return out
 
     def _check_params(self, n: int) -> None:
@@ -213,6 +263,13 @@ class UMAPProjection(Projection):
             raise ConfigError(
                 f"n_neighbors must be an integer from 2 to {n - 1} (fewer than the {n} latents); "
                 f"got {nn!r}"
+            )
+        mf = self.max_fit
+        if mf is not None and (
+            isinstance(mf, bool) or not isinstance(mf, int | np.integer) or mf <= nn
+        ):
+            raise ConfigError(
+                f"max_fit must be None or an integer above n_neighbors ({nn}); got {mf!r}"
             )
         md = self.min_dist
         if isinstance(md, bool) or not isinstance(md, int | float) or not 0.0 <= md <= 1.0:

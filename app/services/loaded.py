@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from app.index.build import IndexParams, cached_index, ensure_index
-from app.index.neighbors import NeighborIndex
+from app.index.ann import make_neighbor_index
+from app.index.neighbors import NeighborSearch
 from app.index.store import LatentIndex
 from app.services.errors import NotFoundError
 from app.workspace import NAME_PATTERN, list_models
@@ -33,7 +34,8 @@ class LoadedModel:
     info: CheckpointInfo
     index: LatentIndex
     device: torch.device
-    neighbors: dict[str, NeighborIndex] = field(default_factory=dict)
+    ann_min_items: int | None = None  # approximate neighbours from this many items on
+    neighbors: dict[str, NeighborSearch] = field(default_factory=dict)
     custom_attributes: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
@@ -48,10 +50,12 @@ class LoadedModel:
     def background(self) -> float:
         return float(self.info.normalisation.get("background", 0.0))
 
-    def neighbor_index(self, metric: str) -> NeighborIndex:
-        """Built once per metric and reused."""
+    def neighbor_index(self, metric: str) -> NeighborSearch:
+        """Built once per metric and reused: exact, or approximate from ``ann_min_items`` on."""
         if metric not in self.neighbors:
-            self.neighbors[metric] = NeighborIndex(self.index.latents, metric)
+            self.neighbors[metric] = make_neighbor_index(
+                self.index.latents, metric, ann_min_items=self.ann_min_items
+            )
         return self.neighbors[metric]
 
     @torch.inference_mode()
@@ -99,6 +103,7 @@ class ModelStore:
         device: torch.device,
         names: tuple[str, ...] = (),
         build_missing_index: bool = True,
+        ann_min_items: int | None = None,
     ) -> ModelStore:
         """Load every model folder (or ``names``); a broken one is reported, not fatal."""
         models: dict[str, LoadedModel] = {}
@@ -117,7 +122,7 @@ class ModelStore:
                         raise NotFoundError(f"{folder}: no index; run `latent-explorer index`")
                     log.info("%s: building its index (first start)", name)
                     index, _ = ensure_index(folder, model, info, params, device)
-                loaded = LoadedModel(name, folder, model, info, index, device)
+                loaded = LoadedModel(name, folder, model, info, index, device, ann_min_items)
                 loaded.warm_up()
             except LatentExplorerError as exc:
                 log.error("model %s not loaded: %s", name, exc)

@@ -139,10 +139,12 @@ print("umap" in sys.modules, "numba" in sys.modules)
 def test_validation_names_allowed_values(blobs: np.ndarray) -> None:
     with pytest.raises(ConfigError, match="projection must be one of pca, umap; got 'tsne'"):
         make_projection("tsne")
-    with pytest.raises(ConfigError, match="allowed: n_neighbors, min_dist, seed"):
+    with pytest.raises(ConfigError, match="allowed: n_neighbors, min_dist, seed, max_fit"):
         make_projection("umap", neighbours=5)
     with pytest.raises(ConfigError, match="n_neighbors must be an integer from 2 to 9"):
         UMAPProjection(n_neighbors=10).fit(blobs[:10])
+    with pytest.raises(ConfigError, match=r"max_fit must be None or an integer above n_neighbors"):
+        UMAPProjection(n_neighbors=15, max_fit=15).fit(blobs)
     with pytest.raises(ConfigError, match="min_dist must be a number from 0 to 1"):
         UMAPProjection(min_dist=2.0).fit(blobs)
     with pytest.raises(ConfigError, match="seed must be a non-negative integer"):
@@ -152,6 +154,40 @@ def test_validation_names_allowed_values(blobs: np.ndarray) -> None:
         fitted.transform(blobs[:, :5])
     with pytest.raises(ConfigError, match="stored projection is 'pca', not 'umap'"):
         projection_from_arrays("umap", fitted.to_arrays(), blobs)
+
+
+def test_umap_on_a_sample_places_the_rest_like_uploads(
+    swiss_roll: np.ndarray, tmp_path: Path
+) -> None:
+    sampled = UMAPProjection(seed=0, max_fit=300).fit(swiss_roll)
+    n = len(swiss_roll)
+    ids = sampled.fit_indices_
+    assert ids.shape == (300,) and np.all(np.diff(ids) > 0) and ids.max() < n
+    assert sampled.embedding_.shape == (n, 2) and np.isfinite(sampled.embedding_).all()
+    # The fitted sample is exactly UMAP's map of those latents, seed for seed.
+    alone = UMAPProjection(seed=0).fit(swiss_roll[ids])
+    np.testing.assert_array_equal(sampled.embedding_[ids], alone.embedding_)
+    # The rest sit where `transform` puts any new latent, alone or in a batch.
+    rest = np.setdiff1d(np.arange(n), ids)
+    np.testing.assert_array_equal(sampled.embedding_[rest], alone.transform(swiss_roll[rest]))
+    np.testing.assert_array_equal(
+        sampled.embedding_[rest[:1]], sampled.transform(swiss_roll[rest[:1]])
+    )
+    # Neighbourhoods survive: close to a full fit on this curved manifold.
+    full = trustworthiness(swiss_roll, UMAPProjection(seed=0).fit(swiss_roll).embedding_)
+    assert trustworthiness(swiss_roll, sampled.embedding_) >= full - 0.03
+    # Restoring keeps the sample: placements after a round trip are bit-identical.
+    restored = projection_from_arrays("umap", _through_npz(sampled.to_arrays()), swiss_roll)
+    assert isinstance(restored, UMAPProjection) and restored.max_fit == 300
+    new = swiss_roll[:25] * 1.01
+    np.testing.assert_array_equal(restored.transform(new), sampled.transform(new))
+
+
+def test_a_restored_sample_with_bad_ids_is_refused(swiss_roll: np.ndarray) -> None:
+    arrays = UMAPProjection(seed=0, max_fit=300).fit(swiss_roll).to_arrays()
+    arrays["fit_indices"] = arrays["fit_indices"][::-1]
+    with pytest.raises(ConfigError, match="fit_indices must be sorted distinct ids from 0 to 799"):
+        projection_from_arrays("umap", arrays, swiss_roll)
 
 
 def _through_npz(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
