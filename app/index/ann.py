@@ -35,6 +35,7 @@ from models.errors import ConfigError
 _MIN_CELLS = 16
 _TRAIN_PER_CELL = 64  # k-means training points per cell (FAISS warns below 39)
 _CALIBRATION_K = 10  # recall@10, the issue's measure
+_QUERY_BLOCK = 8192  # queries per FAISS call: (B, k, D) float64 candidate rows stay ~10 MB
 
 
 def _import_faiss() -> Any:
@@ -44,6 +45,10 @@ def _import_faiss() -> Any:
         raise ConfigError(
             "approximate neighbours need faiss: pip install faiss-cpu (or lower ann_min_items)"
         ) from exc
+    # FAISS switches to BLAS for large query batches, which rounds differently from its
+    # per-query kernels: a point could then pick other cells alone than inside a batch.
+    # One kernel for every batch size keeps each answer a function of its query only.
+    faiss.cvar.distance_compute_blas_threshold = 2**31 - 1
     return faiss
 
 
@@ -88,7 +93,12 @@ class ApproxNeighborIndex:
         index = faiss.IndexIVFFlat(quantizer, dim, self.n_cells_)
         index.cp.seed = seed
         train = min(n, self.n_cells_ * _TRAIN_PER_CELL * 4)
-        index.train(rows[np.sort(rng.choice(n, train, replace=False))] if train < n else rows)
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)  # k-means sums in one order: the same cells every build
+        try:
+            index.train(rows[np.sort(rng.choice(n, train, replace=False))] if train < n else rows)
+        finally:
+            faiss.omp_set_num_threads(threads)
         index.add(rows)
         index.make_direct_map()  # reconstruct(i): the stored row of item i
         self._faiss = faiss
@@ -138,23 +148,51 @@ class ApproxNeighborIndex:
         Returns:
             (indices (M, k) int64, distances (M, k) float32).
         """
+        indices, distances = self.query_exact_distances(q, k, exclude=exclude)
+        return indices, distances.astype(np.float32)
+
+    def query_exact_distances(
+        self, q: npt.ArrayLike, k: int, *, exclude: int | npt.ArrayLike | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Like `query`, with the found items' exact float64 distances.
+
+        Queries run in blocks (bounded memory for a million placements), and each query's
+        answer depends on that query only: placing a point alone or in a batch gives the same
+        neighbours, which is what the UMAP placement needs.
+        """
         queries, k, excluded = check_query(q, k, exclude, self.n_items, self.dim)
         m = queries.shape[0]
+        indices = np.empty((m, k), dtype=np.int64)
+        distances = np.empty((m, k), dtype=np.float64)
+        for start in range(0, m, _QUERY_BLOCK):
+            stop = min(start + _QUERY_BLOCK, m)
+            block_excluded = None if excluded is None else excluded[start:stop]
+            ids = self._search(queries[start:stop], k, block_excluded)
+            dist = self._distances(queries[start:stop], ids)
+            order = np.argsort(dist, axis=1, kind="stable")
+            indices[start:stop] = np.take_along_axis(ids, order, axis=1)
+            distances[start:stop] = np.take_along_axis(dist, order, axis=1)
+        return indices, distances
+
+    def _search(
+        self,
+        queries: npt.NDArray[np.float64],
+        k: int,
+        excluded: npt.NDArray[np.int64] | None,
+    ) -> npt.NDArray[np.int64]:
+        """(B, k) ids of each query's approximate neighbours, unordered, excluded ids left out."""
         prepared = np.ascontiguousarray(self._prepare(queries), dtype=np.float32)
         extra = 1 if excluded is not None else 0
-        _, found = self._index.search(prepared, k + extra)  # (M, k + extra), -1 where short
-        indices = np.empty((m, k), dtype=np.int64)
-        for r in range(m):
-            row = found[r]
-            keep = row[(row >= 0) & (row != (excluded[r] if excluded is not None else -1))][:k]
-            if len(keep) < k:  # a sparse corner: too few items in the visited cells
-                keep = self._exhaustive(prepared[r], k, None if excluded is None else excluded[r])
-            indices[r] = keep
-        distances = self._distances(queries, indices)
-        order = np.argsort(distances, axis=1, kind="stable")
-        indices = np.take_along_axis(indices, order, axis=1)
-        distances = np.take_along_axis(distances, order, axis=1)
-        return indices, distances.astype(np.float32)
+        _, found = self._index.search(prepared, k + extra)  # (B, k + extra), -1 where short
+        keep = found >= 0
+        if excluded is not None:
+            keep &= found != excluded[:, None]
+        # Each row's first k kept ids, in FAISS's order (a stable sort puts kept ones first).
+        order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+        ids = np.take_along_axis(found, order, axis=1).astype(np.int64)
+        for r in np.flatnonzero(keep.sum(axis=1) < k):  # sparse corner: too few in the cells
+            ids[r] = self._exhaustive(prepared[r], k, None if excluded is None else excluded[r])
+        return ids
 
     def neighbors_of(
         self, item: int, k: int

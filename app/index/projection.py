@@ -17,7 +17,7 @@ import inspect
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +25,14 @@ import numpy.typing as npt
 from app.index.neighbors import NeighborIndex, idw_average
 from models.errors import ConfigError
 
+if TYPE_CHECKING:
+    from app.index.ann import ApproxNeighborIndex
+
 FloatArray = npt.NDArray[np.float32]
+# From this many fitted latents on, UMAP places points by approximate neighbours (FAISS IVF,
+# calibrated recall): placing 900k items by exact search over a 100k sample would take tens of
+# minutes on 2 cores; approximate, a minute or two.
+APPROX_PLACEMENT_MIN = 50_000
 
 
 class Projection(ABC):
@@ -197,21 +204,31 @@ class UMAPProjection(Projection):
         """Place new points by the latents UMAP was fitted on and their map positions."""
         self.fit_indices_ = np.asarray(fit_ids, dtype=np.int64)
         self._fitted_positions = positions
-        self._index = NeighborIndex(latents)
+        self._index: NeighborIndex | ApproxNeighborIndex
+        if len(latents) >= APPROX_PLACEMENT_MIN:
+            from app.index.ann import ApproxNeighborIndex
+
+            self._index = ApproxNeighborIndex(latents, seed=self.seed)
+        else:
+            self._index = NeighborIndex(latents)
 
     def transform(self, Z_new: npt.ArrayLike) -> FloatArray:
         """Place (M, D) latents on the map: (M, 2) float32.
 
         Each point goes to the inverse-squared-distance weighted mean of the map positions of
-        its n_neighbors nearest training latents (exact euclidean search); a latent equal to a
-        training latent lands exactly on that item. A row's result never depends on the other
+        its n_neighbors nearest fitted latents (exact euclidean search; approximate, with a
+        calibrated recall, from APPROX_PLACEMENT_MIN fitted latents on); a latent equal to a
+        fitted latent lands exactly on that item. A row's result never depends on the other
         rows of the batch.
         """
         data = _as_latents(Z_new, "Z_new", dim=self._index.dim)
         if data.shape[0] == 0:
             return np.empty((0, 2), dtype=np.float32)
         k = min(self.n_neighbors, self._index.n_items)
-        indices, distances = self._index.query_exact(data, k)  # (M, k) each
+        if isinstance(self._index, NeighborIndex):
+            indices, distances = self._index.query_exact(data, k)  # (M, k) each
+        else:
+            indices, distances = self._index.query_exact_distances(data, k)
         return idw_average(self._fitted_positions, indices, distances).astype(np.float32)
 
     def to_arrays(self) -> dict[str, np.ndarray]:

@@ -197,3 +197,28 @@ def _through_npz(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     buffer.seek(0)
     with np.load(buffer, allow_pickle=False) as data:
         return {k: data[k] for k in data.files}
+
+
+def test_large_samples_place_by_approximate_neighbours_stably(
+    monkeypatch: pytest.MonkeyPatch, swiss_roll: np.ndarray
+) -> None:
+    import app.index.projection as projection_module
+    from app.index.ann import ApproxNeighborIndex
+
+    monkeypatch.setattr(projection_module, "APPROX_PLACEMENT_MIN", 200)
+    approx = UMAPProjection(seed=0, max_fit=300).fit(swiss_roll)
+    assert isinstance(approx._index, ApproxNeighborIndex)
+    new = swiss_roll[::7] + 0.01
+    batch = approx.transform(new)
+    for i in range(0, len(new), 9):  # alone or in a batch: the same position, bit for bit
+        np.testing.assert_array_equal(approx.transform(new[i : i + 1])[0], batch[i])
+    exact = UMAPProjection(seed=0, max_fit=300)
+    monkeypatch.setattr(projection_module, "APPROX_PLACEMENT_MIN", 10**9)
+    exact.fit(swiss_roll)
+    # Same sample, same UMAP map; the placements agree where the found neighbours agree.
+    np.testing.assert_array_equal(
+        exact.embedding_[exact.fit_indices_], approx.embedding_[approx.fit_indices_]
+    )
+    extent = np.ptp(exact.embedding_, axis=0).max()
+    close = np.abs(approx.transform(new) - exact.transform(new)).max(axis=1) < 0.01 * extent
+    assert close.mean() >= 0.9
