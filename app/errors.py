@@ -11,29 +11,64 @@ produces a 500.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from app.schemas import ErrorOut
 from models.errors import LatentExplorerError
 
 log = logging.getLogger(__name__)
 
 
-def error_body(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"error": {"status": status, "code": code, "message": message} | extra}
+def error_body(status: int, code: str, message: str) -> dict[str, Any]:
+    """``{"error": {"status", "code", "message"}}``: app.schemas.ErrorOut, as a dict."""
+    return {"error": {"status": status, "code": code, "message": message}}
 
 
-def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    headers = {"Retry-After": "1"} if status in (429, 503) else None
-    return JSONResponse(error_body(status, code, message, **extra), status, headers=headers)
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    extra = {"Retry-After": "1"} if status in (429, 503) else {}
+    return JSONResponse(
+        error_body(status, code, message), status, headers={**extra, **(headers or {})}
+    )
+
+
+# What each error status means here, for the OpenAPI document (`error_responses`).
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request: a body that cannot be parsed, a broken multipart form, a damaged "
+    "or truncated upload, or an unknown projection",
+    401: "Missing or wrong access token (only when the server runs with one): send "
+    "`Authorization: Bearer <token>`, or open the page once with `?token=<token>`",
+    404: "Unknown model, item or attribute",
+    413: "Request body over `max_upload_bytes`, or an image over `max_image_pixels`",
+    415: "The upload is not a PNG, JPEG, GIF, WebP or BMP image (judged by its content)",
+    422: "Invalid input: the message names the field and what is allowed",
+    503: "Too many requests in flight (`max_inflight`): retry after `Retry-After` seconds",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for these statuses, all in the one error shape."""
+    return {
+        status: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]}
+        for status in statuses
+    }
+
+
+# Every /api/models/... operation can answer these; routers add what is theirs alone (415).
+API_ERRORS = error_responses(400, 401, 404, 413, 422, 503)
 
 
 HTTP_CODES = {
     400: "bad_request",
+    401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
@@ -52,6 +87,26 @@ def _describe(errors: list[Any]) -> str:
     return "; ".join(parts)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path.
+
+    Starlette's own 405 names only the methods of the first route whose path matched, so a
+    path served by two routes (GET and POST .../attributes) would answer ``Allow: GET``.
+    Each method is tried against the routes, which works however the routers are nested.
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LatentExplorerError)
     async def domain_error(_: Request, exc: LatentExplorerError) -> JSONResponse:
@@ -64,12 +119,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "invalid_input", _describe(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        headers = dict(exc.headers or {})  # e.g. WWW-Authenticate on a 401
         if exc.status_code == 404 and message == "Not Found":
             message = "no such page or API endpoint"
-        return error_response(exc.status_code, code, message)
+        if message == "There was an error parsing the body":  # FastAPI's, e.g. for non-UTF-8
+            message += ": send a JSON object in UTF-8 (to /encode, a multipart form)"
+        if exc.status_code == 405 and (allowed := allowed_methods(request)):
+            headers["Allow"] = ", ".join(allowed)
+            message = f"{request.method} is not allowed here: use {' or '.join(allowed)}"
+        return error_response(exc.status_code, code, message, headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

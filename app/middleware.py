@@ -1,11 +1,16 @@
-"""Pure ASGI middleware: request body size limit and a cap on requests in flight."""
+"""Pure ASGI middleware: request body size limit, a cap on requests in flight, and the
+optional access token."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_body
@@ -103,3 +108,92 @@ class InflightLimitMiddleware:
             await self.app(scope, receive, send)
         finally:
             self.inflight -= 1
+
+
+TOKEN_COOKIE = "latent_explorer_token"
+_HOW = (
+    "send the header 'Authorization: Bearer <token>', or open the page once as "
+    "/?token=<token> (which sets a cookie for the page's own requests)"
+)
+
+
+class TokenMiddleware:
+    """With an access token set, every HTTP request and WebSocket must carry it: as
+    ``Authorization: Bearer <token>``, as the cookie, or as ``?token=<token>``.
+
+    A request authorised by ``?token=`` gets the cookie (HttpOnly, SameSite=Strict), so a page
+    opened as ``/?token=...`` makes its own fetches and WebSocket without ever handling the
+    token in JavaScript. The cookie holds a digest of the token rather than the token, so it
+    is always cookie-safe and a copied cookie does not give away the token itself. Anything
+    else is a 401 in the one error shape; a WebSocket is closed (1008) before it is accepted.
+    """
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.token = token.encode()
+        digest = hashlib.sha256(b"latent-explorer cookie\0" + self.token).hexdigest()
+        self.cookie = digest.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        presented = _credentials(scope)
+        by = self._authorised_by(presented)
+        if by is None:
+            problem = "the access token is wrong" if presented else "an access token is needed"
+            message = f"{problem}: {_HOW}"
+            if scope["type"] == "websocket":
+                await receive()  # websocket.connect; closing now refuses the handshake
+                await send({"type": "websocket.close", "code": 1008, "reason": "unauthorized"})
+                return
+            await _send_json(
+                send,
+                401,
+                error_body(401, "unauthorized", message),
+                [(b"www-authenticate", b'Bearer realm="latent-explorer"')],
+            )
+            return
+        if by == "query" and scope["type"] == "http":
+            send = self._setting_cookie(scope, send)
+        await self.app(scope, receive, send)
+
+    def _authorised_by(self, presented: list[tuple[str, bytes]]) -> str | None:
+        """Where the first matching credential came from; None if none matches."""
+        for where, value in presented:
+            expected = self.cookie if where == "cookie" else self.token
+            if hmac.compare_digest(value, expected):  # constant time: no timing oracle
+                return where
+        return None
+
+    def _setting_cookie(self, scope: Scope, send: Send) -> Send:
+        attributes = "; Path=/; HttpOnly; SameSite=Strict"
+        if scope.get("scheme") in ("https", "wss"):
+            attributes += "; Secure"
+        header = (b"set-cookie", f"{TOKEN_COOKIE}=".encode() + self.cookie + attributes.encode())
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), header]}
+            await send(message)
+
+        return send_with_cookie
+
+
+def _credentials(scope: Scope) -> list[tuple[str, bytes]]:
+    """Every token the request presents, with where it came from (header, cookie, query)."""
+    found: list[tuple[str, bytes]] = []
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            scheme, _, credential = value.partition(b" ")
+            if scheme.lower() == b"bearer":
+                found.append(("header", credential.strip()))
+        elif key == b"cookie":
+            cookie = cookie_parser(value.decode("latin-1")).get(TOKEN_COOKIE)
+            if cookie is not None:
+                found.append(("cookie", cookie.encode("latin-1")))
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name == "token":
+            found.append(("query", value.encode()))
+    return found

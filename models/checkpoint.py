@@ -165,7 +165,9 @@ def load_checkpoint(
     try:
         state = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{weights}: not a readable safetensors file ({exc})") from None
+        raise CheckpointError(
+            f"{weights}: not a readable safetensors file ({exc}){_pickle_hint(weights)}"
+        ) from None
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -183,3 +185,17 @@ def load_checkpoint(
     model.load_state_dict(state)
     model.to(device).eval()
     return model, info
+
+
+def _pickle_hint(weights: Path) -> str:
+    """Why a file safetensors refused may have been given: it is a pickle. Only sniffed after
+    the refusal, as a safetensors header length can start with the same bytes."""
+    with weights.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(b"PK\x03\x04"):
+        kind = "a zip archive, the format of torch.save"
+    elif head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        kind = "a Python pickle"
+    else:
+        return ""
+    return f"; it is {kind}, which is never loaded here because unpickling can run any code"

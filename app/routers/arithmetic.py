@@ -3,11 +3,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import ExplorerDep, ModelDep
+from app.errors import API_ERRORS
 from app.routers.convert import placed_out, ref
 from app.schemas import ArithmeticIn, PlacedOut
 from app.services.errors import InvalidInputError
 
-router = APIRouter(prefix="/api/models", tags=["arithmetic"])
+router = APIRouter(prefix="/api/models", tags=["arithmetic"], responses=API_ERRORS)
 
 
 @router.post(

@@ -3,10 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import ExplorerDep, ModelDep
+from app.errors import API_ERRORS
 from app.schemas import AttributeIn, AttributeOut, AttributesOut
 from app.services.attributes import Attribute
 
-router = APIRouter(prefix="/api/models", tags=["attributes"])
+router = APIRouter(prefix="/api/models", tags=["attributes"], responses=API_ERRORS)
 
 
 def attribute_out(a: Attribute) -> AttributeOut:

@@ -3,10 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import ExplorerDep, ModelDep
+from app.errors import API_ERRORS
 from app.routers.convert import placed_out, ref
 from app.schemas import DecodeIn, PlacedOut
 
-router = APIRouter(prefix="/api/models", tags=["decode"])
+router = APIRouter(prefix="/api/models", tags=["decode"], responses=API_ERRORS)
 
 
 @router.post(

@@ -5,12 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile
 
 from app.deps import ExplorerDep, ModelDep, SettingsDep
+from app.errors import API_ERRORS, error_responses
 from app.routers.convert import neighbours_out
 from app.schemas import EncodedOut, EncodeOut
 from app.services.errors import InvalidInputError
 from app.services.images import png_data_url
 
-router = APIRouter(prefix="/api/models", tags=["encode"])
+router = APIRouter(prefix="/api/models", tags=["encode"], responses=API_ERRORS)
 
 
 @router.post(
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/api/models", tags=["encode"])
     description="Multipart form with one or more `file` parts (PNG, JPEG, GIF, WebP or BMP). "
     "Images are EXIF-rotated, composited on the training background, converted to the model's "
     "channels and resized. A position is stable: the same image always lands on the same spot.",
+    responses=error_responses(415),
 )
 async def encode_images(
     m: ModelDep,

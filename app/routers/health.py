@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from app.errors import error_responses
 from app.schemas import HealthOut
 
-router = APIRouter(prefix="/api", tags=["health"])
+router = APIRouter(prefix="/api", tags=["health"], responses=error_responses(401))
 
 
 @router.get("/health", summary="Ready once every model is loaded and warmed up")

@@ -3,11 +3,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import ExplorerDep, ModelDep
+from app.errors import API_ERRORS
 from app.routers.convert import ref
 from app.schemas import InterpolateIn, InterpolateOut
 from app.services.images import png_data_url
 
-router = APIRouter(prefix="/api/models", tags=["interpolate"])
+router = APIRouter(prefix="/api/models", tags=["interpolate"], responses=API_ERRORS)
 
 
 @router.post(

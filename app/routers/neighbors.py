@@ -3,10 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import ExplorerDep, ModelDep
+from app.errors import API_ERRORS
 from app.routers.convert import neighbours_out, ref
 from app.schemas import NeighboursIn, NeighboursOut
 
-router = APIRouter(prefix="/api/models", tags=["neighbors"])
+router = APIRouter(prefix="/api/models", tags=["neighbors"], responses=API_ERRORS)
 
 
 @router.post(

@@ -4,12 +4,13 @@ import numpy as np
 from fastapi import APIRouter
 
 from app.deps import ExplorerDep, ModelDep
+from app.errors import API_ERRORS
 from app.routers.convert import ref
 from app.schemas import TraverseIn, TraverseOut, TraverseRowOut
 from app.services.images import png_data_url
 from app.services.traversal import traversal_rows
 
-router = APIRouter(prefix="/api/models", tags=["traverse"])
+router = APIRouter(prefix="/api/models", tags=["traverse"], responses=API_ERRORS)
 
 
 @router.post(

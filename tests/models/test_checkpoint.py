@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import struct
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -48,27 +52,6 @@ def test_saving_over_an_existing_checkpoint_replaces_it_whole(saved) -> None:
     save_checkpoint(other, folder, dataset=DATASET)
     assert load_checkpoint(folder)[1].architecture == "ae"
     assert [p.name for p in folder.parent.iterdir()] == ["m"]  # no temporary folders left
-
-
-def test_no_pickle_is_ever_loaded(saved, tmp_path: Path) -> None:
-    folder, _ = saved
-    marker = tmp_path / "pwned"
-
-    class Evil:
-        def __reduce__(self):  # would create the marker file if unpickled
-            return (marker.touch, ())
-
-    (folder / WEIGHTS_FILE).write_bytes(pickle.dumps(Evil()))
-    config = json.loads((folder / CONFIG_FILE).read_text())
-    import hashlib
-
-    config["weights_sha256"] = hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
-    (folder / CONFIG_FILE).write_text(json.dumps(config))
-    with pytest.raises(
-        CheckpointError, match=r"model.safetensors: not a readable safetensors file"
-    ):
-        load_checkpoint(folder)
-    assert not marker.exists()
 
 
 def _rewrite_config(folder: Path, **changes) -> None:
@@ -137,3 +120,142 @@ def test_a_failed_save_leaves_nothing_half_written(saved, monkeypatch) -> None:
     with pytest.raises(OSError):
         save_checkpoint(other, folder, dataset=DATASET)
     assert list(folder.parent.iterdir()) == []
+
+
+# -- hostile checkpoints: refused in one line, nothing executed ----------------------------
+
+
+def _refused(folder: Path) -> str:
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(folder)
+    message = str(caught.value)
+    assert "\n" not in message and str(folder) in message
+    return message
+
+
+def _seal(folder: Path) -> None:
+    """Make config.json's checksum match the weights file as it is now, as someone who
+    rewrites both would: the loader must then refuse the file for what it is."""
+    import hashlib
+
+    digest = hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
+    _rewrite_config(folder, weights_sha256=digest)
+
+
+class _Planted:
+    """Unpickling this creates ``marker``: it stands for any code a pickle can run."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
+        return (self.marker.touch, ())
+
+
+@pytest.mark.parametrize("writer", ["pickle", "torch.save"])
+def test_a_real_pickle_renamed_to_safetensors_is_refused_and_never_run(
+    saved, tmp_path: Path, writer: str
+) -> None:
+    folder, _ = saved
+    marker = tmp_path / "code-ran"
+    pickled = tmp_path / "model.pt"
+    if writer == "pickle":
+        pickled.write_bytes(pickle.dumps({"encoder.weight": _Planted(marker)}))
+    else:  # the zip format of torch.save, what a .pt or .ckpt from elsewhere would be
+        torch.save({"encoder.weight": _Planted(marker)}, pickled)
+    # The file really is hostile: loading it the pickle way runs the planted code.
+    if writer == "pickle":
+        pickle.loads(pickled.read_bytes())
+    else:
+        torch.load(pickled, weights_only=False)
+    assert marker.exists()
+    marker.unlink()
+    pickled.replace(folder / WEIGHTS_FILE)
+    _seal(folder)
+    message = _refused(folder)
+    assert message.startswith(f"{folder / WEIGHTS_FILE}: not a readable safetensors file (")
+    kind = "a Python pickle" if writer == "pickle" else "a zip archive, the format of torch.save"
+    assert message.endswith(
+        f"; it is {kind}, which is never loaded here because unpickling can run any code"
+    )
+    assert not marker.exists()
+
+
+def _lie(folder: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Rewrite the safetensors header (8-byte length, JSON) with ``edit`` applied to it,
+    keeping the tensor bytes as they are."""
+    data = (folder / WEIGHTS_FILE).read_bytes()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    edit(header)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    (folder / WEIGHTS_FILE).write_bytes(struct.pack("<Q", len(text)) + text + data[8 + length :])
+    _seal(folder)
+
+
+WEIGHT = "decoder.features.0.weight"  # (16, 8, 4, 4) float32 in the fixture's VAE
+
+
+def _tensor(**changes: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda header: header[WEIGHT].update(changes)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            _tensor(shape=[32, 8, 4, 4]),  # twice the elements its bytes hold
+            "not a readable safetensors file (Error while deserializing header: invalid shape,",
+        ),
+        (
+            _tensor(dtype="F64"),  # wider numbers than its bytes hold
+            "not a readable safetensors file (Error while deserializing header: invalid shape,",
+        ),
+        (
+            lambda header: header[WEIGHT]["data_offsets"].__setitem__(1, 10**9),
+            "not a readable safetensors file (Error while deserializing header:",
+        ),
+        (
+            _tensor(shape=[16, 128]),  # a consistent file, but not this architecture's shape
+            f"tensor '{WEIGHT}' has shape (16, 128), the architecture needs (16, 8, 4, 4)",
+        ),
+        (
+            lambda header: header.update({"decoder.extra": header.pop(WEIGHT)}),
+            f"tensors do not fit architecture 'vae' (missing ['{WEIGHT}'], "
+            "unexpected ['decoder.extra'])",
+        ),
+    ],
+    ids=["shape beyond data", "dtype beyond data", "offsets past the end", "wrong shape", "names"],
+)
+def test_a_header_that_lies_about_its_tensors_is_refused(
+    saved, edit: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    folder, _ = saved
+    _lie(folder, edit)
+    assert f"{folder / WEIGHTS_FILE}: {expected}" in _refused(folder)
+
+
+def test_a_header_claiming_a_huge_length_is_refused(saved) -> None:
+    folder, _ = saved
+    data = (folder / WEIGHTS_FILE).read_bytes()
+    (folder / WEIGHTS_FILE).write_bytes(struct.pack("<Q", 10**12) + data[8:])
+    _seal(folder)
+    message = _refused(folder)
+    assert (
+        "not a readable safetensors file (Error while deserializing header: header too" in message
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["gan", "torch.nn.Linear", "os.system", "builtins.eval", "__import__('os')", ""]
+)
+def test_a_config_naming_an_unknown_class_lists_the_known_ones(saved, name: str) -> None:
+    folder, _ = saved
+    _rewrite_config(folder, architecture=name)
+    modules = set(sys.modules)
+    message = _refused(folder)
+    assert message == (
+        f"{folder / CONFIG_FILE}: unknown model architecture {name!r}: choose one of ae, vae"
+    )
+    assert set(sys.modules) == modules  # nothing was imported on the config's say-so

@@ -1,14 +1,13 @@
-"""Uploads in, (C, H, W) floats out; PNGs out; grids. Every file here is made by PIL in memory."""
+"""Uploads in, (C, H, W) floats out; PNGs out; grids. Every file here is made by PIL in memory
+(shared makers in tests/uploads.py)."""
 
 from __future__ import annotations
 
 import base64
 import io
 import statistics
-import struct
 import time
 import warnings
-import zlib
 from collections.abc import Callable
 
 import numpy as np
@@ -22,16 +21,19 @@ from app.services.images import (
     png_bytes,
     png_data_url,
 )
+from tests.uploads import (
+    EXIF_ORIENTATION,
+    asymmetric_pattern,
+    encode,
+    eps,
+    png_with_size,
+    svg,
+    with_orientation,
+)
 
 LIMIT = 40_000_000
 ALLOWED = {"PNG", "JPEG", "MPO", "GIF", "WEBP", "BMP"}
 RNG_SEED = 0
-
-
-def encode(im: Image.Image, fmt: str, **params: object) -> bytes:
-    buffer = io.BytesIO()
-    im.save(buffer, fmt, **params)
-    return buffer.getvalue()
 
 
 def load(data: bytes, shape: tuple[int, int, int], *, background: float = 0.0) -> np.ndarray:
@@ -166,37 +168,11 @@ def test_animations_give_their_first_frame(fmt: str, params: dict[str, object]) 
     assert np.allclose(x.mean(axis=(1, 2)), [1.0, 0.0, 0.0], atol=0.02)
 
 
-def _upright() -> np.ndarray:
-    """40 wide, 24 tall, bright block top-left and grey block top-right: no symmetry."""
-    pixels = np.zeros((24, 40), dtype=np.uint8)
-    pixels[:8, :8] = 255
-    pixels[:8, -8:] = 128
-    return pixels
-
-
-# What exif_transpose applies for each Orientation value, and its inverse (to make the file).
-_STORE = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,  # inverse of the ROTATE_270 that undoes it
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
-
-
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_every_exif_orientation_comes_out_upright(orientation: int) -> None:
-    upright = _upright()
-    stored = Image.fromarray(upright)
-    if (method := _STORE[orientation]) is not None:
-        stored = stored.transpose(method)
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    data = encode(stored, "JPEG", quality=95, exif=exif)
-    assert Image.open(io.BytesIO(data)).getexif()[0x0112] == orientation
+    upright = asymmetric_pattern()
+    data = with_orientation(upright, orientation)
+    assert Image.open(io.BytesIO(data)).getexif()[EXIF_ORIENTATION] == orientation
     x = load(data, (1, 24, 40))
     assert np.abs(x[0] - upright / 255).max() < 0.15  # JPEG ringing at the block edges
     assert x[0, :8, :8].mean() > 0.95
@@ -292,14 +268,6 @@ def test_typical_small_png_loads_well_under_a_millisecond() -> None:
 # --- refusals ------------------------------------------------------------------------------
 
 
-def _with_ihdr_size(png: bytes, width: int, height: int) -> bytes:
-    """The PNG with its header claiming another size (CRC fixed, so only the size is a lie)."""
-    start = 8 + 8  # signature, then the IHDR chunk's length and type
-    ihdr = struct.pack(">II", width, height) + png[start + 8 : start + 13]
-    crc = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    return png[:start] + ihdr + crc + png[start + 17 :]
-
-
 @pytest.fixture
 def no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
     def decoded(*_: object) -> None:
@@ -309,7 +277,7 @@ def no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_header_over_our_limit_is_413_before_decoding(no_decoding: None) -> None:
-    png = _with_ihdr_size(encode(Image.new("L", (8, 8)), "PNG"), 300, 300)
+    png = png_with_size(encode(Image.new("L", (8, 8)), "PNG"), 300, 300)
     error = refused(png, max_pixels=50_000)
     assert (error.status, error.code) == (413, "image_too_large")
     assert str(error) == "image is 300x300 = 90,000 pixels; the limit is 50,000"
@@ -317,7 +285,7 @@ def test_header_over_our_limit_is_413_before_decoding(no_decoding: None) -> None
 
 def test_header_claiming_50000_squared_is_413_before_decoding(no_decoding: None) -> None:
     pil_limit, filters = Image.MAX_IMAGE_PIXELS, list(warnings.filters)
-    png = _with_ihdr_size(encode(Image.new("L", (8, 8)), "PNG"), 50_000, 50_000)
+    png = png_with_size(encode(Image.new("L", (8, 8)), "PNG"), 50_000, 50_000)
     error = refused(png, filename="bomb.png")
     assert (error.status, error.code) == (413, "image_too_large")
     assert str(error) == "bomb.png: image has 2,500,000,000 pixels; the limit is 40,000,000"
@@ -327,7 +295,7 @@ def test_header_claiming_50000_squared_is_413_before_decoding(no_decoding: None)
 def test_pil_bomb_warning_is_refused_too(no_decoding: None) -> None:
     assert Image.MAX_IMAGE_PIXELS is not None
     side = int(Image.MAX_IMAGE_PIXELS**0.5) + 100  # over PIL's limit, under twice it
-    png = _with_ihdr_size(encode(Image.new("L", (8, 8)), "PNG"), side, side)
+    png = png_with_size(encode(Image.new("L", (8, 8)), "PNG"), side, side)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # as in production, where warnings are not errors
         error = refused(png, max_pixels=10 * Image.MAX_IMAGE_PIXELS)
@@ -341,24 +309,14 @@ def test_empty_upload_is_400() -> None:
     assert "empty" in str(error)
 
 
-def _eps() -> bytes:
-    return (
-        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n%%EndComments\n"
-        b"newpath 0 0 moveto 10 10 lineto stroke\nshowpage\n%%EOF\n"
-    )
-
-
 FOREIGN: dict[str, tuple[Callable[[], bytes], str]] = {
     "random": (lambda: np.random.default_rng(RNG_SEED).bytes(4096), "not an image"),
     "text": (lambda: b"hello, this is a shopping list\nmilk\n", "not an image"),
-    "svg": (
-        lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"></svg>',
-        "SVG",
-    ),
+    "svg": (svg, "SVG"),
     "xml_svg": (lambda: b'\xef\xbb\xbf<?xml version="1.0"?>\n<svg/>', "XML/SVG"),
     "tiff": (lambda: encode(Image.new("RGB", (8, 8), "red"), "TIFF"), "TIFF"),
     "pdf": (lambda: encode(Image.new("RGB", (8, 8), "red"), "PDF"), "PDF"),
-    "eps": (_eps, "PostScript/EPS"),
+    "eps": (eps, "PostScript/EPS"),
     "ico": (lambda: encode(Image.new("RGB", (16, 16), "red"), "ICO"), "ICO"),
 }
 

@@ -1,0 +1,157 @@
+"""Property-based fuzzing of the whole HTTP API from its own OpenAPI schema (Schemathesis).
+
+Every operation the schema documents gets its explicit examples, Schemathesis' deterministic
+coverage cases (boundaries, missing and wrong-typed fields, undeclared methods) and up to
+``MAX_EXAMPLES`` generated ones, valid and invalid, sent to an app of its own in-process.
+Every response must be: no 5xx, a status code the schema documents for that operation, the
+documented content type, a body that validates against the documented schema (errors against
+the one error shape, app.schemas.ErrorOut), invalid input rejected with a 4xx, and a 405 that
+lists the methods the path does serve.
+
+Runs are repeatable: a fixed seed, derandomised Hypothesis, and no example database.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from schemathesis.python import asgi
+
+from app.config import Settings
+from app.main import create_app
+
+MODEL = "digits-vae-4"  # tests/conftest.py's model
+MAX_EXAMPLES = 20  # per operation, besides the examples and coverage cases: ~15 s in all
+
+# Most generated model names are random strings (404); these dictionaries make most requests
+# reach a real model and real items, so the handlers' own validation and success paths are
+# fuzzed too, not only the routing.
+ITEM_IDS = [0, 7, 1796]
+ID_FIELDS = ["id", "start.id", "end.id", "analogy.a.id", "analogy.b.id", "analogy.c.id"]
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 0,
+        "dictionaries": {
+            "models": {"values": [MODEL]},
+            "item_paths": {"values": [str(i) for i in ITEM_IDS]},
+            "item_ids": {"values": ITEM_IDS},
+            "attributes": {"values": ["digit=3", "digit:1-7"]},
+        },
+        "parameters": {
+            "path.model": {"dictionary": "models", "probability": 0.85},
+            "path.item_id": {"dictionary": "item_paths", "probability": 0.7},
+            "body.terms[*].attribute": {"dictionary": "attributes", "probability": 0.7},
+            "body.group_a[*]": {"dictionary": "item_ids", "probability": 0.9},
+            "body.group_b[*]": {"dictionary": "item_ids", "probability": 0.9},
+        }
+        | {f"body.{f}": {"dictionary": "item_ids", "probability": 0.7} for f in ID_FIELDS},
+        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
+        "checks": {
+            # Valid by the schema is not always acceptable: a latent's length must be the
+            # model's latent size, a ref exactly one of id/latent/point, an upload an image.
+            # Those answers are 4xx with their own codes (tests/api/test_bad_input.py).
+            "positive_data_acceptance": {"enabled": False},
+        },
+    }
+)
+
+
+def homogeneous_tuples(node: Any) -> Any:
+    """The OpenAPI document with each fixed-length tuple whose items share one schema
+    (``prefixItems: [number, number]``, min = max = 2) spelt as ``items: number``, which
+    validates exactly the same arrays.
+
+    Schemathesis 4.32 rewrites ``prefixItems`` in response schemas to the draft-4 tuple form
+    (``items: [...]``) and then hands them to a draft 2020-12 validator, which rejects the
+    schema itself ("is not of types boolean, object"), so a tuple in a response could not be
+    checked at all.
+    """
+    if isinstance(node, list):
+        return [homogeneous_tuples(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: homogeneous_tuples(v) for k, v in node.items()}
+    if "prefixItems" in node:
+        first, *rest = node.pop("prefixItems")
+        # Anything else would not be an equivalent rewrite: fail rather than check less.
+        assert all(item == first for item in rest), node
+        assert node["minItems"] == node["maxItems"] == len(rest) + 1, node
+        assert "items" not in node, node
+        node["items"] = first
+    return node
+
+
+# Built from the app's routes alone (no models load), so that pytest can name one test per
+# operation; the requests go to `fuzz_app` below, whose /openapi.json is this same document.
+schema = schemathesis.openapi.from_dict(
+    homogeneous_tuples(create_app(Settings()).openapi()), config=CONFIG
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(settings: Settings) -> Iterator[FastAPI]:
+    """An app of its own (fuzzing defines attributes, which live in its memory), run by
+    Schemathesis' in-process ASGI transport, which starts its lifespan on first use and keeps
+    it until stopped here (or at exit)."""
+    app = create_app(settings)
+    yield app
+    asgi.shutdown_lifespans()
+
+
+@pytest.fixture(scope="module")
+def statuses() -> Counter[tuple[str, int]]:
+    """(operation, status) -> responses seen, filled by test_api."""
+    return Counter()
+
+
+@schema.parametrize()
+@hypothesis_settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    # Generated bodies are large and nested; Hypothesis' speed and size checks would stop
+    # the run, not find a bug.
+    suppress_health_check=list(HealthCheck),
+)
+def test_api(
+    case: schemathesis.Case, fuzz_app: FastAPI, statuses: Counter[tuple[str, int]]
+) -> None:
+    response = case.call_and_validate(app=fuzz_app)
+    statuses[case.operation.label, response.status_code] += 1
+
+
+def test_the_fuzzing_reached_every_operation_and_its_success_path(
+    fuzz_app: FastAPI, statuses: Counter[tuple[str, int]]
+) -> None:
+    """Guards the test above against passing vacuously (every request a 404, say): each
+    operation got requests, and each answered 2xx at least once, except /encode, which no
+    generated bytes get past (a real image: tests/api/test_upload_corpus.py)."""
+    operations = {
+        f"{method.upper()} {path}"
+        for path, item in openapi_paths(fuzz_app).items()
+        for method in item
+    }
+    seen = {label for label, _ in statuses}
+    assert seen == operations, f"not fuzzed (run the whole module): {operations - seen}"
+    succeeded = {label for label, status in statuses if 200 <= status < 300}
+    assert operations - succeeded == {"POST /api/models/{model}/encode"}, sorted(statuses.items())
+    assert statuses["POST /api/models/{model}/encode", 415] > 0  # random bytes: not an image
+    assert sum(statuses.values()) > 20 * len(operations)
+    assert not any(status >= 500 for _, status in statuses)
+
+
+def openapi_paths(app: FastAPI) -> dict[str, Any]:
+    """The paths of the OpenAPI document the app serves, asked the way the fuzzing asked."""
+    with asgi.get_client(app) as client:
+        response = client.get("/openapi.json")
+    assert response.status_code == 200
+    paths: dict[str, Any] = response.json()["paths"]
+    return paths
