@@ -3,15 +3,7 @@ by Playwright. A missing Chromium fails the tests with a clear message: it never
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.serverproc import ROOT, running_server
+
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -28,54 +21,13 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-START_TIMEOUT = 120.0  # seconds: loading a model and its index on a busy 2-core machine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.load(response)
 
 
 @pytest.fixture(scope="package")
 def server(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m app serve` as a subprocess on a free port; its base URL once healthy."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
-    env = os.environ | {"OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "app", "serve", "--workspace", str(workspace)]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--threads", "1"]
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if get_json(f"{base}/api/health")["status"] == "ok":
-                    break
-            except (OSError, urllib.error.URLError, ValueError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"the server was not healthy in {START_TIMEOUT:.0f}s:\n{log_path.read_text()}"
-                )
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running_server(workspace, tmp_path_factory.mktemp("server")) as process:
+        yield process.base
 
 
 @pytest.fixture(scope="package")

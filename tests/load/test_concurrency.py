@@ -1,0 +1,55 @@
+"""50 users at once for 20 s, mixing decode, drag, encode and neighbours, on a real server:
+no errors, latencies per kind recorded, and /api/health answering within 100 ms throughout
+(model work never blocks the event loop), timed by a prober in a process of its own."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.load.clients import Budget, Target, latency_summary, run_users, write_report
+from tests.load.conftest import LOAD_INFLIGHT
+from tests.load.health_probe import probe_result, start_probe
+from tests.serverproc import ServerProcess
+
+pytestmark = pytest.mark.timeout(120)
+
+USERS = 50
+SECONDS = 20.0
+KINDS = ("decode", "drag", "encode", "neighbours")
+RAMP = 1.0  # seconds over which the users arrive: 50 a second
+PROBE_INTERVAL = 0.05  # seconds between health probes
+HEALTH_LIMIT_MS = 100.0
+
+
+def test_fifty_users_mixing_work_get_no_errors_and_health_stays_quick(
+    server: ServerProcess, model_name: str
+) -> None:
+    assert USERS < LOAD_INFLIGHT  # no 503 here: every request must be served
+    target = asyncio.run(Target.fetch(server.base, model_name))
+    prober = start_probe(server.base, SECONDS, PROBE_INTERVAL)
+    try:
+        tally = asyncio.run(run_users(target, USERS, KINDS, Budget(seconds=SECONDS), ramp=RAMP))
+    finally:
+        probes = probe_result(prober, timeout=SECONDS + 30)
+    health = probes["latencies_ms"]
+    summary = tally.summary()
+    write_report(
+        "concurrency",
+        {
+            "users": USERS,
+            "seconds": SECONDS,
+            "requests": tally.count,
+            "errors": len(tally.errors),
+            "by_kind": summary,
+            "health": latency_summary([ms / 1000.0 for ms in health]),
+        },
+    )
+
+    assert tally.errors == [], f"{len(tally.errors)} errors, the first: {tally.errors[:5]}"
+    for kind in KINDS:  # every kind was exercised, many times over
+        assert summary[kind]["count"] >= 100, summary
+    assert probes["failures"] == []
+    assert len(health) >= 0.8 * SECONDS / PROBE_INTERVAL  # the prober kept its pace
+    assert max(health) < HEALTH_LIMIT_MS, sorted(health)[-10:]
