@@ -5,6 +5,13 @@ not depend on how well the model reconstructs) into bench/out/workspace-70k. The
 the same measurement on the default digits model (1,797 points) in the same run, so the ratio
 says what the extra points cost the page.
 
+The million-point case is synthetic: copies of the 70,000 items with jittered latents and map
+positions (bench/synthetic.py, written once into bench/out/workspace-1m), labelled so in every
+figure. On it the page draws a capped sample (static/js/map.js DRAW_CAP); besides the time to
+an interactive map it measures a zoom (the view's points redrawn at full detail) and, in the
+page, fetching and reading the binary points form against the JSON form (same run, same
+server, alternating).
+
 Each page load uses a fresh browser context (empty cache and storage, as a first visit). The
 time runs from navigation start until the page is interactive: both of its own signals are set
 (``#map[data-ready]``: Plotly has drawn every point; ``body[data-ready]``: the panels are wired)
@@ -27,8 +34,18 @@ from typing import Any
 import httpx
 import numpy as np
 
+from bench.browser_scripts import (
+    DRAG_START,
+    DRAG_STOP,
+    FORMS,
+    LOAD_FACTS,
+    PLOT_BOX,
+    PROBE_SCRIPT,
+    ZOOM,
+)
 from bench.server import Server, running_server
 from bench.stats import BenchError, Figure, Stats
+from bench.synthetic import ensure_synthetic
 
 GOAL_READY_S = 3.0  # the issue: the 70,000-point map interactive within 3 s
 GOAL_DRAG_FPS = 30.0  # ... and dragging on it at 30 frames a second or more
@@ -43,83 +60,6 @@ WAIT_MS = 60_000  # any single wait in the page; a 70k map on a busy 2-core box 
 MOVE_HZ = 60.0  # the pointer's pace: a display's frame rate
 QUIET_MS = 1000  # main thread free this long after the ready signals: the page is interactive
 
-# Runs before the page's own scripts in every document: notes when the page's ready signals
-# appear, and the main-thread long tasks (over 50 ms), in performance.now() time (0 is
-# navigation start). `settled(quiet)` is the page's interactive time once the main thread has
-# been free for `quiet` ms after both signals: the end of the last long task, as Lighthouse's
-# time-to-interactive defines it. The signals alone are not enough: the page keeps redrawing
-# the map for seconds after it sets them.
-PROBE_SCRIPT = """(() => {
-  const marks = {};
-  const longTasks = [];
-  const note = (name) => { if (!(name in marks)) marks[name] = performance.now(); };
-  const check = () => {
-    const map = document.getElementById("map");
-    if (map && map.dataset.ready === "true") note("map_drawn");
-    if (document.body && document.body.dataset.ready === "true") note("page_ready");
-  };
-  const settled = (quiet) => {
-    if (!("map_drawn" in marks && "page_ready" in marks)) return null;
-    let busy = Math.max(marks.map_drawn, marks.page_ready);
-    for (const [start, duration] of longTasks) busy = Math.max(busy, start + duration);
-    return performance.now() - busy >= quiet ? busy : null;
-  };
-  window.__bench = { marks, longTasks, settled };
-  new MutationObserver(check).observe(document, {
-    attributes: true, subtree: true, attributeFilter: ["data-ready"],
-  });
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) longTasks.push([e.startTime, e.duration]);
-  }).observe({ type: "longtask", buffered: true });
-})();"""
-
-LOAD_FACTS = """() => {
-  const gd = document.getElementById("map");
-  const points = gd.data[0];
-  const resources = performance.getEntriesByType("resource");
-  const fetched = resources.find((e) => e.name.includes("/points"));
-  const plotly = resources.find((e) => /plotly/.test(e.name));
-  const { marks, longTasks } = window.__bench;
-  return {
-    marks,
-    trace_type: points.type,
-    drawn_points: points.x.filter((v) => v !== null).length,
-    count: window.latentExplorer.loaded.points.count,
-    points_request: [fetched.startTime, fetched.responseEnd, fetched.encodedBodySize],
-    plotly_request: [plotly.responseEnd, plotly.encodedBodySize],
-    long_tasks: longTasks,
-  };
-}"""
-
-PLOT_BOX = """() => {
-  const gd = document.getElementById("map");
-  const r = gd.getBoundingClientRect();
-  const s = gd._fullLayout._size;
-  return { x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h };
-}"""
-
-# Before the drag: note the time of every frame the stream shows and of every animation frame.
-DRAG_START = """() => {
-  const image = document.querySelector("#preview-image");
-  const probe = { t0: performance.now(), frames: [], paints: 0, longTasks: [], on: true };
-  window.__drag = probe;
-  new MutationObserver(() => probe.on && probe.frames.push(performance.now()))
-    .observe(image, { attributes: true, attributeFilter: ["data-frames"] });
-  const paint = () => { if (probe.on) { probe.paints += 1; requestAnimationFrame(paint); } };
-  requestAnimationFrame(paint);
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if (probe.on) probe.longTasks.push(e.duration);
-  }).observe({ type: "longtask" });
-}"""
-
-DRAG_STOP = """() => {
-  const probe = window.__drag;
-  probe.on = false;
-  return { seconds: (performance.now() - probe.t0) / 1000, frames: probe.frames,
-           paints: probe.paints, long_tasks_ms: probe.longTasks,
-           readout: document.querySelector("#drag-rate").textContent };
-}"""
-
 
 @dataclass(frozen=True)
 class BrowserConfig:
@@ -130,6 +70,8 @@ class BrowserConfig:
     latent_dim: int = 10
     epochs: int = 2  # enough for a model whose page is being timed, not its quality
     server_threads: int | None = None  # the server's --threads; None: its default
+    million: int = 1_000_000  # the synthetic map's size (0: leave that case out)
+    form_reps: int = 3  # in-page fetch + read of each points form on the synthetic map
 
 
 @dataclass(frozen=True)
@@ -140,14 +82,24 @@ class PageRun:
     count: int  # points on the map
     loads: list[dict[str, Any]]  # _load's records
     drags: list[dict[str, Any]]  # _drag's records
-    points_ms: list[float]  # warm GET /points over loopback
+    points_ms: list[float]  # warm GET /points?format=binary (what the page loads) over loopback
     points: dict[str, Any]  # its size and the cold request
+    json_ms: list[float]  # the same for the JSON form
+    json: dict[str, Any]
+    zooms: list[dict[str, Any]]  # ZOOM's records (empty unless asked for)
+    forms: dict[str, Any] | None  # FORMS' record (None unless asked for)
 
     def stats(self, key: str, unit: str, of: str = "loads") -> Stats:
         return Stats.of([record[key] for record in getattr(self, of)], unit)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "points": self.points, "loads": self.loads}
+        return {
+            "model": self.model,
+            "points": self.points,
+            "json": self.json,
+            "loads": self.loads,
+            "zooms": self.zooms,
+        }
 
 
 def bench_browser(
@@ -158,14 +110,36 @@ def bench_browser(
     out_dir: Path,
     say: Callable[[str], None] = lambda _: None,
 ) -> list[Figure]:
-    """Build the large model if missing, then time both maps in Chromium."""
+    """Build the large model (and its synthetic million-item copy) if missing, then time the
+    maps in Chromium."""
     big_model, build = ensure_big_model(big_workspace, config, say)
+    million_workspace = out_dir / "workspace-1m"
+    million_model, synthetic = (
+        ensure_synthetic(big_workspace / big_model, million_workspace, config.million, say)
+        if config.million
+        else (None, {})
+    )
     with chromium() as browser:
         say(f"browser: {small_model} (baseline)")
         small = _measure(browser, small_workspace, small_model, config, out_dir, None)
         say(f"browser: {big_model}, {config.items:,} points")
         big = _measure(browser, big_workspace, big_model, config, out_dir, out_dir / "map-70k.png")
-    return _figures(small, big, build, config)
+        million = None
+        if million_model is not None:
+            say(f"browser: {million_model}, {config.million:,} points (synthetic)")
+            million = _measure(
+                browser,
+                million_workspace,
+                million_model,
+                config,
+                out_dir,
+                out_dir / "map-1m.png",
+                large=True,
+            )
+    figures = _figures(small, big, build, config)
+    if million is not None:
+        figures += _million_figures(small, million, synthetic)
+    return figures
 
 
 def ensure_big_model(
@@ -248,23 +222,32 @@ def _measure(
     config: BrowserConfig,
     out_dir: Path,
     screenshot: Path | None,
+    large: bool = False,
 ) -> PageRun:
+    """Page loads (and drags) on one model; on the `large` one also zooms and both forms."""
     log_path = out_dir / "server.log"
     with running_server(workspace, model, log_path, threads=config.server_threads) as server:
         points_ms: list[float] = []
-        points = _time_points(server, model, config, points_ms)
+        points = _time_points(server, model, config, points_ms, "binary")
+        json_ms: list[float] = []
+        as_json = _time_points(server, model, config, json_ms, "json")
         visits = [
-            _visit(browser, server, config, screenshot if i == 0 else None)
+            _visit(browser, server, config, screenshot if i == 0 else None, zoom=large)
             for i in range(config.loads)
         ]
-    loads = [load for load, _ in visits]
-    return PageRun(model, loads[0]["count"], loads, [d for _, d in visits], points_ms, points)
+        forms = _forms(browser, server, model, config.form_reps) if large else None
+    loads = [load for load, _, _ in visits]
+    zooms = [zoom for _, _, zoom in visits if zoom is not None]
+    drags = [drag for _, drag, _ in visits]
+    return PageRun(
+        model, loads[0]["count"], loads, drags, points_ms, points, json_ms, as_json, zooms, forms
+    )
 
 
 def _visit(
-    browser: Any, server: Server, config: BrowserConfig, screenshot: Path | None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """One first visit in a fresh context: load the page, then drag on its map."""
+    browser: Any, server: Server, config: BrowserConfig, screenshot: Path | None, zoom: bool
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """One first visit in a fresh context: load the page, zoom in and out, drag on its map."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
@@ -275,18 +258,35 @@ def _visit(
         load = _load(page, server)
         if screenshot is not None:
             page.screenshot(path=str(screenshot))
+        zoomed = page.evaluate(ZOOM) if zoom else None
         drag = _drag(page, config.drag_seconds)
         if errors:
             raise BenchError(f"the page reported errors: {errors[:5]}")
-        return load, drag
+        return load, drag, zoomed
     finally:
         context.close()
 
 
-def _time_points(server: Server, model: str, config: BrowserConfig, out: list[float]) -> Any:
-    """GET /points: once cold (the server serialises and caches it), then `points_reps` warm."""
-    path = f"/api/models/{model}/points?projection=umap"
-    with httpx.Client(base_url=server.url, timeout=120.0) as client:
+def _forms(browser: Any, server: Server, model: str, reps: int) -> dict[str, Any]:
+    """FORMS in a page of the app that has no map of its own to draw (the health answer)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS * 4)
+        page.goto(server.url + "/api/health")
+        result: dict[str, Any] = page.evaluate(FORMS, [model, reps])
+        return result
+    finally:
+        context.close()
+
+
+def _time_points(
+    server: Server, model: str, config: BrowserConfig, out: list[float], form: str
+) -> Any:
+    """GET /points in one form: once cold (the server serialises and caches it), then
+    `points_reps` warm."""
+    path = f"/api/models/{model}/points?projection=umap&format={form}"
+    with httpx.Client(base_url=server.url, timeout=300.0) as client:
         cold = None
         size = 0
         for i in range(config.points_reps + 1):
@@ -310,8 +310,12 @@ def _load(page: Any, server: Server) -> dict[str, Any]:
         "(quiet) => window.__bench && window.__bench.settled(quiet)", arg=QUIET_MS
     ).json_value()
     facts = page.evaluate(LOAD_FACTS)
-    if facts["drawn_points"] != facts["count"]:
-        raise BenchError(f"the map drew {facts['drawn_points']} of {facts['count']} points")
+    # Every point, or past the page's cap a sample of exactly the cap.
+    if facts["drawn_points"] != min(facts["count"], facts["cap"]):
+        raise BenchError(
+            f"the map drew {facts['drawn_points']} of {facts['count']} points "
+            f"(cap {facts['cap']:,})"
+        )
     marks = facts["marks"]
     points_start, points_end, points_bytes = facts["points_request"]
     plotly_end, plotly_bytes = facts["plotly_request"]
@@ -327,6 +331,7 @@ def _load(page: Any, server: Server) -> dict[str, Any]:
         "plotly_bytes": plotly_bytes,
         "trace_type": facts["trace_type"],
         "count": facts["count"],
+        "drawn_points": facts["drawn_points"],
         "long_tasks_ms": [[round(start), round(d)] for start, d in facts["long_tasks"]],
     }
 
@@ -396,6 +401,7 @@ def _figures(
 
     drag_fps = 1000 / big.stats("frame_ms", "ms", "drags").p50
     points_mb = big.points["bytes"] / 1e6
+    json_mb = big.json["bytes"] / 1e6
     return [
         figure(
             "ready",
@@ -432,11 +438,94 @@ def _figures(
         Figure(
             "browser_points",
             "browser",
-            f"GET /points of {n} points over loopback ({points_mb:.1f} MB of JSON), warm",
+            f"GET /points?format=binary of {n} points over loopback ({points_mb:.1f} MB; the "
+            f"JSON form is {json_mb:.1f} MB), warm",
             Stats.of(big.points_ms, "ms"),
             baseline_label=base,
             baseline=Stats.of(small.points_ms, "ms"),
             ratio_kind="multiple",
-            details={"big": big.points, "baseline": small.points},
+            details={"big": big.points, "baseline": small.points, "big_json": big.json},
+        ),
+    ]
+
+
+def _million_figures(small: PageRun, big: PageRun, synthetic: dict[str, Any]) -> list[Figure]:
+    """The synthetic million-point map: time to interactive, a zoom, and the two forms."""
+    n = f"{big.count:,}"
+    what = f"synthetic {n}-point map (70k shapes items copied with jitter, bench/synthetic.py)"
+    base = f"{small.model}, {small.count:,} points"
+    drawn = big.loads[0]["drawn_points"]
+    if big.forms is None or not big.zooms:
+        raise BenchError("the million-point case ran without its zoom or forms measurements")
+    forms = big.forms
+    if forms["json_count"] != forms["binary_count"] != big.count:
+        raise BenchError(f"the two points forms disagree on the count: {forms}")
+    bytes_binary = big.points["bytes"] / 1e6
+    bytes_json = big.json["bytes"] / 1e6
+    details = {"synthetic": synthetic, "big": big.to_dict(), "baseline": small.to_dict()}
+    return [
+        Figure(
+            "browser_ready_1m",
+            "browser",
+            f"{what} drawn and interactive in Chromium ({drawn:,} points drawn, the page's cap; "
+            f"navigation start → sample drawn, page ready, main thread then free {QUIET_MS} ms)",
+            big.stats("ready_s", "s"),
+            baseline_label=base,
+            baseline=small.stats("ready_s", "s"),
+            ratio_kind="multiple",
+            details=details,
+        ),
+        Figure(
+            "browser_zoom_1m",
+            "browser",
+            f"zoom into the middle 1/10 × 1/10 of the {what}: view's points redrawn at full "
+            f"detail (incl. the page's 120 ms wait for the zoom to stop)",
+            Stats.of([z["ms"] for z in big.zooms], "ms"),
+            baseline_label="first draw of the same map (points received → drawn)",
+            baseline=Stats.of([1000 * load["drawn_after_points_s"] for load in big.loads], "ms"),
+            ratio_kind="multiple",
+            details={"zooms": big.zooms},
+        ),
+        Figure(
+            "browser_drag_1m",
+            "browser",
+            f"drag on the {what} in Chromium: time per frame shown",
+            big.stats("frame_ms", "ms", "drags"),
+            baseline_label=base,
+            baseline=small.stats("frame_ms", "ms", "drags"),
+            ratio_kind="multiple",
+            details={"big": big.drags},
+        ),
+        Figure(
+            "browser_points_read_1m",
+            "browser",
+            f"fetch + read all {n} points in the page: binary form → typed arrays "
+            f"({bytes_binary:.1f} MB) vs JSON → JSON.parse ({bytes_json:.1f} MB)",
+            Stats.of(forms["binary_ms"], "ms"),
+            baseline_label="the JSON form, same page, alternating",
+            baseline=Stats.of(forms["json_ms"], "ms"),
+            ratio_kind="speedup",
+            details={"forms": forms},
+        ),
+        Figure(
+            "browser_points_bytes_1m",
+            "browser",
+            f"size of the {n} points: binary form (float32 columns, narrow integer codes, no "
+            f"names)",
+            Stats.of([bytes_binary], "MB"),
+            baseline_label="the JSON form",
+            baseline=Stats.of([bytes_json], "MB"),
+            ratio_kind="multiple",
+            details={"binary": big.points, "json": big.json},
+        ),
+        Figure(
+            "browser_points_get_1m",
+            "browser",
+            f"GET /points?format=binary of the {n} points over loopback, warm",
+            Stats.of(big.points_ms, "ms"),
+            baseline_label="GET of the JSON form",
+            baseline=Stats.of(big.json_ms, "ms"),
+            ratio_kind="speedup",
+            details={"binary": big.points, "json": big.json},
         ),
     ]

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Literal
+
 from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.deps import ExplorerDep, ModelDep
-from app.schemas import ModelOut, ModelsOut
+from app.errors import API_ERRORS
+from app.schemas import ItemOut, ModelOut, ModelsOut, NamesOut
 from app.services.errors import NotFoundError
 from app.services.explorer import Explorer
 from app.services.loaded import LoadedModel
 
-router = APIRouter(prefix="/api/models", tags=["models"])
+router = APIRouter(prefix="/api/models", tags=["models"], responses=API_ERRORS)
 
 PNG = {"content": {"image/png": {}}, "description": "PNG image"}
 
@@ -58,20 +63,71 @@ async def get_model(m: ModelDep) -> ModelOut:
     return model_out(m)
 
 
+POINTS_DESCRIPTION = """Every item's map position, label and metadata as columns; item ids are the
+row numbers.
+
+`format=json` (default): `x`, `y`, `labels` (indices into `label_names`), `names`,
+`reconstruction_error`, and `metadata` (categories as `codes` + `categories`, numbers as
+`values`); floats rounded to 5 decimals.
+
+`format=binary` (`application/octet-stream`), what the page loads: bytes 0-3 `LEXP`, bytes 4-7
+a little-endian uint32 `H`, then `H` bytes of JSON header (padded with spaces so the columns
+start on an 8-byte boundary), then the columns, little-endian, each at the byte `offset` the
+header gives (from the start of the body, a multiple of 8), `count` values of its `dtype`:
+`x`, `y` float32; `order` uint32 (item ids in drawing priority, a seeded random permutation);
+`labels` (absent without labels) and category codes `metadata/<field>` as the smallest of
+uint8, int16, int32 that holds them; `reconstruction_error` and numeric `metadata/<field>`
+float32. The header also holds `count`, `projection`, `label_field`, `label_names` and
+`metadata` (each field's type and categories). Names are left out: see `GET .../names`.
+
+Both forms are serialised once per model and projection and then served from memory."""
+
+
 @router.get(
     "/{model}/points",
     summary="Every item's 2D position, id, label and metadata as columnar arrays",
-    description="Columns: `x`, `y`, `labels` (indices into `label_names`), `names`, "
-    "`reconstruction_error`, and `metadata` (categories as codes + categories, numbers as "
-    "values). Item ids are the row numbers.",
-    responses={200: {"content": {"application/json": {}}}},
+    description=POINTS_DESCRIPTION,
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "application/json": {},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            },
+            "description": "JSON columns, or the binary form with `format=binary`",
+        }
+    },
 )
 async def get_points(
     m: ModelDep,
     explorer: ExplorerDep,
     projection: str | None = Query(None, max_length=32, description="umap or pca"),
+    format_: Literal["json", "binary"] = Query(
+        "json", alias="format", description="`json` (default) or `binary` (see above)"
+    ),
 ) -> Response:
-    return Response(explorer.points_json(m, projection), media_type="application/json")
+    # The first request serialises (seconds at a million points): off the event loop.
+    if format_ == "binary":
+        body = await run_in_threadpool(explorer.points_binary, m, projection)
+        return Response(body, media_type="application/octet-stream")
+    body = await run_in_threadpool(explorer.points_json, m, projection)
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/{model}/names",
+    summary="Every item's name, in id order (the binary points form leaves names out)",
+    response_class=Response,
+    responses={200: {"model": NamesOut, "description": "names; ids are the positions"}},
+)
+async def get_names(m: ModelDep, explorer: ExplorerDep) -> Response:
+    body = await run_in_threadpool(explorer.names_json, m)
+    return Response(body, media_type="application/json")
+
+
+@router.get("/{model}/items/{item_id}", summary="One dataset item's name, label and metadata")
+async def get_item(m: ModelDep, explorer: ExplorerDep, item_id: str) -> ItemOut:
+    return ItemOut(**asdict(explorer.item_facts(m, parse_id(m, item_id))))
 
 
 @router.get(

@@ -1,5 +1,8 @@
-// The only module that talks to the server: JSON over HTTP and the drag WebSocket.
-// Every failure becomes an ApiError whose message is the API's own plain-words `message`.
+// The only module that talks to the server: JSON over HTTP, the binary points form, and the
+// drag WebSocket. Every failure becomes an ApiError whose message is the API's own plain-words
+// `message`.
+
+import { decodePoints } from "./points.js";
 
 export class ApiError extends Error {
   constructor(message, status = 0, code = "error") {
@@ -13,6 +16,30 @@ export class ApiError extends Error {
 const enc = encodeURIComponent;
 const modelPath = (model) => `/api/models/${enc(model)}`;
 
+async function request(path, init) {
+  try {
+    return await fetch(path, init);
+  } catch {
+    throw new ApiError("The server could not be reached. Is it still running?", 0, "network");
+  }
+}
+
+/** The API's own error (its JSON error shape) as an ApiError. */
+async function failure(response) {
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    // a body that is not JSON: the status line below says what happened
+  }
+  const error = data && data.error;
+  return new ApiError(
+    (error && error.message) || `The server answered ${response.status} ${response.statusText}.`,
+    response.status,
+    (error && error.code) || "http_error",
+  );
+}
+
 async function send(method, path, body) {
   const init = { method, headers: { Accept: "application/json" } };
   if (body instanceof FormData) {
@@ -21,34 +48,32 @@ async function send(method, path, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  let response;
+  const response = await request(path, init);
+  if (!response.ok) throw await failure(response);
   try {
-    response = await fetch(path, init);
+    return await response.json();
   } catch {
-    throw new ApiError("The server could not be reached. Is it still running?", 0, "network");
+    return null; // a success without a JSON body
   }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    // a body that is not JSON: the status line below says what happened
-  }
-  if (!response.ok) {
-    const error = data && data.error;
-    throw new ApiError(
-      (error && error.message) || `The server answered ${response.status} ${response.statusText}.`,
-      response.status,
-      (error && error.code) || "http_error",
-    );
-  }
-  return data;
+}
+
+/** GET a binary body as an ArrayBuffer; errors still arrive in the API's JSON error shape. */
+async function sendForBuffer(path) {
+  const response = await request(path, { headers: { Accept: "application/octet-stream" } });
+  if (!response.ok) throw await failure(response);
+  return response.arrayBuffer();
 }
 
 export const api = {
   health: () => send("GET", "/api/health"),
   models: () => send("GET", "/api/models"),
-  points: (model, projection) =>
-    send("GET", `${modelPath(model)}/points?projection=${enc(projection)}`),
+  /** Every point of a projection, as typed arrays (the binary form, see points.js). */
+  points: async (model, projection) =>
+    decodePoints(
+      await sendForBuffer(`${modelPath(model)}/points?projection=${enc(projection)}&format=binary`),
+    ),
+  names: (model) => send("GET", `${modelPath(model)}/names`),
+  item: (model, id) => send("GET", `${modelPath(model)}/items/${Number(id)}`),
   thumbnailUrl: (model, id) => `${modelPath(model)}/items/${Number(id)}/thumbnail`,
   /** ref: {id} | {latent} | {point, projection} */
   decode: (model, ref) => send("POST", `${modelPath(model)}/decode`, ref),

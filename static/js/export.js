@@ -1,20 +1,37 @@
-// Export: the points on the map or a selection as CSV or JSON (positions as the server sent
-// them), the interpolation strip and traversal grid as PNG, and the link to this view.
+// Export: the points on the map or a selection as CSV or JSON (every point that is not in a
+// hidden class, drawn or not; numbers as the server sent them: float32, written with as few
+// digits as read back as the same float32), the interpolation strip and traversal
+// grid as PNG, and the link to this view.
 
 import { saveStrip } from "./interpolate.js";
 import * as map from "./map.js";
-import { fieldValue } from "./places.js";
+import { allNames, fieldValue } from "./places.js";
 import { loaded, on, saveNow, state } from "./state.js";
 import { $, $$, download, showError, toast } from "./ui.js";
 import { saveGrid } from "./traverse.js";
 
 const panel = $("#panel-export");
 
-function rowsFor(ids) {
+/** A float32 as a short decimal that reads back as the same float32 (0.1, not
+ * 0.10000000149011612): 6 to 9 significant digits, trailing zeros dropped. */
+export function float32Text(value) {
+  if (!Number.isFinite(value)) return value;
+  for (let digits = 6; digits < 9; digits += 1) {
+    const short = Number(value.toPrecision(digits));
+    if (Math.fround(short) === value) return short;
+  }
+  return Number(value.toPrecision(9));
+}
+
+function rowsFor(ids, names) {
   const p = loaded.points;
+  const fields = Object.entries(loaded.fields);
   return ids.map((id) => {
-    const row = { id, name: p.names[id], x: p.x[id], y: p.y[id] };
-    for (const [name, field] of Object.entries(loaded.fields)) row[name] = fieldValue(field, id);
+    const row = { id, name: names[id], x: float32Text(p.x[id]), y: float32Text(p.y[id]) };
+    for (const [name, field] of fields) {
+      const value = fieldValue(field, id);
+      row[name] = field.type === "number" ? float32Text(value) : value;
+    }
     return row;
   });
 }
@@ -32,14 +49,14 @@ export function toCsv(rows) {
   return `${lines.join("\n")}\n`;
 }
 
-function exportRows(ids, what, format) {
+async function exportRows(ids, what, format) {
   if (!loaded.points) return;
   if (!ids.length) {
     showError(panel, `There is nothing to export: the ${what} is empty.`);
     return;
   }
   $(".error", panel).hidden = true;
-  const rows = rowsFor(ids);
+  const rows = rowsFor(ids, await allNames());
   const base = `${state.model}-${state.projection}-${what.replace(/\s+/g, "-")}`;
   if (format === "csv") {
     download(new Blob([toCsv(rows)], { type: "text/csv" }), `${base}.csv`);
@@ -53,11 +70,13 @@ $$("[data-export]", panel).forEach((button) =>
   button.addEventListener("click", () => {
     const kind = button.dataset.export;
     const format = button.dataset.format;
-    if (kind === "visible") exportRows(map.visibleIds(), "points", format);
+    const failed = (error) => showError(panel, error);
+    if (kind === "visible") exportRows(map.visibleIds(), "points", format).catch(failed);
     else if (kind === "selection") {
       const which = $("#export-which").value;
       const ids = { selection: state.selection, a: state.groupA, b: state.groupB }[which];
-      exportRows(ids, which === "selection" ? "selection" : `group ${which.toUpperCase()}`, format);
+      const what = which === "selection" ? "selection" : `group ${which.toUpperCase()}`;
+      exportRows(ids, what, format).catch(failed);
     } else if (kind === "strip") saveStrip().catch((e) => showError(panel, e));
     else if (kind === "grid") saveGrid().catch((e) => showError(panel, e));
   }),
@@ -82,5 +101,5 @@ $("#share-button").addEventListener("click", copyLink);
 
 on("saved", (url) => {
   $("#share-url").value = url;
-  $("#export-visible-count").textContent = loaded.points ? `(${map.visibleIds().length})` : "";
+  $("#export-visible-count").textContent = loaded.points ? `(${map.visibleCount()})` : "";
 });

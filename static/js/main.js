@@ -95,6 +95,9 @@ async function loadModel() {
   preview.reset();
   upload.reset();
   map.clearOverlays();
+  await loadPoints();
+  // Asked for once the points are here: the server derives the vectors on the first request
+  // (seconds at a million items), and the map need not wait for them.
   const attributes = api.attributes(state.model).then(
     (answer) => answer.attributes,
     (error) => {
@@ -102,7 +105,6 @@ async function loadModel() {
       return [];
     },
   );
-  await loadPoints();
   const count = loaded.points.count;
   const valid = (ids) => ids.filter((id) => id < count);
   state.selection = valid(state.selection);

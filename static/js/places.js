@@ -34,6 +34,41 @@ export function fieldValue(field, id) {
   return field.values[id];
 }
 
+// Item names are not in the binary points: the names list (export) or one item (hover) is
+// fetched when first needed, and kept for the current model.
+const names = { model: null, all: null, some: new Map() };
+
+function namesFor(model) {
+  if (names.model !== model) Object.assign(names, { model, all: null, some: new Map() });
+  return names;
+}
+
+/** Every item's name in id order (fetched once per model). */
+export async function allNames() {
+  const model = state.model;
+  if (namesFor(model).all) return names.all;
+  const { names: list } = await api.names(model);
+  if (names.model === model) names.all = list;
+  return list;
+}
+
+/** An item's name when it is known; otherwise "…" now and `then(name)` once it arrives. */
+export function itemName(id, then) {
+  const model = state.model;
+  const cache = namesFor(model);
+  if (cache.all) return cache.all[id];
+  if (cache.some.has(id)) return cache.some.get(id);
+  if (cache.some.size > 10_000) cache.some.clear();
+  api.item(model, id).then(
+    (item) => {
+      if (names.model === model) names.some.set(id, item.name);
+      then(item.name);
+    },
+    () => then(`item #${id}`), // decoration only: the card still shows the item
+  );
+  return "…";
+}
+
 export function itemLabel(id) {
   const points = loaded.points;
   const field = points && loaded.fields[points.label_field];

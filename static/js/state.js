@@ -215,7 +215,7 @@ export function saveNow() {
 export const loaded = {
   models: [], // GET /api/models
   model: null, // the current ModelOut
-  points: null, // GET points for the current projection
+  points: null, // GET points (binary form) for the current projection: typed arrays, no names
   fields: {}, // name -> {label, type: "category", categories, codes} | {label, type: "number", values}
   attributes: [], // GET attributes, plus vectors made on the page
 };
