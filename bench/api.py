@@ -3,15 +3,18 @@
 Each figure has a floor measured against the same server in the same run: GET /api/health for
 an HTTP request, a rejected drag point for a WebSocket round trip, `import torch` for start-up.
 The ratio then says how many floors a figure costs, which survives a noisy machine better than
-the absolute time does.
+the absolute time does. Start-up is measured twice: warm (a workspace with a trained, indexed
+model) and cold (an empty workspace: `python -m app run` trains the default model first).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,8 @@ from bench.stats import BenchError, Figure, Stats
 
 GOAL_ENCODE_MS = 25.0  # the issue's target for encoding one uploaded 28x28 PNG
 GOAL_START_S = 3.0  # ... and for a server start with a warm workspace
-API_GROUPS = ("encode", "ws", "start")
+COLD_TIMEOUT_S = 1200.0  # a cold start trains a model: a minute or two, more on a busy machine
+API_GROUPS = ("encode", "ws", "start", "cold")
 
 
 @dataclass(frozen=True)
@@ -36,13 +40,14 @@ class ApiConfig:
     ws_seconds: float = 3.0  # how long the send-and-wait drag loop runs
     ws_baseline_reps: int = 200
     starts: int = 3  # timed server starts (each also times one `import torch`)
+    cold_starts: int = 1  # timed cold starts: each trains the default model (about a minute)
     server_threads: int | None = None  # the server's --threads; None: its default (all cores)
 
 
 def bench_api(
     workspace: Path, model: str, config: ApiConfig, groups: set[str], log_dir: Path
 ) -> list[Figure]:
-    """Run the selected API groups ("encode", "ws", "start") against real servers."""
+    """Run the selected API groups ("encode", "ws", "start", "cold") against real servers."""
     figures: list[Figure] = []
     log_path = log_dir / "server.log"
     if groups & {"encode", "ws"}:
@@ -54,6 +59,8 @@ def bench_api(
                 figures.append(_ws_figure(server, model, config))
     if "start" in groups:
         figures.append(_start_figure(workspace, model, config, log_path))
+    if "cold" in groups:
+        figures.append(_cold_start_figure(config, log_dir))
     return figures
 
 
@@ -184,6 +191,65 @@ def _start_figure(workspace: Path, model: str, config: ApiConfig, log_path: Path
         goal_p50=GOAL_START_S,
         details={"starts_seconds": starts, "import_torch_seconds": imports},
     )
+
+
+def _cold_start_figure(config: ApiConfig, log_dir: Path) -> Figure:
+    """Spawn-to-healthy time of `python -m app run` on an empty workspace (it trains and indexes
+    the default model, then serves), alternated with `python -c "import torch"`."""
+    starts, imports, trained = [], [], []
+    log_path = log_dir / "server-cold.log"
+    for _ in range(config.cold_starts):
+        begin = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import torch"], check=True, timeout=120)
+        imports.append(time.perf_counter() - begin)
+        workspace = fresh_workspace(log_dir)
+        try:
+            with running_server(
+                workspace,
+                None,
+                log_path,
+                threads=config.server_threads,
+                timeout=COLD_TIMEOUT_S,
+                command_name="run",
+            ) as server:
+                starts.append(server.start_seconds)
+            trained.append(_training_facts(workspace))
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+    runs = "" if config.cold_starts > 1 else ", 1 run"
+    return Figure(
+        "server_cold_start",
+        "cold",
+        "cold start, empty workspace: spawn `python -m app run` (trains and indexes the default "
+        f'model) → /api/health "ok"{runs}',
+        Stats.of(starts, "s"),
+        baseline_label='`python -c "import torch"`',
+        baseline=Stats.of(imports, "s"),
+        ratio_kind="multiple",
+        details={"starts_seconds": starts, "import_torch_seconds": imports, "models": trained},
+    )
+
+
+def fresh_workspace(parent: Path) -> Path:
+    """A new, empty workspace folder under `parent` (the caller removes it)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="cold-workspace-", dir=parent))
+
+
+def _training_facts(workspace: Path) -> dict[str, Any]:
+    """What the cold start built: each model's training and index-build seconds."""
+    facts: dict[str, Any] = {}
+    for config_path in sorted(workspace.glob("*/config.json")):
+        config = json.loads(config_path.read_text())
+        manifest_path = config_path.parent / "index" / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        timings = manifest.get("timings", {})
+        facts[config_path.parent.name] = {
+            "train_seconds": config.get("training", {}).get("seconds"),
+            "index_seconds": sum(timings.values()) if timings else None,
+            "index_timings": timings,
+        }
+    return facts
 
 
 def _expect(response: httpx.Response, what: str) -> None:

@@ -132,7 +132,33 @@ def markdown(figures: list[Figure], machine: dict[str, Any], run: dict[str, Any]
         ]
         rows.append(("one tiny torch op (dispatch floor)", profile["torch_single_op_p50_us"]))
         lines += [f"| {name} | {format_number(us)} |" for name, us in rows]
+    lines += build_phase_table(figures)
     return "\n".join(lines) + "\n"
+
+
+def build_phase_table(figures: list[Figure]) -> list[str]:
+    """Where each index build's time goes: one row per size, one column per phase (seconds,
+    the median over that size's runs). Empty when the run has no build figures."""
+    builds = [f for f in figures if f.group == "build" and "phases_p50_s" in f.details]
+    if not builds:
+        return []
+    phases = list(dict.fromkeys(p for f in builds for p in f.details["phases_p50_s"]))
+    lines = [
+        "",
+        "Where an index build's time goes (seconds; p50 over the runs of each size; `other` is "
+        "the wall time outside the recorded phases, mostly hashing the data):",
+        "",
+        "| items | dataset | runs | " + " | ".join(phases) + " | total |",
+        "|---:|---|---:|" + "---:|" * (len(phases) + 1),
+    ]
+    for f in builds:
+        d = f.details
+        cells = [format_number(d["phases_p50_s"].get(p, 0.0)) for p in phases]
+        lines.append(
+            f"| {d['items']:,} | {d['dataset']} | {d['runs']} | {' | '.join(cells)} "
+            f"| {format_number(f.value.p50)} |"
+        )
+    return lines
 
 
 def write_results(

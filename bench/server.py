@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
@@ -43,21 +44,24 @@ def free_port() -> int:
 @contextmanager
 def running_server(
     workspace: Path,
-    model: str,
+    model: str | None,
     log_path: Path,
     *,
     threads: int | None = None,
     timeout: float = 300.0,
+    command_name: Literal["serve", "run"] = "serve",
 ) -> Iterator[Server]:
     """Start the server on a free port, wait until /api/health says "ok", stop it on exit.
 
-    `threads` is the server's --threads (torch threads); None leaves its default (all cores).
+    `model` limits the server to that model (None: every model in the workspace). `threads` is
+    the server's --threads (torch threads); None leaves its default. `command_name` "run" trains
+    the default model first when the workspace has none, as `make run` does.
     """
     port = free_port()
     command = [
-        sys.executable, "-m", "app", "serve",
+        sys.executable, "-m", "app", command_name,
         "--workspace", str(workspace),
-        "--model", model,
+        *(["--model", model] if model is not None else []),
         "--host", HOST,
         "--port", str(port),
         "--device", "cpu",

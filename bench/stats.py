@@ -25,6 +25,11 @@ class BenchError(Exception):
     """A benchmark could not run (missing model, server that never became healthy, ...)."""
 
 
+class BenchSkipped(Exception):
+    """A benchmark group cannot run here (a part of the app it measures is missing); the run
+    goes on without it and records why."""
+
+
 @dataclass(frozen=True)
 class Stats:
     """Percentiles of one set of samples, in `unit`."""
@@ -85,7 +90,8 @@ class Figure:
     `ratio` is `baseline / value` for a "speedup" (how many times faster than the baseline;
     higher is better) and `value / baseline` for a "multiple" (how many times the baseline's
     floor the figure costs). Goals are judged on the p50: `goal_p50` is an upper bound in the
-    value's unit, `goal_ratio` a lower bound on a speedup.
+    value's unit, `goal_min` a lower bound for figures where more is better (recall), and
+    `goal_ratio` a lower bound on a speedup.
     """
 
     key: str  # stable id in results.json
@@ -97,6 +103,7 @@ class Figure:
     ratio_kind: RatioKind = "speedup"
     goal_p50: float | None = None
     goal_ratio: float | None = None
+    goal_min: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -119,6 +126,8 @@ class Figure:
         checks = []
         if self.goal_p50 is not None:
             checks.append(self.value.p50 <= self.goal_p50)
+        if self.goal_min is not None:
+            checks.append(self.value.p50 >= self.goal_min)
         if self.goal_ratio is not None:
             ratio = self.ratio
             checks.append(ratio is not None and ratio >= self.goal_ratio)
@@ -128,6 +137,8 @@ class Figure:
         parts = []
         if self.goal_p50 is not None:
             parts.append(f"p50 ≤ {format_value(self.goal_p50, self.value.unit)}")
+        if self.goal_min is not None:
+            parts.append(f"≥ {format_value(self.goal_min, self.value.unit)}")
         if self.goal_ratio is not None:
             parts.append(f"≥ {self.goal_ratio:g}× faster")
         return ", ".join(parts)
@@ -137,6 +148,8 @@ class Figure:
         if ratio is None:
             return ""
         if self.ratio_kind == "speedup":
+            if ratio < 1.0:  # "0.5× faster" reads wrong; say what it is
+                return f"{format_number(1.0 / ratio)}× slower"
             return f"{format_number(ratio)}× faster"
         return f"{format_number(ratio)}× baseline"
 
@@ -152,6 +165,7 @@ class Figure:
             "ratio": self.ratio,
             "goal_p50": self.goal_p50,
             "goal_ratio": self.goal_ratio,
+            "goal_min": self.goal_min,
             "goal": self.goal_text() or None,
             "passed": self.passed,
             "details": self.details,
@@ -171,4 +185,16 @@ def format_number(x: float) -> str:
 
 
 def format_value(x: float, unit: str) -> str:
+    """A number and its unit; a unitless figure (unit "", e.g. recall) is the bare number."""
+    if not unit:
+        return format_number(x)
     return f"{format_number(x)} {'µs' if unit == 'us' else unit}"
+
+
+def count_tag(n: int) -> str:
+    """A short, key-safe name for an item count: 70000 -> "70k", 1000000 -> "1m", 1797 -> "1797"."""
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}m"
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)

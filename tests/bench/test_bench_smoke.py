@@ -2,19 +2,32 @@
 
 Speed is never asserted here (test machines vary too much); what is asserted is the shape of
 the results, that every timing is a positive finite number with ordered percentiles, and that
-the neighbour baseline agrees with the index, so the ratio compares equal answers.
+the neighbour baseline agrees with the index, so the ratio compares equal answers. Each group
+runs at tiny sizes (a few thousand latents, a few hundred images) on the session's small model.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import shutil
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+import torch
 
-from bench.cli import main, parse_only
-from bench.stats import BenchError, Figure, Stats
+from bench import api
+from bench.ann import AnnConfig, bench_ann, recall_at_k
+from bench.api import ApiConfig, bench_api
+from bench.build import BuildCase, BuildConfig, bench_build
+from bench.cli import _load, main, parse_only, parse_sizes
+from bench.placement import PlacementConfig, bench_placement
+from bench.report import markdown
+from bench.stats import BenchError, BenchSkipped, Figure, Stats, count_tag
+from bench.throughput import ThroughputConfig, bench_throughput
 
 IN_PROCESS_KEYS = {
     "drag_frame",
@@ -22,7 +35,8 @@ IN_PROCESS_KEYS = {
     "drag_inverse",
     "drag_decode",
     "drag_png",
-    "neighbors",
+    "neighbors_2k",
+    "neighbors_5k",
 }
 
 
@@ -42,7 +56,7 @@ def test_quick_in_process_run_writes_results(
             "--workspace", str(workspace),
             "--model", model_name,
             "--only", "drag,neighbors",
-            "--neighbors-n", "2000",
+            "--neighbors-n", "2000,5000",
             "--no-umap-baseline",
             "--threads", "2",
             "--out", str(tmp_path),
@@ -74,11 +88,13 @@ def test_quick_in_process_run_writes_results(
     assert all(us > 0 for us in profile["layers_p50_us"].values())
     assert set(profile["loaded_decode_p50_us_by_threads"]) == {"1", "2"}
 
-    neighbors = figures["neighbors"]
-    check_stats(neighbors["baseline"])
-    assert neighbors["ratio"] > 0 and neighbors["ratio_kind"] == "speedup"
-    assert neighbors["details"]["n_items"] == 2000
-    assert neighbors["details"]["same_neighbours_as_sklearn"] == 1.0
+    for n in (2000, 5000):
+        neighbors = figures[f"neighbors_{count_tag(n)}"]
+        check_stats(neighbors["baseline"])
+        assert neighbors["ratio"] > 0 and neighbors["ratio_kind"] == "speedup"
+        assert neighbors["goal_p50"] == 1.0  # the 1 ms goal holds up to 70,000 latents
+        assert neighbors["details"]["n_items"] == n
+        assert neighbors["details"]["same_neighbours_as_sklearn"] == 1.0
 
     table = (tmp_path / "results.md").read_text()
     assert "| figure | p50 | goal | baseline (p50) | ratio | pass |" in table
@@ -93,6 +109,12 @@ def test_figure_ratio_and_verdict() -> None:
     assert fast.ratio == pytest.approx(400.0) and fast.passed is True
     slow = Figure("f", "g", "f", value, "base", baseline, goal_p50=1.0, goal_ratio=500.0)
     assert slow.passed is False
+    assert fast.ratio_text() == "400× faster"
+    slower = Figure("f", "g", "f", value, "base", Stats.of([0.5], "ms"))
+    assert slower.ratio == pytest.approx(0.5) and slower.ratio_text() == "2.00× slower"
+    recall = Figure("r", "g", "r", Stats.of([0.97], ""), goal_min=0.95)
+    assert recall.passed is True and recall.goal_text() == "≥ 0.950"
+    assert Figure("r", "g", "r", Stats.of([0.9], ""), goal_min=0.95).passed is False
     floor = Figure("f", "g", "f", value, "base", Stats.of([0.25], "ms"), ratio_kind="multiple")
     assert floor.ratio == pytest.approx(4.0) and floor.passed is None
     with pytest.raises(ValueError, match="baseline in s but value in ms"):
@@ -103,3 +125,220 @@ def test_only_rejects_unknown_benchmarks() -> None:
     assert parse_only("neighbors, drag") == ("neighbors", "drag")
     with pytest.raises(BenchError, match="choose from drag, neighbors"):
         parse_only("drag,typo")
+
+
+@pytest.fixture(scope="module")
+def loaded(workspace: Path, model_name: str) -> Any:
+    """The session's small model as the server holds it (checkpoint, index, warmed up)."""
+    return _load(workspace, model_name, torch.device("cpu"))
+
+
+@pytest.fixture(scope="module")
+def small_loaded(loaded: Any) -> Any:
+    """The same model over a 300-item index: umap-learn fits it in about a second."""
+    from dataclasses import replace
+
+    from app.index.build import IndexParams, build_index
+    from models.data import load_dataset
+
+    data = load_dataset("digits", image_size=loaded.image_shape[1], size=300, seed=0)
+    index = build_index(loaded.model, loaded.info, data, IndexParams(), loaded.device)
+    return replace(loaded, index=index, neighbors={})
+
+
+def figures_by_key(figures: list[Figure]) -> dict[str, dict[str, Any]]:
+    """Each figure as results.json records it, by key, after the checks every figure passes."""
+    out = {}
+    for figure in figures:
+        record = figure.to_dict()
+        assert record["passed"] in (True, False, None)
+        if record["value"]["unit"]:  # a time: positive, ordered percentiles
+            check_stats(record["value"])
+        if record["baseline"] is not None:
+            assert record["baseline"]["unit"] == record["value"]["unit"]
+        out[record["key"]] = record
+    assert len(out) == len(figures), "figure keys must be unique"
+    return out
+
+
+def test_exact_neighbours_keep_the_goal_to_70k_only() -> None:
+    from bench.neighbors import NeighborsConfig, bench_neighbors, mixture_split
+
+    config = NeighborsConfig(
+        sizes=(3000, 100_000), queries=20, baseline_queries=5, large_queries=5,
+        large_baseline_queries=3, warmup=1,
+    )  # fmt: skip
+    figures = figures_by_key(bench_neighbors(config))
+    assert set(figures) == {"neighbors_3k", "neighbors_100k"}
+    assert figures["neighbors_3k"]["goal_p50"] == 1.0
+    big = figures["neighbors_100k"]
+    assert big["goal_p50"] is None and big["passed"] is None  # 1M-like sizes: no ms goal
+    assert big["details"]["queries"] == 5 and big["details"]["baseline_queries"] == 3
+    assert big["details"]["same_neighbours_as_sklearn"] == 1.0
+    by_threads = big["details"]["p50_ms_by_blas_threads"]
+    assert "1" in by_threads and all(ms > 0 for ms in by_threads.values())
+    # The items of a size do not depend on how many queries a benchmark draws.
+    a, qa = mixture_split(500, 3, 8, 4, seed=1)
+    b, qb = mixture_split(500, 30, 8, 4, seed=1)
+    assert a.dtype == np.float32 and np.array_equal(a, b)
+    assert qa.shape == (3, 8) and not np.isin(qa, a).any()  # queries are unseen points
+
+
+def test_ann_reports_latency_recall_and_build() -> None:
+    figures = figures_by_key(
+        bench_ann(AnnConfig(n_items=5000, queries=60, baseline_queries=10, warmup=2))
+    )
+    assert set(figures) == {"ann_5k", "ann_recall_5k", "ann_build_5k"}
+    latency = figures["ann_5k"]
+    assert latency["ratio"] > 0 and latency["ratio_kind"] == "speedup"
+    assert latency["details"]["queries"] == 60 and latency["details"]["baseline_queries"] == 10
+    recall = figures["ann_recall_5k"]
+    assert recall["goal_min"] == 0.95 and recall["details"]["queries"] == 60
+    # The index calibrates itself to a recall target; unseen queries land near it.
+    assert 0.9 <= recall["value"]["p50"] <= 1.0 and recall["passed"] is not None
+    assert 0.0 <= recall["details"]["recall_min"] <= recall["value"]["p50"]
+    build = figures["ann_build_5k"]
+    assert build["value"]["unit"] == "s" and build["ratio_kind"] == "multiple"
+    assert build["details"]["fitted"]["build_seconds_"] == build["value"]["p50"]
+
+
+def test_recall_at_k_counts_shared_ids() -> None:
+    truth = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
+    found = np.array([[4, 3, 2, 1], [5, 6, 0, 9]])
+    assert recall_at_k(found, truth).tolist() == [1.0, 0.5]
+
+
+def test_ann_is_skipped_without_the_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "app.index.ann", None)  # import now raises ImportError
+    with pytest.raises(BenchSkipped, match="ann.py is not importable"):
+        bench_ann(AnnConfig(n_items=100, queries=5, baseline_queries=1, warmup=1))
+
+
+def test_placement_is_stable_and_compared_with_umap_learn(small_loaded: Any) -> None:
+    config = PlacementConfig(points=20, batch=20, umap_reps=3, umap_seconds=10.0, warmup=1)
+    figures = figures_by_key(bench_placement(small_loaded, config))
+    assert set(figures) == {"placement_umap", "placement_stability"}
+    speed = figures["placement_umap"]
+    check_stats(speed["baseline"])
+    assert speed["ratio"] > 0 and speed["details"]["umap_queries"] == 3
+    stable = figures["placement_stability"]
+    assert stable["value"]["p50"] == 0.0 and stable["passed"] is True  # goal: identical
+    assert stable["goal_p50"] == 0.0 and stable["details"]["batch"] == 20
+    assert math.isfinite(stable["baseline"]["p50"]) and stable["baseline"]["p50"] >= 0.0
+
+
+def test_throughput_per_image_at_both_batch_sizes(loaded: Any) -> None:
+    config = ThroughputConfig(batches=(1, 16), rounds=2, singles_per_round=3, warmup_rounds=1)
+    figures = figures_by_key(bench_throughput([loaded], config))
+    expected = {f"{op}_b{b}_cpu" for op in ("encode", "decode") for b in (1, 16)}
+    assert expected <= set(figures)
+    assert set(figures) - expected <= {"encode_b16_cpu_onednn_off", "decode_b16_cpu_onednn_on"}
+    for op in ("encode", "decode"):
+        single, batch = figures[f"{op}_b1_cpu"], figures[f"{op}_b16_cpu"]
+        assert single["baseline"] is None and batch["details"]["batch"] == 16
+        assert batch["baseline"] == single["value"] and batch["ratio"] > 0
+        rate = batch["details"]["images_per_second"]
+        assert rate == pytest.approx(1e6 / batch["value"]["p50"])
+        assert f"{rate:,.0f} images/s" in batch["label"]
+    # The app's choices are restored: oneDNN on for encoding, off inside decode.
+    assert torch.backends.mkldnn.enabled is True and loaded.decode_onednn is False
+
+
+def test_build_splits_each_size_into_phases(loaded: Any) -> None:
+    config = BuildConfig(cases=(BuildCase("model", 200, 2), BuildCase("shapes", 250, 1)))
+    figures = bench_build(loaded, config)
+    records = figures_by_key(figures)
+    assert set(records) == {"build_200", "build_250"}
+    small, large = records["build_200"], records["build_250"]
+    assert small["value"]["n"] == 2 and small["baseline"] is None
+    assert large["baseline"] == small["value"] and large["ratio_kind"] == "multiple"
+    assert large["details"]["dataset"] == "shapes" and large["details"]["items_ratio"] == 250 / 200
+    assert large["details"]["image_shape"] == list(loaded.image_shape)
+    for record in records.values():
+        phases = record["details"]["phases_p50_s"]
+        assert {"encode", "PCA", "UMAP", "inverse maps", "kNN quality", "other"} <= set(phases)
+        assert all(s >= 0 for s in phases.values()) and phases["UMAP"] > 0
+        assert sum(phases.values()) == pytest.approx(record["value"]["p50"], rel=0.05)
+    table = markdown(figures, {"cpu": "x", "cores_usable": 2, "torch": "t", "torch_threads": 2,
+                               "device": "cpu", "load_average": [0.0]},
+                     {"argv": [], "model": loaded.name})  # fmt: skip
+    assert "| items | dataset | runs | encode | PCA | UMAP |" in table
+    assert "| 250 | shapes | 1 |" in table
+
+
+def test_cold_start_serves_from_an_empty_workspace(
+    workspace: Path, model_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cold start's wiring: a fresh workspace, `python -m app run`, health, clean-up.
+
+    Training the default model takes a minute, so here the fresh workspace already holds the
+    session's small model and `run` goes straight to serving it.
+    """
+    made: list[Path] = []
+    fresh_workspace = api.fresh_workspace
+
+    def seeded_workspace(parent: Path) -> Path:
+        folder = fresh_workspace(parent)
+        shutil.copytree(workspace / model_name, folder / model_name)
+        made.append(folder)
+        return folder
+
+    monkeypatch.setattr(api, "fresh_workspace", seeded_workspace)
+    config = ApiConfig(cold_starts=1, server_threads=1)
+    figures = figures_by_key(bench_api(workspace, model_name, config, {"cold"}, tmp_path))
+    cold = figures["server_cold_start"]
+    check_stats(cold["baseline"])
+    assert cold["ratio_kind"] == "multiple" and cold["ratio"] > 0
+    assert [list(built) for built in cold["details"]["models"]] == [[model_name]]
+    assert made and not made[0].exists()  # the fresh workspace is removed afterwards
+    assert " -m app run --workspace " in (tmp_path / "server-cold.log").read_text()
+
+
+def test_sizes_and_new_groups_parse() -> None:
+    assert parse_sizes("70000,1000000") == (70_000, 1_000_000)
+    for bad in ("", "0", "x,1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_sizes(bad)
+    assert parse_only("ann,placement,throughput,build,cold") == (
+        "ann", "placement", "throughput", "build", "cold",
+    )  # fmt: skip
+    assert [count_tag(n) for n in (1797, 2000, 70_000, 1_000_000)] == ["1797", "2k", "70k", "1m"]
+
+
+def test_a_failing_group_is_recorded_and_the_others_still_run(
+    workspace: Path, model_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bench.cli
+
+    def broken(*args: object) -> list[Figure]:
+        raise BenchError("server never became healthy")
+
+    monkeypatch.setattr(bench.cli, "bench_placement", broken)
+    argv = ["--workspace", str(workspace), "--model", model_name, "--quick", "--out",
+            str(tmp_path), "--only", "placement,neighbors", "--neighbors-n", "1000"]  # fmt: skip
+    assert main(argv) == 2
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["run"]["failed"] == {"placement": "server never became healthy"}
+    assert [f["key"] for f in results["figures"]] == ["neighbors_1k"]
+
+
+def test_umap_sample_reports_time_saved_and_trustworthiness_kept(loaded: Any) -> None:
+    from bench.umap_sample import UmapSampleConfig, bench_umap_million, bench_umap_sample
+
+    config = UmapSampleConfig(items=600, max_fit=200, big_items=3000, big_max_fit=400)
+    (sample,) = figures_by_key(bench_umap_sample(loaded, config)).values()
+    assert sample["key"] == "umap_sample_600" and sample["baseline"] is not None
+    details = sample["details"]
+    assert details["items"] == 600 and details["max_fit"] == 200
+    for name in ("trustworthiness_full", "trustworthiness_sample"):
+        assert 0.5 < details[name] <= 1.0
+    assert details["trustworthiness_drop"] == pytest.approx(
+        details["trustworthiness_full"] - details["trustworthiness_sample"]
+    )
+    (big,) = figures_by_key(bench_umap_million(config)).values()
+    assert big["group"] == "umap1m" and big["details"]["finite"] is True
+    assert big["value"]["p50"] == pytest.approx(
+        big["details"]["fit_seconds"] + big["details"]["place_seconds"]
+    )
