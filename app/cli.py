@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import ipaddress
 import json
 import logging
 import sys
@@ -82,6 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
             action="append",
             dest="models",
             help="load only this model (repeatable; default: all)",
+        )
+        p.add_argument(
+            "--max-inflight",
+            type=int,
+            default=None,
+            help="API requests served at once; past it 503 at once (default: 64)",
+        )
+        p.add_argument(
+            "--token",
+            default=None,
+            help="access token every request must carry (default: $LATENT_EXPLORER_TOKEN, "
+            "which keeps it out of the process list; none: no check)",
         )
     return parser
 
@@ -268,8 +281,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         device=args.device,
         threads=args.threads,
         models=tuple(args.models) if args.models else None,
+        max_inflight=args.max_inflight,
+        token=args.token,
     )
     _runtime(args)  # validate the device before the server starts
+    if (warning := exposure_warning(settings.host, settings.port, settings.token)) is not None:
+        print(warning, file=sys.stderr)  # noqa: T201  (before uvicorn's own start-up lines)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -278,6 +295,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=3,
     )
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def exposure_warning(host: str, port: int, token: str | None) -> str | None:
+    """The warning to print when the server listens beyond this machine; None on loopback."""
+    if is_loopback(host):
+        return None
+    where = f"{host}:{port} is reachable from other machines"
+    if token is None:
+        return (
+            f"warning: {where}, and no access token is set: anyone who can reach it can use "
+            "it. Set LATENT_EXPLORER_TOKEN (or --token), or bind --host 127.0.0.1."
+        )
+    return (
+        f"warning: {where}; every request must carry the access token. The traffic, token "
+        "included, is plain HTTP: put the server behind TLS if the network is not trusted."
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:

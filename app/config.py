@@ -7,10 +7,11 @@ the CLI's flags override those.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from models.errors import ConfigError
 
@@ -54,9 +55,33 @@ class Settings(BaseModel):
     max_inflight: int = Field(
         64, ge=1, description="Requests served at once; past it the server answers 503 at once."
     )
+    ann_min_items: int = Field(
+        200_000,
+        ge=2,
+        description="From this many items on, neighbour search is approximate (FAISS IVF, "
+        "calibrated to recall@10 >= 0.97 at load); below it, exact.",
+    )
     build_missing_index: bool = Field(
         True, description="Build a model's index at start-up when its cache is missing or stale."
     )
+    token: str | None = Field(
+        None,
+        repr=False,  # kept out of logs and tracebacks
+        description="Access token: when set, every request and the WebSocket must carry it "
+        "(Authorization: Bearer, the cookie the page sets, or ?token=). None: no check.",
+    )
+
+    @field_validator("token")
+    @classmethod
+    def _token_fits_a_header(cls, token: str | None) -> str | None:
+        # Empty is refused rather than read as "no token": the user meant to set one.
+        if token is not None and not re.fullmatch(r"[\x21-\x7e]+", token):
+            raise ValueError(
+                "the token must be one or more visible ASCII characters, no spaces "
+                "(what an HTTP header can carry); e.g. python -c 'import secrets; "
+                "print(secrets.token_urlsafe())'"
+            )
+        return token
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -32,6 +32,11 @@ class NeighboursOut(BaseModel):
     ids: list[int]
     distances: list[float]
     metric: str
+    exact: bool = Field(
+        True,
+        description="false when the collection is past ann_min_items and an approximate index "
+        "(recall@10 calibrated to >= 0.97) answered",
+    )
 
 
 class PlacedOut(BaseModel):
@@ -80,6 +85,21 @@ class ModelOut(BaseModel):
 
 class ModelsOut(BaseModel):
     models: list[ModelOut]
+
+
+class ItemOut(BaseModel):
+    id: int
+    name: str
+    label_field: str | None
+    label: str | None = Field(description="the item's class name, when the dataset has labels")
+    reconstruction_error: float
+    metadata: dict[str, str | float]
+    positions: dict[str, tuple[float, float]] = Field(description="the item on each projection")
+
+
+class NamesOut(BaseModel):
+    count: int
+    names: list[str] = Field(description="every item's name; item ids are the positions")
 
 
 class DecodeIn(RefIn):
@@ -208,3 +228,21 @@ class TraverseRowOut(BaseModel):
 
 class TraverseOut(BaseModel):
     rows: list[TraverseRowOut]
+
+
+class ErrorDetail(Strict):
+    status: int = Field(description="the HTTP status code, repeated", examples=[422])
+    code: str = Field(
+        description="a stable snake_case name of what went wrong, for clients to branch on",
+        examples=["wrong_latent_size"],
+    )
+    message: str = Field(
+        description="what was wrong and what is allowed, for people",
+        examples=["latent has 3 values but model 'digits-vae-8' has a latent size of 8"],
+    )
+
+
+class ErrorOut(Strict):
+    """The one shape of every error the API returns (app/errors.py makes it)."""
+
+    error: ErrorDetail

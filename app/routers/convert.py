@@ -12,7 +12,9 @@ def ref(body: RefIn) -> Ref:
 
 
 def neighbours_out(n: Neighbours | None) -> NeighboursOut | None:
-    return None if n is None else NeighboursOut(ids=n.ids, distances=n.distances, metric=n.metric)
+    if n is None:
+        return None
+    return NeighboursOut(ids=n.ids, distances=n.distances, metric=n.metric, exact=n.exact)
 
 
 def placed_out(p: Placed) -> PlacedOut:

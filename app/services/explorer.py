@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from app.index.neighbors import NeighborIndex
+from app.services import points
 from app.services.attributes import Attribute, custom_attribute, derive_attributes
 from app.services.errors import InvalidInputError, NotFoundError, UnsupportedError
 from app.services.images import load_upload, png_bytes
@@ -39,6 +40,7 @@ class Neighbours:
     ids: list[int]
     distances: list[float]
     metric: str
+    exact: bool = True  # False when the approximate (FAISS) index answered
 
 
 @dataclass
@@ -74,6 +76,9 @@ class ModelState:
     attributes: list[Attribute] | None = None
     custom: list[Attribute] = field(default_factory=list)
     points_json: dict[str, bytes] = field(default_factory=dict)
+    points_binary: dict[str, bytes] = field(default_factory=dict)
+    names_json: bytes | None = None
+    draw_order: np.ndarray | None = None  # (N,) uint32, see app/services/points.py
     sorted_errors: np.ndarray | None = None
 
 
@@ -83,6 +88,13 @@ class Explorer:
         self.worker = worker
         self.max_image_pixels = max_image_pixels
         self._state: dict[str, ModelState] = {}
+
+    def prepare(self) -> None:
+        """Derive what every model's requests share (its attribute vectors) before serving:
+        seconds at a million items, which must not land on the event loop of a first request.
+        Synchronous: the lifespan runs it on the inference thread."""
+        for m in self.store.models.values():
+            self.attributes(m)
 
     # ---- lookups -------------------------------------------------------------------------
     def model(self, name: str) -> LoadedModel:
@@ -186,8 +198,10 @@ class Explorer:
         k_max = min(MAX_K, len(m.index) - (1 if exclude is not None else 0))
         if not 1 <= k <= k_max:
             raise InvalidInputError(f"k must be from 1 to {k_max}, got {k}", code="bad_k")
-        ids, dist = m.neighbor_index(metric).query(latent[None], k, exclude=exclude)
-        return Neighbours(ids[0].tolist(), [float(d) for d in dist[0]], metric)
+        search = m.neighbor_index(metric)
+        ids, dist = search.query(latent[None], k, exclude=exclude)
+        exact = isinstance(search, NeighborIndex)
+        return Neighbours(ids[0].tolist(), [float(d) for d in dist[0]], metric, exact)
 
     async def decode(self, m: LoadedModel, latents: np.ndarray) -> np.ndarray:
         """(B, D) -> (B, C, H, W) through the micro-batching worker; always finite."""
@@ -210,37 +224,33 @@ class Explorer:
         name = self.projection_name(m, projection)
         cache = self.state(m).points_json
         if name not in cache:
-            index = m.index
-            xy = index.projections[name].embedding_
-            metadata: dict[str, Any] = {}
-            for key, column in index.metadata.items():
-                if column.dtype.kind in "US":
-                    categories, codes = np.unique(column, return_inverse=True)
-                    metadata[key] = {
-                        "type": "category",
-                        "categories": categories.tolist(),
-                        "codes": codes.tolist(),
-                    }
-                else:
-                    metadata[key] = {
-                        "type": "number",
-                        "values": np.round(column.astype(np.float64), 5).tolist(),
-                    }
-            body = {
-                "model": m.name,
-                "projection": name,
-                "count": len(index),
-                "x": np.round(xy[:, 0].astype(np.float64), 5).tolist(),
-                "y": np.round(xy[:, 1].astype(np.float64), 5).tolist(),
-                "label_field": index.label_field,
-                "label_names": list(index.label_names),
-                "labels": index.labels.tolist() if index.labels is not None else None,
-                "names": index.item_names.tolist(),
-                "reconstruction_error": np.round(index.errors.astype(np.float64), 6).tolist(),
-                "metadata": metadata,
-            }
-            cache[name] = json.dumps(body, separators=(",", ":")).encode()
+            cache[name] = points.points_json(m.index, m.name, name)
         return cache[name]
+
+    def points_binary(self, m: LoadedModel, projection: str | None) -> bytes:
+        """All points of a projection in the binary form (app/services/points.py), serialised
+        once and cached."""
+        name = self.projection_name(m, projection)
+        state = self.state(m)
+        if name not in state.points_binary:
+            if state.draw_order is None:
+                state.draw_order = points.draw_order(len(m.index))
+            body = points.points_binary(m.index, m.name, name, state.draw_order)
+            state.points_binary[name] = body
+        return state.points_binary[name]
+
+    def names_json(self, m: LoadedModel) -> bytes:
+        """Every item's name, in id order, as ``{"count": N, "names": [...]}``; cached."""
+        state = self.state(m)
+        if state.names_json is None:
+            names = m.index.item_names.tolist()
+            body = {"count": len(names), "names": names}
+            state.names_json = json.dumps(body, separators=(",", ":")).encode()
+        return state.names_json
+
+    def item_facts(self, m: LoadedModel, item_id: int) -> points.ItemFacts:
+        """One item's name, label, reconstruction error, metadata and map positions."""
+        return points.item_facts(m.index, self.item(m, item_id))
 
     def item_png(self, m: LoadedModel, item_id: int) -> bytes:
         return png_bytes(m.index.images[self.item(m, item_id)])

@@ -38,3 +38,13 @@ with TestClient(create_app(settings)) as client:
         [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == ["ok", 200, False, False]
+
+
+def test_the_lifespan_derives_attribute_vectors_before_serving(client, model_name: str) -> None:  # type: ignore[no-untyped-def]
+    # Derived lazily, the first GET /attributes would compute them on the event loop (seconds
+    # at a million items) while every other request waited.
+    explorer = client.app.state.explorer
+    state = explorer.state(explorer.model(model_name))
+    assert state.attributes is not None and len(state.attributes) > 10
+    listed = client.get(f"/api/models/{model_name}/attributes").json()["attributes"]
+    assert [a["id"] for a in listed][: len(state.attributes)] == [a.id for a in state.attributes]
