@@ -5,8 +5,8 @@ figure is the time per image (a call's time divided by its batch), its images/s 
 the batch-256 figure's baseline is the batch-1 figure of the same operation, so its ratio is
 what batching gains per image. Calls of both sizes alternate, so noise falls on both alike.
 Runs on the CPU, and on CUDA as well when torch sees a GPU. On the CPU both sizes are also
-timed with the app's oneDNN choice flipped (it keeps oneDNN on for encoding and turns it off
-for decoding: models/device.py, `LoadedModel.decode`), to show what each choice is worth.
+timed with the app's oneDNN choice flipped (`LoadedModel`: on for encoding 8 or more images,
+off for decoding), to show what each choice is worth.
 """
 
 from __future__ import annotations
@@ -54,31 +54,26 @@ def _operation_figures(m: LoadedModel, operation: str, config: ThroughputConfig)
         inputs, call = m.encode(images), m.decode  # decode the (B, D) latents of real images
     small_input = np.ascontiguousarray(inputs[:single])
     device = m.device.type
-    app_onednn = m.decode_onednn if operation == "decode" else bool(torch.backends.mkldnn.enabled)
-    settings = {"app": app_onednn}
+    calls: dict[str, Callable[[np.ndarray], np.ndarray]] = {"app": call}
     if device == "cpu" and torch.backends.mkldnn.is_available():
-        settings["flipped"] = not app_onednn
+        calls["flipped"] = _flipped(m, operation, call)
     samples: dict[tuple[str, int], list[float]] = {  # µs per image
-        (name, b): [] for name in settings for b in (single, large)
+        (name, b): [] for name in calls for b in (single, large)
     }
     clock = time.perf_counter_ns
-    try:
-        for r in range(config.warmup_rounds + config.rounds):
-            for name, onednn in settings.items():
-                _set_onednn(m, operation, onednn)
+    for r in range(config.warmup_rounds + config.rounds):
+        for name, run in calls.items():
+            t0 = clock()
+            run(inputs)
+            large_ns = clock() - t0
+            singles = []
+            for _ in range(config.singles_per_round):
                 t0 = clock()
-                call(inputs)
-                large_ns = clock() - t0
-                singles = []
-                for _ in range(config.singles_per_round):
-                    t0 = clock()
-                    call(small_input)
-                    singles.append(clock() - t0)
-                if r >= config.warmup_rounds:
-                    samples[name, large].append(large_ns * 1e-3 / large)
-                    samples[name, single].extend(s * 1e-3 / single for s in singles)
-    finally:
-        _set_onednn(m, operation, app_onednn)
+                run(small_input)
+                singles.append(clock() - t0)
+            if r >= config.warmup_rounds:
+                samples[name, large].append(large_ns * 1e-3 / large)
+                samples[name, single].extend(s * 1e-3 / single for s in singles)
 
     per_image = {key: Stats.of(s, "us") for key, s in samples.items()}
     rate = {key: 1e6 / stats.p50 for key, stats in per_image.items()}
@@ -88,7 +83,7 @@ def _operation_figures(m: LoadedModel, operation: str, config: ThroughputConfig)
         "image_shape": list(m.image_shape),
         "latent_dim": m.latent_dim,
         "torch_threads": torch.get_num_threads(),
-        "onednn": app_onednn,
+        "onednn": {b: _app_onednn(m, operation, b) for b in (single, large)},
     }
     method = f"`LoadedModel.{operation}`"
     figures = [
@@ -110,22 +105,25 @@ def _operation_figures(m: LoadedModel, operation: str, config: ThroughputConfig)
             details=details | {"batch": large, "images_per_second": rate["app", large]},
         ),
     ]
-    if "flipped" in settings:
-        flipped = "on" if settings["flipped"] else "off"
+    if "flipped" in calls:
+
+        def state(b: int, flipped: bool) -> str:
+            return "on" if _app_onednn(m, operation, b) != flipped else "off"
+
         figures.append(
             Figure(
-                f"{operation}_b{large}_{device}_onednn_{flipped}",
+                f"{operation}_b{large}_{device}_onednn_flipped",
                 "throughput",
-                f"↳ the same with oneDNN {flipped} (the app: {'off' if flipped == 'on' else 'on'} "
-                f"for {operation}): {rate['flipped', large]:,.0f} images/s; batch {single}: "
-                f"{rate['flipped', single]:,.0f} images/s vs the app's {rate['app', single]:,.0f}",
+                f"↳ the same with oneDNN {state(large, True)} (the app: {state(large, False)} "
+                f"at batch {large}): {rate['flipped', large]:,.0f} images/s; batch {single} with "
+                f"it {state(single, True)}: {rate['flipped', single]:,.0f} images/s vs the "
+                f"app's {rate['app', single]:,.0f}",
                 per_image["flipped", large],
                 baseline_label=f"the app's choice, batch {large}, per image",
                 baseline=per_image["app", large],
                 details=details
                 | {
                     "batch": large,
-                    "onednn": settings["flipped"],
                     "images_per_second": rate["flipped", large],
                     f"batch_{single}_per_image_us_p50": per_image["flipped", single].p50,
                     f"batch_{single}_images_per_second": rate["flipped", single],
@@ -135,9 +133,27 @@ def _operation_figures(m: LoadedModel, operation: str, config: ThroughputConfig)
     return figures
 
 
-def _set_onednn(m: LoadedModel, operation: str, enabled: bool) -> None:
-    """oneDNN for one operation: the global flag for encode, the model's choice for decode."""
+def _app_onednn(m: LoadedModel, operation: str, batch: int) -> bool:
+    """Whether the app runs `operation` on a batch of `batch` with oneDNN (LoadedModel)."""
     if operation == "decode":
-        m.decode_onednn = enabled
-    else:
-        torch.backends.mkldnn.enabled = enabled  # type: ignore[assignment]
+        return m.decode_onednn
+    return batch >= m.encode_onednn_min_batch
+
+
+def _flipped(
+    m: LoadedModel, operation: str, call: Callable[[np.ndarray], np.ndarray]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """`call` with the app's oneDNN choice for each batch size turned the other way."""
+
+    def run(x: np.ndarray) -> np.ndarray:
+        saved = m.encode_onednn_min_batch, m.decode_onednn
+        if operation == "decode":
+            m.decode_onednn = not m.decode_onednn
+        else:  # on for this batch when the app would leave it off, and the reverse
+            m.encode_onednn_min_batch = 10**9 if len(x) >= saved[0] else 1
+        try:
+            return call(x)
+        finally:
+            m.encode_onednn_min_batch, m.decode_onednn = saved
+
+    return run

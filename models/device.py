@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -32,8 +34,8 @@ def configure_torch(threads: int | None = None) -> int:
     70k-item neighbour query took 8 ms with BLAS on 2 threads next to torch, 0.6 ms on 1.
 
     oneDNN (mkldnn) stays on: it makes training steps 2.5-4x and batched encoding ~13x faster
-    on a 2-core machine. Single small decodes are the exception (177 us off vs 584 us on), so
-    `LoadedModel.decode` turns it off around its own calls.
+    on a 2-core machine. Small batches are the exception (one 32x32 decode 193 us off vs 424 us
+    on, one encode 176 vs 459 us), so `LoadedModel` switches it per call with `onednn`.
     """
     if threads is None:
         threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
@@ -44,3 +46,18 @@ def configure_torch(threads: int | None = None) -> int:
 
     threadpool_limits(threads, user_api="blas")  # process-wide until changed again
     return threads
+
+
+@contextmanager
+def onednn(enabled: bool) -> Iterator[None]:
+    """oneDNN on or off for the calls inside, then back to what it was.
+
+    The flag is process-wide: meant for the one thread that runs model calls. (torch's own
+    ``torch.backends.mkldnn.flags()`` also sets a TF32 option and warns on CPU-only builds.)
+    """
+    previous = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = enabled  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = previous

@@ -234,7 +234,10 @@ def test_throughput_per_image_at_both_batch_sizes(loaded: Any) -> None:
     figures = figures_by_key(bench_throughput([loaded], config))
     expected = {f"{op}_b{b}_cpu" for op in ("encode", "decode") for b in (1, 16)}
     assert expected <= set(figures)
-    assert set(figures) - expected <= {"encode_b16_cpu_onednn_off", "decode_b16_cpu_onednn_on"}
+    assert set(figures) - expected <= {
+        "encode_b16_cpu_onednn_flipped",
+        "decode_b16_cpu_onednn_flipped",
+    }
     for op in ("encode", "decode"):
         single, batch = figures[f"{op}_b1_cpu"], figures[f"{op}_b16_cpu"]
         assert single["baseline"] is None and batch["details"]["batch"] == 16
@@ -242,8 +245,9 @@ def test_throughput_per_image_at_both_batch_sizes(loaded: Any) -> None:
         rate = batch["details"]["images_per_second"]
         assert rate == pytest.approx(1e6 / batch["value"]["p50"])
         assert f"{rate:,.0f} images/s" in batch["label"]
-    # The app's choices are restored: oneDNN on for encoding, off inside decode.
-    assert torch.backends.mkldnn.enabled is True and loaded.decode_onednn is False
+    # The app's choices are left as they were: oneDNN on for encoding 8 or more, off to decode.
+    assert loaded.encode_onednn_min_batch == 8 and loaded.decode_onednn is False
+    assert torch.backends.mkldnn.enabled is True
 
 
 def test_build_splits_each_size_into_phases(loaded: Any) -> None:
