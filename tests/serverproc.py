@@ -32,9 +32,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.load(response)
+def get_json(url: str, token: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as r:
+        return json.load(r)
 
 
 @dataclass
@@ -45,6 +46,7 @@ class ServerProcess:
     base: str
     port: int
     log_path: Path
+    token: str | None = None  # the access token the server was started with, if any
 
     @property
     def pid(self) -> int:
@@ -74,7 +76,8 @@ def start_server(
     timeout: float = START_TIMEOUT,
 ) -> ServerProcess:
     """Start `python -m app serve` on the CPU with one torch thread (plus ``args``, and ``env``
-    over this process's environment); return once /api/health says "ok"."""
+    over this process's environment); return once /api/health says "ok" (asked with the
+    token when ``LATENT_EXPLORER_TOKEN`` is in ``env``)."""
     port = free_port()
     log_path = log_dir / "server.log"
     full_env = os.environ | {"OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"} | dict(env or {})
@@ -84,7 +87,8 @@ def start_server(
         process = subprocess.Popen(
             command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
         )
-    server = ServerProcess(process, f"http://{HOST}:{port}", port, log_path)
+    token = full_env.get("LATENT_EXPLORER_TOKEN")
+    server = ServerProcess(process, f"http://{HOST}:{port}", port, log_path, token)
     try:
         wait_healthy(server, timeout)
     except BaseException:
@@ -99,7 +103,7 @@ def wait_healthy(server: ServerProcess, timeout: float) -> None:
         if server.process.poll() is not None:
             pytest.fail(f"the server exited with {server.process.returncode}:\n{server.log()}")
         try:
-            if get_json(f"{server.base}/api/health")["status"] == "ok":
+            if get_json(f"{server.base}/api/health", server.token)["status"] == "ok":
                 return
         except (OSError, urllib.error.URLError, ValueError):
             pass

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.index.ann import make_neighbor_index
+from app.index.ann import ApproxNeighborIndex, make_neighbor_index
 from app.index.build import IndexParams, cached_index, ensure_index
 from app.index.neighbors import NeighborSearch
 from app.index.store import LatentIndex
@@ -59,9 +59,22 @@ class LoadedModel:
     def neighbor_index(self, metric: str) -> NeighborSearch:
         """Built once per metric and reused: exact, or approximate from ``ann_min_items`` on."""
         if metric not in self.neighbors:
-            self.neighbors[metric] = make_neighbor_index(
+            search = make_neighbor_index(
                 self.index.latents, metric, ann_min_items=self.ann_min_items
             )
+            if isinstance(search, ApproxNeighborIndex):
+                log.info(
+                    "%s: approximate %s neighbours over %d items: nprobe %d of %d cells, "
+                    "recall@10 %.3f on sample items, built in %.1fs",
+                    self.name,
+                    metric,
+                    search.n_items,
+                    search.nprobe_,
+                    search.n_cells_,
+                    search.recall_,
+                    search.build_seconds_,
+                )
+            self.neighbors[metric] = search
         return self.neighbors[metric]
 
     @torch.inference_mode()
