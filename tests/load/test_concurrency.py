@@ -5,6 +5,9 @@ no errors, latencies per kind recorded, and /api/health answering within 100 ms 
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 import pytest
 
@@ -21,6 +24,25 @@ KINDS = ("decode", "drag", "encode", "neighbours")
 RAMP = 1.0  # seconds over which the users arrive: 50 a second
 PROBE_INTERVAL = 0.05  # seconds between health probes
 HEALTH_LIMIT_MS = 100.0
+# The 50 users run in this process, on the same 2 cores as the server: a core's worth of
+# client work that real users would do on their own machines. Niced, it yields the CPU to the
+# server and the prober (both at normal priority) instead of taking turns with them, so a
+# health answer measures the server, not the scheduler's slice for the load generator.
+LOAD_NICENESS = 10
+
+
+@contextmanager
+def lower_priority(by: int) -> Iterator[None]:
+    """Run this thread (Linux nice values are per thread) ``by`` steps nicer, then restore it
+    where the system allows (raising priority back needs CAP_SYS_NICE; without it the rest of
+    this thread's work simply stays nicer)."""
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    os.setpriority(os.PRIO_PROCESS, 0, min(before + by, 19))
+    try:
+        yield
+    finally:
+        with suppress(PermissionError):
+            os.setpriority(os.PRIO_PROCESS, 0, before)
 
 
 def test_fifty_users_mixing_work_get_no_errors_and_health_stays_quick(
@@ -30,7 +52,8 @@ def test_fifty_users_mixing_work_get_no_errors_and_health_stays_quick(
     target = asyncio.run(Target.fetch(server.base, model_name))
     prober = start_probe(server.base, SECONDS, PROBE_INTERVAL)
     try:
-        tally = asyncio.run(run_users(target, USERS, KINDS, Budget(seconds=SECONDS), ramp=RAMP))
+        with lower_priority(LOAD_NICENESS):
+            tally = asyncio.run(run_users(target, USERS, KINDS, Budget(seconds=SECONDS), ramp=RAMP))
     finally:
         probes = probe_result(prober, timeout=SECONDS + 30)
     health = probes["latencies_ms"]
