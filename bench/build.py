@@ -55,7 +55,7 @@ class BuildConfig:
 
 def bench_build(m: LoadedModel, config: BuildConfig) -> list[Figure]:
     """One figure per case: build_index wall time, with each phase's p50 in the details."""
-    warm_s = _warm_up_umap()
+    warm_s = warm_up_umap()
     figures: list[Figure] = []
     baseline: Figure | None = None
     for case in config.cases:
@@ -145,7 +145,7 @@ def _dataset(m: LoadedModel, case: BuildCase) -> ImageSet:
     return load_dataset(case.dataset, image_size=size, channels=channels, size=case.size)
 
 
-def _warm_up_umap() -> float:
+def warm_up_umap() -> float:
     """Fit UMAP once on a few random points, so numba's compile lands outside the timings."""
     from app.index.projection import make_projection
 

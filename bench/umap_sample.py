@@ -25,7 +25,7 @@ from app.index.build import QUALITY_MAX_POINTS, IndexParams
 from app.index.projection import UMAPProjection
 from app.index.quality import trustworthiness
 from app.services.loaded import LoadedModel
-from bench.build import _warm_up_umap
+from bench.build import warm_up_umap
 from bench.stats import Figure, Stats, count_tag
 from models.data import load_dataset
 from models.training import encode_all
@@ -43,7 +43,7 @@ class UmapSampleConfig:
 
 def bench_umap_sample(m: LoadedModel, config: UmapSampleConfig) -> list[Figure]:
     """Sample fit vs full fit at `config.items` real latents: time and trustworthiness."""
-    _warm_up_umap()  # numba compiles umap-learn's code once per process: keep it out of both
+    warm_up_umap()  # numba compiles umap-learn's code once per process: keep it out of both
     channels, size = m.image_shape[0], m.image_shape[1]
     data = load_dataset("shapes", image_size=size, channels=channels, size=config.items)
     latents, _ = encode_all(m.model, data.images, m.device)
@@ -81,7 +81,7 @@ def bench_umap_sample(m: LoadedModel, config: UmapSampleConfig) -> list[Figure]:
 def bench_umap_million(config: UmapSampleConfig) -> list[Figure]:
     """The default sample fit at a million synthetic latents, split into fit and placement:
     the two steps `UMAPProjection(max_fit=...).fit` takes, run one by one to time each."""
-    _warm_up_umap()
+    warm_up_umap()
     latents = _mixture(config.big_items, config.big_dim, config.seed)
     max_fit = config.big_max_fit
     start = time.perf_counter()

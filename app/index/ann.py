@@ -190,8 +190,17 @@ class ApproxNeighborIndex:
         # Each row's first k kept ids, in FAISS's order (a stable sort puts kept ones first).
         order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
         ids = np.take_along_axis(found, order, axis=1).astype(np.int64)
-        for r in np.flatnonzero(keep.sum(axis=1) < k):  # sparse corner: too few in the cells
-            ids[r] = self._exhaustive(prepared[r], k, None if excluded is None else excluded[r])
+        short = np.flatnonzero(keep.sum(axis=1) < k)
+        if short.size and self._index.nprobe < self.n_cells_:
+            # A sparse corner: the visited cells hold fewer than k items. Those rows alone are
+            # searched again over every cell, which is exact (and each stays its own answer).
+            self._index.nprobe = self.n_cells_
+            try:
+                ids[short] = self._search(
+                    queries[short], k, None if excluded is None else excluded[short]
+                )
+            finally:
+                self._index.nprobe = self.nprobe_
         return ids
 
     def neighbors_of(
@@ -202,16 +211,6 @@ class ApproxNeighborIndex:
         row = self._index.reconstruct(item).astype(np.float64)
         indices, distances = self.query(row, k, exclude=item)
         return indices[0], distances[0]
-
-    def _exhaustive(self, query: npt.NDArray[np.float32], k: int, excluded: int | None) -> Any:
-        """Visit every cell: an exact answer for the rare query whose cells hold < k items."""
-        self._index.nprobe = self.n_cells_
-        try:
-            _, found = self._index.search(query[None], k + 1)
-        finally:
-            self._index.nprobe = self.nprobe_
-        row = found[0]
-        return row[(row >= 0) & (row != (-1 if excluded is None else excluded))][:k]
 
     def _distances(
         self, queries: npt.NDArray[np.float64], indices: npt.NDArray[np.int64]

@@ -41,6 +41,14 @@ ITEM_SPOT = """(id) => {
   return { x: rect.left + px, y: rect.top + py };
 }"""
 
+# The plot area (inside the axes) in client pixels: its top-left corner and size.
+PLOT_BOX = """() => {
+  const gd = document.getElementById("map");
+  const r = gd.getBoundingClientRect();
+  const s = gd._fullLayout._size;
+  return { x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h };
+}"""
+
 # The client-pixel box around every item of one label (for box selections).
 LABEL_BOX = """(label) => {
   const { loaded, map } = window.latentExplorer;

@@ -6,6 +6,7 @@ from tests.browser.conftest import Explorer
 from tests.browser.helpers import (
     EMPTY_SPOT,
     ITEM_SPOT,
+    PLOT_BOX,
     TRACE_SIZES,
     image_size,
     wait_for_map,
@@ -108,11 +109,7 @@ DRAG_FOR_A_SECOND = """async () => {
 def test_dragging_streams_frames_through_the_websocket(explorer: Explorer) -> None:
     explorer.open()
     page = explorer.page
-    box = explorer.js(
-        "() => { const r = document.getElementById('map').getBoundingClientRect();"
-        " const s = document.getElementById('map')._fullLayout._size;"
-        " return { x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h }; }"
-    )
+    box = explorer.js(PLOT_BOX)
     x0, y0 = box["x"] + 0.2 * box["w"], box["y"] + 0.3 * box["h"]
     page.mouse.move(x0, y0)
     page.mouse.down()

@@ -15,6 +15,7 @@ from app.index.store import LatentIndex, load_index
 from app.services.points import DRAW_ORDER_SEED
 from app.workspace import INDEX_DIR
 from tests.browser.conftest import Explorer
+from tests.browser.helpers import ITEM_SPOT, PLOT_BOX
 
 CAP = 300
 
@@ -149,13 +150,7 @@ def test_map_draws_the_cap_and_every_point_of_a_zoomed_view(
 
     # Hovering a drawn point shows that item, not the item numbered by its trace index.
     target = next(i for k, i in enumerate(half["ids"]) if k != i)
-    spot = explorer.js(
-        """(id) => { const { loaded, map } = window.latentExplorer;
-          const r = document.getElementById("map").getBoundingClientRect();
-          const [px, py] = map.toPixel(loaded.points.x[id], loaded.points.y[id]);
-          return { x: r.left + px, y: r.top + py }; }""",
-        target,
-    )
+    spot = explorer.js(ITEM_SPOT, target)
     page.mouse.move(spot["x"], spot["y"])
     page.wait_for_selector("#tooltip:not([hidden])")
     assert explorer.js("() => document.querySelector('#tooltip dd').textContent") == str(target)
@@ -180,12 +175,13 @@ def test_a_box_on_a_sampled_map_selects_undrawn_points_too(
     explorer.js("(cap) => window.latentExplorer.map.setDrawCap(cap)", CAP)
     page.wait_for_function(f"() => document.getElementById('map').dataset.drawn === '{CAP}'")
     page.locator("#tool-group label", has_text="Box").click()
-    box = explorer.js(
-        """() => { const gd = document.getElementById("map");
-          const r = gd.getBoundingClientRect(); const s = gd._fullLayout._size;
-          return { x0: r.left + s.l + 0.3 * s.w, x1: r.left + s.l + 0.7 * s.w,
-                   y0: r.top + s.t + 0.3 * s.h, y1: r.top + s.t + 0.7 * s.h }; }"""
-    )
+    plot = explorer.js(PLOT_BOX)
+    box = {
+        "x0": plot["x"] + 0.3 * plot["w"],
+        "x1": plot["x"] + 0.7 * plot["w"],
+        "y0": plot["y"] + 0.3 * plot["h"],
+        "y1": plot["y"] + 0.7 * plot["h"],
+    }
     page.mouse.move(box["x0"], box["y0"])
     page.mouse.down()
     page.mouse.move((box["x0"] + box["x1"]) / 2, (box["y0"] + box["y1"]) / 2, steps=4)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.helpers import PLOT_BOX
 from tests.serverproc import ServerProcess, running_server
 
 TOKEN = "Tok3n_for-the-browser-test"
@@ -56,11 +57,7 @@ def test_the_page_opened_once_with_the_token_works_on_its_cookie(
         page.wait_for_function("() => !location.search.includes('token=')")
 
         # The drag WebSocket opens on the cookie too: frames arrive.
-        box = page.evaluate(
-            "() => { const r = document.getElementById('map').getBoundingClientRect();"
-            " const s = document.getElementById('map')._fullLayout._size;"
-            " return { x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h }; }"
-        )
+        box = page.evaluate(PLOT_BOX)
         x0, y0 = box["x"] + 0.3 * box["w"], box["y"] + 0.4 * box["h"]
         page.mouse.move(x0, y0)
         page.mouse.down()
