@@ -7,6 +7,9 @@ from typing import Any
 
 from PIL import Image
 
+# The plot area (inside the axes) in client pixels, as the browser benchmark measures it.
+from bench.browser_scripts import PLOT_BOX  # noqa: F401  (re-exported for the tests)
+
 # The map's data <-> pixel conversion is the page's own (window.latentExplorer.map).
 EMPTY_SPOT = """() => {
   const { loaded, map } = window.latentExplorer;
@@ -39,14 +42,6 @@ ITEM_SPOT = """(id) => {
   const rect = document.getElementById("map").getBoundingClientRect();
   const [px, py] = map.toPixel(loaded.points.x[id], loaded.points.y[id]);
   return { x: rect.left + px, y: rect.top + py };
-}"""
-
-# The plot area (inside the axes) in client pixels: its top-left corner and size.
-PLOT_BOX = """() => {
-  const gd = document.getElementById("map");
-  const r = gd.getBoundingClientRect();
-  const s = gd._fullLayout._size;
-  return { x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h };
 }"""
 
 # The client-pixel box around every item of one label (for box selections).

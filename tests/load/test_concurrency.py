@@ -28,7 +28,7 @@ HEALTH_LIMIT_MS = 100.0
 # client work that real users would do on their own machines. Niced, it yields the CPU to the
 # server and the prober (both at normal priority) instead of taking turns with them, so a
 # health answer measures the server, not the scheduler's slice for the load generator.
-LOAD_NICENESS = 10
+LOAD_NICENESS = 19  # the lowest priority: the users get only what the server leaves
 
 
 @contextmanager
