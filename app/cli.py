@@ -230,6 +230,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     for name in names:
         folder = model_dir(args.workspace, name)
         model, info = load_checkpoint(folder, device)
+        if info.architecture == "embeddings":  # no dataset: built from the stored vectors
+            ensure_index(folder, model, info, IndexParams(), device, force=args.force)
+            log.info("%s: index ready", name)
+            continue
         data = dataset_for(info)
         cached = None if args.force else cached_index(folder, info, IndexParams())
         if cached is not None and cached.data_sha256 == data_hash(data):

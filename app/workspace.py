@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from models.checkpoint import CONFIG_FILE, WEIGHTS_FILE
+from models.checkpoint import CONFIG_FILE
 from models.errors import ConfigError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -39,7 +39,10 @@ def check_name(name: str) -> str:
 
 
 def list_models(workspace: Path) -> list[str]:
-    """Names of the complete model folders in ``workspace`` (half-written ones are skipped)."""
+    """Names of the model folders in ``workspace``: those with a config.json. Folders are
+    written whole under a hidden temporary name and renamed (models/atomic.py), so a
+    half-written one never matches; a folder whose other files are missing is listed and
+    then reported by name when it fails to load."""
     if not workspace.is_dir():
         return []
     return sorted(
@@ -48,7 +51,6 @@ def list_models(workspace: Path) -> list[str]:
         if p.is_dir()
         and NAME_PATTERN.match(p.name)
         and (p / CONFIG_FILE).is_file()
-        and (p / WEIGHTS_FILE).is_file()
     )
 
 

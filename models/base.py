@@ -93,6 +93,17 @@ class LatentModel(nn.Module):
     def image_shape(self) -> tuple[int, int, int]:
         return self.config.image_shape
 
+    @property
+    def can_encode(self) -> bool:
+        """Whether ``encode`` works: False for precomputed embeddings (no encoder at all)."""
+        return True
+
+    @property
+    def can_decode(self) -> bool:
+        """Whether ``decode`` works: False for encoder-only models and precomputed embeddings;
+        the explorer then shows the nearest real images instead of decoded ones."""
+        return True
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> (B, latent_dim); deterministic (a VAE returns its mean)."""
         raise NotImplementedError

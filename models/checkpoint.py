@@ -8,6 +8,12 @@ A checkpoint is a folder::
 
 ``torch.load`` is never called: a file that is not safetensors cannot run code here.
 Every failure is a ``CheckpointError`` whose message names the file and the problem.
+
+Besides the built-in architectures (``REGISTRY`` in models/base.py), a workspace holds
+imported kinds, named by ``architecture`` in config.json and loaded by their own module
+(``KINDS``): ``pytorch-class`` (the user's own class, weights still safetensors), ``onnx``
+(encoder/decoder run by onnxruntime) and ``embeddings`` (precomputed vectors, no model).
+Each module has ``load_model(folder, info, device) -> LatentModel``.
 """
 
 from __future__ import annotations
@@ -25,6 +31,11 @@ from models.atomic import atomic_dir
 from models.base import LatentModel, build_model
 from models.errors import CheckpointError, ConfigError
 
+KINDS = {
+    "pytorch-class": "models.external",
+    "onnx": "models.onnx_model",
+    "embeddings": "models.embeddings",
+}
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 FORMAT = "latent-explorer-checkpoint"
@@ -93,20 +104,25 @@ def save_checkpoint(
             versions=_versions(),
             weights_sha256=sha256_file(tmp / WEIGHTS_FILE),
         )
-        config = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "architecture": info.architecture,
-            "args": info.args,
-            "image_shape": info.args["image_shape"],
-            "dataset": info.dataset,
-            "normalisation": info.normalisation,
-            "training": info.training,
-            "versions": info.versions,
-            "weights_sha256": info.weights_sha256,
-        }
-        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+        write_config(info, tmp)
     return info
+
+
+def write_config(info: CheckpointInfo, folder: Path) -> None:
+    """Write ``folder/config.json`` for ``info`` (inside an ``atomic_dir``: not atomic itself)."""
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "architecture": info.architecture,
+        "args": info.args,
+        "image_shape": info.args["image_shape"],
+        "dataset": info.dataset,
+        "normalisation": info.normalisation,
+        "training": info.training,
+        "versions": info.versions or _versions(),
+        "weights_sha256": info.weights_sha256,
+    }
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
 
 
 def read_info(folder: Path) -> CheckpointInfo:
@@ -148,6 +164,13 @@ def load_checkpoint(
 
     folder = Path(folder)
     info = read_info(folder)
+    if info.architecture in KINDS:
+        import importlib
+
+        kind = importlib.import_module(KINDS[info.architecture])
+        loaded: LatentModel = kind.load_model(folder, info, device)
+        loaded.to(device).eval()
+        return loaded, info
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():
         raise CheckpointError(f"{weights}: missing (a checkpoint folder needs {WEIGHTS_FILE})")

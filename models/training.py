@@ -52,6 +52,8 @@ class TrainResult:
 
 def as_float(images: np.ndarray, device: torch.device) -> torch.Tensor:
     """uint8 (B, C, H, W) -> float32 in [0, 1] on ``device``."""
+    if not images.flags.writeable:  # a memory-mapped index: torch wants its own copy
+        images = np.array(images)
     return torch.from_numpy(images).to(device=device, dtype=torch.float32).div_(255.0)
 
 
@@ -161,14 +163,18 @@ def evaluate(model: LatentModel, x: torch.Tensor, batch_size: int) -> dict[str, 
 @torch.inference_mode()
 def encode_all(
     model: LatentModel, images: np.ndarray, device: torch.device | str, batch_size: int = 512
-) -> tuple[np.ndarray, np.ndarray]:
-    """Latents (N, D) float32 and per-item reconstruction MSE (N,) float32, in batches."""
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Latents (N, D) float32 and per-item reconstruction MSE (N,) float32, in batches.
+
+    An encoder-only model (``can_decode`` False) has no reconstruction: errors are None.
+    """
     model.eval()
     latents, errors = [], []
     for first in range(0, len(images), batch_size):
         x = as_float(images[first : first + batch_size], torch.device(device))
         z = model.encode(x)  # (B, D)
-        recon = model.decode(z)  # (B, C, H, W)
         latents.append(z.float().cpu().numpy())
-        errors.append((recon - x).pow(2).flatten(1).mean(1).float().cpu().numpy())
-    return np.concatenate(latents), np.concatenate(errors)
+        if model.can_decode:
+            recon = model.decode(z)  # (B, C, H, W)
+            errors.append((recon - x).pow(2).flatten(1).mean(1).float().cpu().numpy())
+    return np.concatenate(latents), np.concatenate(errors) if errors else None

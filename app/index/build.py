@@ -88,10 +88,56 @@ def build_index(
     device: torch.device | str = "cpu",
 ) -> LatentIndex:
     """Encode every item, fit the projections and their inverse maps, measure quality."""
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
     latents, errors = encode_all(model, data.images, device)
-    timings["encode"] = time.perf_counter() - t0
+    encode_seconds = time.perf_counter() - t0
+    return index_latents(
+        IndexInput(
+            latents=latents,
+            errors=errors,
+            images=data.images,
+            labels=data.labels,
+            label_field=data.label_field,
+            label_names=data.label_names,
+            item_names=data.item_names,
+            metadata=dict(data.metadata),
+        ),
+        params,
+        key=cache_key(info, params),
+        data_sha256=data_hash(data),
+        timings={"encode": encode_seconds},
+    )
+
+
+@dataclass
+class IndexInput:
+    """What an index is built from: latents plus whatever is known about each item.
+
+    A model's index gets them by encoding its dataset; imported embeddings bring them as they
+    are (no reconstruction errors, and images only when the import names some).
+    """
+
+    latents: np.ndarray  # (N, D) float32
+    errors: np.ndarray | None  # (N,) float32 reconstruction MSE; None without a decoder
+    images: np.ndarray | None  # (N, C, H, W) uint8; None without images
+    labels: np.ndarray | None  # (N,) int64 indices into label_names
+    label_field: str | None
+    label_names: tuple[str, ...]
+    item_names: np.ndarray  # (N,) unicode
+    metadata: dict[str, np.ndarray]
+
+
+def index_latents(
+    data: IndexInput,
+    params: IndexParams,
+    *,
+    key: str,
+    data_sha256: str,
+    timings: dict[str, float] | None = None,
+) -> LatentIndex:
+    """Fit the projections and their inverse maps on ``data.latents``, measure quality."""
+    timings = dict(timings or {})
+    latents = data.latents
     projections: dict[str, Projection] = {}
     inverses: dict[str, InverseMap] = {}
     for name in params.projections:
@@ -109,12 +155,12 @@ def build_index(
         inverses[name] = InverseMap().fit(projections[name].embedding_, latents)
         timings[f"{name}_inverse"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    quality = measure_quality(data, latents, errors, projections, params.seed)
+    quality = measure_quality(data, projections, params.seed)
     timings["quality"] = time.perf_counter() - t0
     log.info("index built: %s", {k: round(v, 2) for k, v in timings.items()})
     return LatentIndex(
         latents=latents,
-        errors=errors,
+        errors=data.errors,
         images=data.images,
         labels=data.labels,
         label_field=data.label_field,
@@ -125,34 +171,36 @@ def build_index(
         inverses=inverses,
         quality=quality,
         timings=timings,
-        key=cache_key(info, params),
-        data_sha256=data_hash(data),
+        key=key,
+        data_sha256=data_sha256,
         params=params.to_dict(),
     )
 
 
 def measure_quality(
-    data: ImageSet,
-    latents: np.ndarray,
-    errors: np.ndarray,
-    projections: dict[str, Projection],
-    seed: int,
+    data: IndexInput, projections: dict[str, Projection], seed: int
 ) -> dict[str, Any]:
-    """Reconstruction error, kNN accuracy (latents and raw pixels), factor R^2, trustworthiness."""
+    """Reconstruction error, kNN accuracy (latents and raw pixels), factor R^2, trustworthiness.
+
+    Figures that need what the data lacks (a decoder, images, labels) are left out.
+    """
+    latents = data.latents
     n = len(latents)
     rng = np.random.default_rng(seed)
     sub = np.sort(rng.choice(n, KNN_MAX_POINTS, replace=False)) if n > KNN_MAX_POINTS else None
     pick = (lambda a: a[sub]) if sub is not None else (lambda a: a)
-    quality: dict[str, Any] = {
-        "n_items": n,
-        "reconstruction_mse": float(errors.mean()),
-        "reconstruction_mse_p95": float(np.percentile(errors, 95)),
-    }
+    quality: dict[str, Any] = {"n_items": n}
+    if data.errors is not None:
+        quality["reconstruction_mse"] = float(data.errors.mean())
+        quality["reconstruction_mse_p95"] = float(np.percentile(data.errors, 95))
     if data.labels is not None and len(np.unique(data.labels)) > 1:
         labels = pick(data.labels)
         quality["knn_accuracy"] = knn_accuracy(pick(latents), labels, k=5, folds=5, seed=seed)
-        pixels = pick(data.images).reshape(len(labels), -1).astype(np.float32) / 255.0
-        quality["knn_accuracy_pixels"] = knn_accuracy(pixels, labels, k=5, folds=5, seed=seed)
+        if data.images is not None:
+            pixels = np.asarray(pick(data.images)).reshape(len(labels), -1)
+            quality["knn_accuracy_pixels"] = knn_accuracy(
+                pixels.astype(np.float32) / 255.0, labels, k=5, folds=5, seed=seed
+            )
     factor_r2 = {}
     for key, column in data.metadata.items():
         if column.dtype.kind == "f" and np.isfinite(column).all() and column.std() > 0:
@@ -183,11 +231,36 @@ def ensure_index(
         cached = cached_index(folder, info, params)
         if cached is not None:
             return cached, False
-    if data is None:
-        data = dataset_for(info)
-    index = build_index(model, info, data, params, device)
+    if info.architecture == "embeddings":
+        index = embeddings_index(folder, info, params)
+    else:
+        if data is None:
+            data = dataset_for(info)
+        index = build_index(model, info, data, params, device)
     save_index(index, index_dir(folder))
     return index, True
+
+
+def embeddings_index(folder: Path, info: CheckpointInfo, params: IndexParams) -> LatentIndex:
+    """The index of imported embeddings, built from the vectors stored with them."""
+    from models.embeddings import read_source
+
+    source = read_source(folder, info)
+    return index_latents(
+        IndexInput(
+            latents=source.vectors,
+            errors=None,
+            images=source.images,
+            labels=source.labels,
+            label_field=info.dataset.get("label_field"),
+            label_names=tuple(info.dataset.get("label_names", ())),
+            item_names=source.item_names,
+            metadata=source.metadata,
+        ),
+        params,
+        key=cache_key(info, params),
+        data_sha256=info.weights_sha256,
+    )
 
 
 def dataset_for(info: CheckpointInfo) -> ImageSet:

@@ -3,9 +3,11 @@
 Layout of ``<model>/index/`` (all arrays via numpy with ``allow_pickle=False``)::
 
     manifest.json        cache key, parameters, fields, quality figures, build timings
-    items.npz            latents (N, D) f32, errors (N,) f32, labels (N,) i64, item_names (N,) str
+    items.npz            latents (N, D) f32, errors (N,) f32 (absent without a decoder),
+                         labels (N,) i64, item_names (N,) str
     images.npy           the dataset images at model size (N, C, H, W) u8 (thumbnails are cut
-                         from these on request)
+                         from these on request); absent for embeddings imported without images.
+                         Read memory-mapped, so a large collection is not held in memory
     metadata.npz         one (N,) column per metadata field (float64 or unicode)
     projection-<p>.npz   the fitted projection ``<p>`` (pca, umap) and its inverse map
 """
@@ -24,7 +26,7 @@ from app.index.projection import Projection, projection_from_arrays
 from models.atomic import atomic_dir
 from models.errors import LatentExplorerError
 
-INDEX_VERSION = 2  # 2: metadata columns stored as col_<name>
+INDEX_VERSION = 3  # 2: metadata columns stored as col_<name>; 3: errors, images optional
 MANIFEST = "manifest.json"
 
 
@@ -37,8 +39,8 @@ class LatentIndex:
     """Everything the explorer precomputes about one model's latent space."""
 
     latents: np.ndarray  # (N, D) float32
-    errors: np.ndarray  # (N,) float32, per-item reconstruction MSE
-    images: np.ndarray  # (N, C, H, W) uint8
+    errors: np.ndarray | None  # (N,) float32, per-item reconstruction MSE; None: no decoder
+    images: np.ndarray | None  # (N, C, H, W) uint8; None: embeddings without images
     labels: np.ndarray | None  # (N,) int64 or None
     label_field: str | None
     label_names: tuple[str, ...]
@@ -59,20 +61,30 @@ class LatentIndex:
     def latent_dim(self) -> int:
         return int(self.latents.shape[1])
 
+    @property
+    def has_images(self) -> bool:
+        return self.images is not None
+
+    @property
+    def has_errors(self) -> bool:
+        return self.errors is not None
+
 
 def save_index(index: LatentIndex, folder: Path) -> None:
     """Write the index to ``folder`` atomically (temporary sibling, then rename)."""
     with atomic_dir(folder) as tmp:
         labels = index.labels if index.labels is not None else np.full(len(index), -1, np.int64)
+        items = {"latents": index.latents, "labels": labels}
+        if index.errors is not None:
+            items["errors"] = index.errors
         np.savez(
             tmp / "items.npz",
             allow_pickle=False,
-            latents=index.latents,
-            errors=index.errors,
-            labels=labels,
             item_names=index.item_names.astype(np.str_),
+            **items,
         )
-        np.save(tmp / "images.npy", index.images, allow_pickle=False)
+        if index.images is not None:
+            save_images(index.images, tmp / "images.npy")
         # Keys are prefixed: a column may be called "file", which is savez's own argument.
         columns = {f"col_{k}": _plain(v) for k, v in index.metadata.items()}
         np.savez(tmp / "metadata.npz", allow_pickle=False, **columns)
@@ -88,6 +100,8 @@ def save_index(index: LatentIndex, folder: Path) -> None:
             "n_items": len(index),
             "latent_dim": index.latent_dim,
             "has_labels": index.labels is not None,
+            "has_errors": index.errors is not None,
+            "has_images": index.images is not None,
             "label_field": index.label_field,
             "label_names": list(index.label_names),
             "metadata_fields": list(index.metadata),
@@ -96,6 +110,16 @@ def save_index(index: LatentIndex, folder: Path) -> None:
             "timings": index.timings,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def save_images(images: np.ndarray, path: Path, chunk: int = 4096) -> None:
+    """Write (N, C, H, W) uint8 to ``path`` as .npy in chunks: a memory-mapped source (a
+    streamed folder index) is copied without reading it all into memory at once."""
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=images.shape)
+    for first in range(0, len(images), chunk):
+        out[first : first + chunk] = images[first : first + chunk]
+    out.flush()
+    del out
 
 
 def _plain(column: np.ndarray) -> np.ndarray:
@@ -119,9 +143,14 @@ def load_index(folder: Path) -> LatentIndex:
         raise IndexError_(f"{folder}: no readable index (run `latent-explorer index`)")
     try:
         with np.load(folder / "items.npz", allow_pickle=False) as items:
-            latents, errors = items["latents"], items["errors"]
+            latents = items["latents"]
+            errors = items["errors"] if manifest["has_errors"] else None
             labels, item_names = items["labels"], items["item_names"]
-        images = np.load(folder / "images.npy", allow_pickle=False)
+        images = (
+            np.load(folder / "images.npy", mmap_mode="r", allow_pickle=False)
+            if manifest["has_images"]
+            else None
+        )
         with np.load(folder / "metadata.npz", allow_pickle=False) as meta:
             metadata = {k: meta[f"col_{k}"] for k in manifest["metadata_fields"]}
         projections: dict[str, Projection] = {}

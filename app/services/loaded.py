@@ -53,6 +53,18 @@ class LoadedModel:
         return self.model.image_shape
 
     @property
+    def can_encode(self) -> bool:
+        return self.model.can_encode
+
+    @property
+    def can_decode(self) -> bool:
+        return self.model.can_decode
+
+    @property
+    def has_images(self) -> bool:
+        return self.index.images is not None
+
+    @property
     def background(self) -> float:
         return float(self.info.normalisation.get("background", 0.0))
 
@@ -93,8 +105,10 @@ class LoadedModel:
 
     def warm_up(self) -> None:
         """Run each path once so the first user request does not pay for lazy set-up."""
-        shape = self.image_shape
-        self.decode(self.encode(np.zeros((2, *shape), np.float32)))
+        if self.can_encode:
+            self.encode(np.zeros((2, *self.image_shape), np.float32))
+        if self.can_decode:
+            self.decode(self.index.latents[:2])
         for inverse in self.index.inverses.values():
             inverse.transform(np.zeros((1, 2), np.float32))
         self.neighbor_index("euclidean").query(self.index.latents[:1], 1)

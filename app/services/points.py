@@ -22,7 +22,7 @@ The header holds ``format``, ``version``, ``model``, ``projection``, ``count``, 
                                       some points draws the first ones that are in view
     labels                  uint8 | int16 | int32, the smallest that holds every label index
                             (indices into label_names); absent when the dataset has no labels
-    reconstruction_error    float32
+    reconstruction_error    float32; absent when the model has no decoder
     metadata/<field>        float32 for numbers; category codes (indices into the field's
                             categories) as uint8 | int16 | int32, the smallest that holds them
 
@@ -56,7 +56,7 @@ class ItemFacts:
     name: str
     label_field: str | None
     label: str | None
-    reconstruction_error: float
+    reconstruction_error: float | None  # None: the model has no decoder
     metadata: dict[str, str | float]
     positions: dict[str, tuple[float, float]]
 
@@ -71,7 +71,7 @@ def item_facts(index: LatentIndex, i: int) -> ItemFacts:
         name=str(index.item_names[i]),
         label_field=index.label_field,
         label=label,
-        reconstruction_error=float(index.errors[i]),
+        reconstruction_error=float(index.errors[i]) if index.errors is not None else None,
         metadata={
             key: str(column[i]) if column.dtype.kind in "US" else float(column[i])
             for key, column in index.metadata.items()
@@ -128,7 +128,11 @@ def points_json(index: LatentIndex, model: str, projection: str) -> bytes:
         "label_names": list(index.label_names),
         "labels": index.labels.tolist() if index.labels is not None else None,
         "names": index.item_names.tolist(),
-        "reconstruction_error": np.round(index.errors.astype(np.float64), 6).tolist(),
+        "reconstruction_error": (
+            np.round(index.errors.astype(np.float64), 6).tolist()
+            if index.errors is not None
+            else None
+        ),
         "metadata": metadata,
     }
     return json.dumps(body, separators=(",", ":")).encode()
@@ -144,7 +148,8 @@ def points_binary(index: LatentIndex, model: str, projection: str, order: np.nda
     ]
     if index.labels is not None:
         columns.append(("labels", smallest_int(index.labels)))
-    columns.append(("reconstruction_error", index.errors.astype("<f4")))
+    if index.errors is not None:
+        columns.append(("reconstruction_error", index.errors.astype("<f4")))
     metadata: dict[str, Any] = {}
     for key, column in index.metadata.items():
         if column.dtype.kind in "US":

@@ -1,0 +1,168 @@
+"""Precomputed embeddings: a workspace entry with vectors and no model at all.
+
+Folder layout (beside config.json, whose ``architecture`` is ``"embeddings"``)::
+
+    source/items.npz     vectors (N, D) f32, item_names (N,) str, labels (N,) i64 (-1: none)
+    source/metadata.npz  one (N,) column per metadata field, keys ``col_<name>``
+    source/images.npy    (N, C, H, W) uint8, only when the import named images
+
+``source/`` is what the index is (re)built from; ``weights_sha256`` in config.json is the
+SHA-256 of ``items.npz``, so the index cache key changes when the vectors do.
+``EmbeddingsModel`` satisfies ``LatentModel`` with ``can_encode`` and ``can_decode`` False:
+nothing can be encoded or decoded, everything else (maps, neighbours, attribute vectors,
+export) works on the stored vectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from models.base import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, LatentModel, ModelConfig
+from models.checkpoint import CheckpointInfo, sha256_file
+from models.errors import CheckpointError, ConfigError
+
+SOURCE_DIR = "source"
+MAX_EMBEDDING_DIM = 65536
+NO_IMAGES = (0, 0, 0)
+
+
+@dataclass
+class EmbeddingsConfig(ModelConfig):
+    """``image_shape`` is (0, 0, 0) when the embeddings come without images."""
+
+    image_shape: tuple[int, int, int] = NO_IMAGES
+
+    def validate(self) -> None:
+        if not 1 <= self.latent_dim <= MAX_EMBEDDING_DIM:
+            raise ConfigError(
+                f"embedding dimension {self.latent_dim} is out of range: "
+                f"allowed 1 to {MAX_EMBEDDING_DIM}"
+            )
+        if tuple(self.image_shape) == NO_IMAGES:
+            return
+        c, h, w = self.image_shape
+        if c not in (1, 3) or not all(MIN_IMAGE_SIZE <= s <= MAX_IMAGE_SIZE for s in (h, w)):
+            raise ConfigError(f"image shape {self.image_shape} is not (1 or 3, 8..64, 8..64)")
+
+
+class EmbeddingsModel(LatentModel):
+    """No encoder, no decoder: the vectors are all there is."""
+
+    name = "embeddings"
+    config_class = EmbeddingsConfig
+
+    @property
+    def can_encode(self) -> bool:
+        return False
+
+    @property
+    def can_decode(self) -> bool:
+        return False
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        raise ConfigError("precomputed embeddings have no encoder")
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        raise ConfigError("precomputed embeddings have no decoder")
+
+
+@dataclass
+class EmbeddingsSource:
+    """The imported data, as stored in ``source/``."""
+
+    vectors: np.ndarray  # (N, D) float32, finite
+    item_names: np.ndarray  # (N,) unicode
+    labels: np.ndarray | None  # (N,) int64 indices into label_names
+    metadata: dict[str, np.ndarray]  # (N,) float64 or unicode columns
+    images: np.ndarray | None  # (N, C, H, W) uint8
+
+    def check(self) -> None:
+        """Shapes agree and every vector is finite (the readers check first, naming rows)."""
+        n = len(self.vectors)
+        if self.vectors.ndim != 2 or n == 0 or self.vectors.shape[1] == 0:
+            raise ConfigError(f"vectors must be a non-empty (N, D) array, got {self.vectors.shape}")
+        if not np.isfinite(self.vectors).all():
+            raise ConfigError("vectors contain NaN or infinite values")
+        columns = {"item names": self.item_names, **self.metadata}
+        if self.labels is not None:
+            columns["labels"] = self.labels
+        if self.images is not None:
+            columns["images"] = self.images
+        for what, column in columns.items():
+            if len(column) != n:
+                raise ConfigError(f"{what}: {len(column)} rows for {n} vectors")
+
+
+def write_source(source: EmbeddingsSource, folder: Path) -> str:
+    """Write ``source/`` under ``folder``; returns the SHA-256 of the vectors file."""
+    out = folder / SOURCE_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    labels = source.labels if source.labels is not None else np.full(len(source.vectors), -1)
+    np.savez(
+        out / "items.npz",
+        allow_pickle=False,
+        vectors=source.vectors.astype(np.float32),
+        item_names=source.item_names.astype(np.str_),
+        labels=labels.astype(np.int64),
+    )
+    columns = {
+        f"col_{k}": v.astype(np.str_) if v.dtype == object else v
+        for k, v in source.metadata.items()
+    }
+    np.savez(out / "metadata.npz", allow_pickle=False, **columns)
+    if source.images is not None:
+        np.save(out / "images.npy", source.images, allow_pickle=False)
+    return sha256_file(out / "items.npz")
+
+
+def read_source(folder: Path, info: CheckpointInfo) -> EmbeddingsSource:
+    """Read ``source/`` back, checking the vectors file against config.json."""
+    src = folder / SOURCE_DIR
+    items_file = src / "items.npz"
+    if not items_file.is_file():
+        raise CheckpointError(f"{items_file}: missing (imported embeddings need their vectors)")
+    if sha256_file(items_file) != info.weights_sha256:
+        raise CheckpointError(
+            f"{items_file}: contents do not match the checksum in config.json "
+            "(the file was changed or damaged after import)"
+        )
+    fields: list[str] = list(info.dataset.get("metadata_fields", []))
+    try:
+        with np.load(items_file, allow_pickle=False) as items:
+            vectors, names, labels = items["vectors"], items["item_names"], items["labels"]
+        with np.load(src / "metadata.npz", allow_pickle=False) as meta:
+            metadata = {k: meta[f"col_{k}"] for k in fields}
+        images_file = src / "images.npy"
+        images = (
+            np.load(images_file, mmap_mode="r", allow_pickle=False)
+            if images_file.is_file()
+            else None
+        )
+    except (OSError, KeyError, ValueError) as exc:
+        raise CheckpointError(f"{src}: damaged import ({exc}); import the embeddings again")
+    has_labels = info.dataset.get("label_field") is not None
+    return EmbeddingsSource(
+        vectors=vectors,
+        item_names=names,
+        labels=labels if has_labels else None,
+        metadata=metadata,
+        images=images,
+    )
+
+
+def load_model(folder: Path, info: CheckpointInfo, device: torch.device | str) -> LatentModel:
+    """The ``embeddings`` kind's loader (see ``KINDS`` in models/checkpoint.py)."""
+    if not (folder / SOURCE_DIR / "items.npz").is_file():
+        raise CheckpointError(
+            f"{folder / SOURCE_DIR / 'items.npz'}: missing (imported embeddings need their vectors)"
+        )
+    args: dict[str, Any] = dict(info.args)
+    try:
+        return EmbeddingsModel(EmbeddingsConfig.from_dict(args))
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"{folder / 'config.json'}: {exc}") from None
