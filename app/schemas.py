@@ -81,6 +81,12 @@ class ModelOut(BaseModel):
     label_names: list[str]
     metadata_fields: dict[str, Literal["category", "number"]]
     latent_std: list[float] = Field(description="per-dimension standard deviation of the latents")
+    can_encode: bool = Field(description="images can be uploaded and encoded")
+    can_decode: bool = Field(
+        description="latents can be decoded; without a decoder the explorer answers clicks, "
+        "drags and paths with the nearest real images"
+    )
+    has_images: bool = Field(description="the items have images (thumbnails, nearest images)")
 
 
 class ModelsOut(BaseModel):
@@ -92,7 +98,9 @@ class ItemOut(BaseModel):
     name: str
     label_field: str | None
     label: str | None = Field(description="the item's class name, when the dataset has labels")
-    reconstruction_error: float
+    reconstruction_error: float | None = Field(
+        description="the item's reconstruction MSE; null when the model has no decoder"
+    )
     metadata: dict[str, str | float]
     positions: dict[str, tuple[float, float]] = Field(description="the item on each projection")
 

@@ -35,6 +35,9 @@ def model_out(m: LoadedModel) -> ModelOut:
             k: "category" if v.dtype.kind in "US" else "number" for k, v in index.metadata.items()
         },
         latent_std=index.latents.std(0).astype(float).tolist(),
+        can_encode=m.can_encode,
+        can_decode=m.can_decode,
+        has_images=m.has_images,
     )
 
 
