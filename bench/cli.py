@@ -28,10 +28,13 @@ start (4.5 min) and the 70,000-item build (3.5 min) the largest; the 1M-latent g
 about 1 GB of memory.
 
 Opt-in, like browser: umap1m, UMAP at 1,000,000 synthetic latents fitted on the app's
-100,000 sample and the rest placed (several minutes).
+100,000 sample and the rest placed (several minutes); folder, indexing a folder of 100,000
+16x16 PNGs (--folder-n picks the count) streamed vs the in-memory loader: time and peak memory,
+each way in its own process (minutes).
 
-A partial run (--quick, --only, --neighbors-n, --ann-n, --no-umap-baseline, --threads) writes
-into bench/out/ unless --out says otherwise, so only a full run replaces the published table.
+A partial run (--quick, --only, --neighbors-n, --ann-n, --folder-n, --no-umap-baseline,
+--threads) writes into bench/out/ unless --out says otherwise, so only a full run replaces the
+published table.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from bench.api import API_GROUPS, ApiConfig, bench_api
 from bench.browser import BrowserConfig, bench_browser
 from bench.build import BuildCase, BuildConfig, bench_build
 from bench.drag import DragConfig, bench_drag
+from bench.folder_stream import FolderStreamConfig, bench_folder_stream
 from bench.neighbors import NeighborsConfig, bench_neighbors
 from bench.placement import PlacementConfig, bench_placement
 from bench.report import machine_facts, markdown_table, write_results
@@ -64,7 +68,7 @@ BROWSER_WORKSPACE = BENCH_DIR / "out" / "workspace-70k"
 IN_PROCESS_GROUPS = ("drag", "neighbors", "ann", "placement", "throughput", "build", "umap")
 DEFAULT_GROUPS = (*IN_PROCESS_GROUPS, *API_GROUPS)
 # Only when asked for: the first run trains a 70,000-item model, and every run drives Chromium.
-OPT_IN_GROUPS = ("browser", "umap1m")
+OPT_IN_GROUPS = ("browser", "umap1m", "folder")
 GROUPS = (*DEFAULT_GROUPS, *OPT_IN_GROUPS)
 
 QUICK_DRAG = DragConfig(points=100, warmup=10, umap_reps=3, umap_seconds=20.0, profile_reps=30)
@@ -120,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help=f"latents in the approximate neighbour benchmark (default: {AnnConfig().n_items})",
+    )
+    parser.add_argument(
+        "--folder-n",
+        type=int,
+        default=None,
+        help=f"images in the folder benchmark (default: {FolderStreamConfig().items})",
     )
     parser.add_argument(
         "--no-umap-baseline",
@@ -210,6 +220,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         or set(groups) != set(DEFAULT_GROUPS)
         or args.neighbors_n is not None
         or args.ann_n is not None
+        or args.folder_n is not None
         or args.no_umap_baseline
         or args.threads is not None
     )
@@ -294,6 +305,15 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     if "umap1m" in groups:
         log(f"umap1m: {umap_config.big_items:,} synthetic latents, sample fit + placement")
         attempt("umap1m", lambda: bench_umap_million(umap_config))
+    if "folder" in groups:
+        folder_config = replace(FolderStreamConfig(), threads=args.threads)
+        if args.folder_n is not None:
+            folder_config = replace(folder_config, items=args.folder_n)
+        log(
+            f"folder: index {folder_config.items:,} PNGs streamed vs in memory, each in its own "
+            "process (minutes)"
+        )
+        attempt("folder", lambda: bench_folder_stream(folder_config, BENCH_DIR / "out"))
     api_groups = [g for g in API_GROUPS if g in groups]
     # The cold start trains a model first: apart, so a failure there costs only its own figure.
     for names in ([g for g in api_groups if g != "cold"], [g for g in api_groups if g == "cold"]):

@@ -62,11 +62,16 @@ def _make(
 
 
 def derive_attributes(index: LatentIndex) -> list[Attribute]:
-    """Every attribute vector the metadata defines."""
+    """Every attribute vector the metadata defines.
+
+    Missing values (empty text, NaN: images without a row in a folder's metadata.csv) belong to
+    neither side: "smiling=yes" is the smiling items against the other known values.
+    """
     out: list[Attribute] = []
     for field, column in index.metadata.items():
         if column.dtype.kind in "US":
-            values = np.unique(column)
+            known = column != ""
+            values = np.unique(column[known])
             if not 2 <= len(values) <= MAX_CATEGORIES:
                 continue
             masks = {str(v): column == v for v in values}
@@ -79,7 +84,7 @@ def derive_attributes(index: LatentIndex) -> list[Attribute]:
                         "value",
                         field,
                         mask,
-                        ~mask,
+                        known & ~mask,
                     )
                 )
             if field == index.label_field and len(values) <= MAX_PAIR_CLASSES:
@@ -97,9 +102,10 @@ def derive_attributes(index: LatentIndex) -> list[Attribute]:
                                     mb,
                                 )
                             )
-        elif column.dtype.kind in "fiu" and np.isfinite(column).all():
-            low, high = np.quantile(column, [1 / 3, 2 / 3])
-            a, b = column >= high, column <= low
+        elif column.dtype.kind in "fiu" and np.isfinite(column).sum() >= 3:
+            finite = np.isfinite(column)
+            low, high = np.quantile(column[finite], [1 / 3, 2 / 3])
+            a, b = finite & (column >= high), finite & (column <= low)
             if low < high and a.any() and b.any():
                 out.append(
                     _make(
