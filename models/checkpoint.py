@@ -70,6 +70,21 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def verify_file(path: Path, sha256: str | None, needed: str, written_by: str) -> None:
+    """CheckpointError unless ``path`` exists with the SHA-256 config.json recorded for it.
+
+    needed:     why the file must be there ("a checkpoint folder needs model.safetensors")
+    written_by: what wrote it ("saving", "import"), to say when it was changed
+    """
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing ({needed})")
+    if sha256_file(path) != sha256:
+        raise CheckpointError(
+            f"{path}: contents do not match the checksum in {CONFIG_FILE} "
+            f"(the file was changed or damaged after {written_by})"
+        )
+
+
 def _versions() -> dict[str, str]:
     import numpy
     import safetensors
@@ -159,9 +174,6 @@ def load_checkpoint(
     folder: Path, device: torch.device | str = "cpu"
 ) -> tuple[LatentModel, CheckpointInfo]:
     """Rebuild the model from config.json, load its safetensors weights, put it in eval mode."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     folder = Path(folder)
     info = read_info(folder)
     if info.architecture in KINDS:
@@ -172,19 +184,28 @@ def load_checkpoint(
         loaded.to(device).eval()
         return loaded, info
     weights = folder / WEIGHTS_FILE
-    if not weights.is_file():
-        raise CheckpointError(f"{weights}: missing (a checkpoint folder needs {WEIGHTS_FILE})")
-    if sha256_file(weights) != info.weights_sha256:
-        raise CheckpointError(
-            f"{weights}: contents do not match the checksum in {CONFIG_FILE} "
-            "(the file was changed or damaged after saving)"
-        )
+    verify_file(weights, info.weights_sha256, f"a checkpoint folder needs {WEIGHTS_FILE}", "saving")
     try:
         model = build_model(info.architecture, info.args)
     except ConfigError as exc:
         raise CheckpointError(f"{folder / CONFIG_FILE}: {exc}") from None
     except TypeError as exc:
         raise CheckpointError(f"{folder / CONFIG_FILE}: bad model arguments ({exc})") from None
+    load_weights(weights, model, fits=f"architecture {info.architecture!r}")
+    model.to(device).eval()
+    return model, info
+
+
+def load_weights(
+    weights: Path, model: torch.nn.Module, *, fits: str, needs: str = "the architecture"
+) -> None:
+    """Load a safetensors file into ``model`` strictly: every tensor name and shape must match.
+
+    ``fits``/``needs`` say what the tensors are for in the messages ("architecture 'vae'").
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     try:
         state = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
@@ -196,18 +217,16 @@ def load_checkpoint(
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
         raise CheckpointError(
-            f"{weights}: tensors do not fit architecture {info.architecture!r} "
+            f"{weights}: tensors do not fit {fits} "
             f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
         )
     for key, tensor in state.items():
         if tensor.shape != expected[key].shape:
             raise CheckpointError(
                 f"{weights}: tensor {key!r} has shape {tuple(tensor.shape)}, "
-                f"the architecture needs {tuple(expected[key].shape)}"
+                f"{needs} needs {tuple(expected[key].shape)}"
             )
     model.load_state_dict(state)
-    model.to(device).eval()
-    return model, info
 
 
 def _pickle_hint(weights: Path) -> str:

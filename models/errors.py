@@ -21,3 +21,8 @@ class CheckpointError(LatentExplorerError):
 
 class ConfigError(LatentExplorerError):
     """An impossible setting: unknown architecture, latent size 0, image size 1000 px..."""
+
+
+class ModelCodeError(LatentExplorerError):
+    """An imported model (the user's own class or ONNX file) that cannot be imported, raised,
+    or returned something of the wrong shape; the message names the step and the file:line."""
