@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from models.base import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, LatentModel, ModelConfig
-from models.checkpoint import CheckpointInfo, sha256_file
+from models.checkpoint import CheckpointInfo, sha256_file, verify_file
 from models.errors import CheckpointError, ConfigError
 
 SOURCE_DIR = "source"
@@ -124,13 +124,7 @@ def read_source(folder: Path, info: CheckpointInfo) -> EmbeddingsSource:
     """Read ``source/`` back, checking the vectors file against config.json."""
     src = folder / SOURCE_DIR
     items_file = src / "items.npz"
-    if not items_file.is_file():
-        raise CheckpointError(f"{items_file}: missing (imported embeddings need their vectors)")
-    if sha256_file(items_file) != info.weights_sha256:
-        raise CheckpointError(
-            f"{items_file}: contents do not match the checksum in config.json "
-            "(the file was changed or damaged after import)"
-        )
+    verify_file(items_file, info.weights_sha256, "imported embeddings need their vectors", "import")
     fields: list[str] = list(info.dataset.get("metadata_fields", []))
     try:
         with np.load(items_file, allow_pickle=False) as items:
@@ -144,7 +138,9 @@ def read_source(folder: Path, info: CheckpointInfo) -> EmbeddingsSource:
             else None
         )
     except (OSError, KeyError, ValueError) as exc:
-        raise CheckpointError(f"{src}: damaged import ({exc}); import the embeddings again")
+        raise CheckpointError(
+            f"{src}: damaged import ({exc}); import the embeddings again"
+        ) from None
     has_labels = info.dataset.get("label_field") is not None
     return EmbeddingsSource(
         vectors=vectors,
