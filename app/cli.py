@@ -5,6 +5,9 @@
     latent-explorer info   --workspace workspace
     latent-explorer serve  --workspace workspace --host 127.0.0.1 --port 8000 [--device auto]
     latent-explorer run    --workspace workspace     (train the default model if none, then serve)
+    latent-explorer import-embeddings --vectors vectors.tsv [--metadata metadata.tsv] [--label COL]
+    latent-explorer import-model --class mypkg.vae:MyVAE --weights m.safetensors --dataset digits
+    latent-explorer export-onnx --model NAME --out DIR    (the three in app/cli_import.py)
 
 Errors a person can fix print one line, ``error: ...``, and exit with status 2.
 """
@@ -21,6 +24,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.cli_import import (
+    add_import_embeddings,
+    add_import_model,
+    cmd_export_onnx,
+    cmd_import_embeddings,
+    cmd_import_model,
+)
 from models.errors import LatentExplorerError
 
 if TYPE_CHECKING:
@@ -66,9 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     common(index)
     index.add_argument("--model", help="model folder name (default: every model)")
     index.add_argument("--force", action="store_true", help="rebuild even if the cache matches")
+    index.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     info = sub.add_parser("info", help="list the workspace's models and their quality figures")
     info.add_argument("--workspace", type=Path, default=None)
+
+    add_import_embeddings(sub)
+    add_import_model(sub)  # import-model, export-onnx (app/cli_import.py)
 
     for name, text in (
         ("serve", "serve the explorer"),
@@ -216,7 +230,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from app.index.build import IndexParams, cached_index, data_hash, dataset_for, ensure_index
+    from app.index.build import (
+        IndexParams,
+        cached_index,
+        data_hash,
+        dataset_for,
+        ensure_index,
+        streams_folder,
+    )
+    from app.index.stream import refresh_folder_index
     from app.workspace import list_models, model_dir
     from models.checkpoint import load_checkpoint
     from models.errors import ConfigError
@@ -234,12 +256,23 @@ def cmd_index(args: argparse.Namespace) -> int:
             ensure_index(folder, model, info, IndexParams(), device, force=args.force)
             log.info("%s: index ready", name)
             continue
-        data = dataset_for(info)
-        cached = None if args.force else cached_index(folder, info, IndexParams())
-        if cached is not None and cached.data_sha256 == data_hash(data):
-            log.info("%s: index is up to date (cached)", name)
-            continue
-        index, _ = ensure_index(folder, model, info, IndexParams(), device, data=data, force=True)
+        if streams_folder(info):  # decoded in batches; the scan also gives the data hash
+            index, built = refresh_folder_index(
+                folder, model, info, IndexParams(), device,
+                force=args.force, progress=not args.no_progress,
+            )  # fmt: skip
+            if not built:
+                log.info("%s: index is up to date (cached)", name)
+                continue
+        else:
+            data = dataset_for(info)
+            cached = None if args.force else cached_index(folder, info, IndexParams())
+            if cached is not None and cached.data_sha256 == data_hash(data):
+                log.info("%s: index is up to date (cached)", name)
+                continue
+            index, _ = ensure_index(
+                folder, model, info, IndexParams(), device, data=data, force=True
+            )
         log.info(
             "%s: index built in %.1fs: %s",
             name,
@@ -343,6 +376,9 @@ COMMANDS = {
     "train": cmd_train,
     "index": cmd_index,
     "info": cmd_info,
+    "import-embeddings": cmd_import_embeddings,
+    "import-model": cmd_import_model,
+    "export-onnx": cmd_export_onnx,
     "serve": cmd_serve,
     "run": cmd_run,
 }

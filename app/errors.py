@@ -46,7 +46,12 @@ ERROR_DESCRIPTIONS = {
     "or truncated upload, or an unknown projection",
     401: "Missing or wrong access token (only when the server runs with one): send "
     "`Authorization: Bearer <token>`, or open the page once with `?token=<token>`",
-    404: "Unknown model, item or attribute",
+    404: "Unknown model, item or attribute; or an item image of embeddings imported without "
+    "images (`no_images`)",
+    409: "The model cannot do this: precomputed embeddings have no encoder (`no_encoder`), and "
+    "without a decoder there are no decoded images or reconstruction errors (`no_decoder`); "
+    "two models on different datasets cannot be compared (`not_comparable`); the message says "
+    "what works",
     413: "Request body over `max_upload_bytes`, or an image over `max_image_pixels`",
     415: "The upload is not a PNG, JPEG, GIF, WebP or BMP image (judged by its content)",
     422: "Invalid input: the message names the field and what is allowed",
@@ -71,6 +76,7 @@ HTTP_CODES = {
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_input",

@@ -39,19 +39,37 @@ class NeighboursOut(BaseModel):
     )
 
 
+ImageSource = Literal["decoded", "nearest"]
+IMAGE_SOURCE = (
+    "`decoded`: the model decoded the latent; `nearest` (a model without a decoder): the "
+    "stored image of the dataset item nearest the latent"
+)
+
+
 class PlacedOut(BaseModel):
     latent: Latent
     positions: dict[str, tuple[float, float]] = Field(
         description="the latent's place on each projection"
     )
-    image: str = Field(description="decoded image as a PNG data URL")
+    image: str | None = Field(
+        description="PNG data URL: the decoded image, or without a decoder the nearest item's "
+        "(see image_source); null when that item has no image (embeddings without images)"
+    )
     neighbours: NeighboursOut | None = None
+    image_source: ImageSource = Field("decoded", description=IMAGE_SOURCE)
+    nearest_id: int | None = Field(
+        None, description="with image_source `nearest`: the dataset item shown"
+    )
+    nearest_name: str | None = Field(None, description="that item's name")
 
 
 class EncodedOut(PlacedOut):
-    reconstruction_error: float = Field(description="mean squared error of the reconstruction")
-    error_percentile: float = Field(
-        description="share of dataset items (in %) reconstructed at least as well: an anomaly score"
+    reconstruction_error: float | None = Field(
+        description="mean squared error of the reconstruction; null without a decoder"
+    )
+    error_percentile: float | None = Field(
+        description="share of dataset items (in %) reconstructed at least as well: an anomaly "
+        "score; null without a decoder"
     )
     input: str = Field(description="the upload as the model sees it (resized), PNG data URL")
     filename: str | None = None
@@ -138,7 +156,15 @@ class InterpolateOut(BaseModel):
     projection: str
     latents: list[Latent]
     positions: list[tuple[float, float]]
-    images: list[str] = Field(description="PNG data URLs, one per step")
+    images: list[str | None] = Field(
+        description="PNG data URLs, one per step: decoded, or the nearest items' (see "
+        "image_source); null for an item without an image"
+    )
+    image_source: ImageSource = Field("decoded", description=IMAGE_SOURCE)
+    nearest_ids: list[int] | None = Field(
+        None, description="with image_source `nearest`: the item shown at each step"
+    )
+    nearest_names: list[str] | None = Field(None, description="those items' names")
 
 
 class AttributeOut(BaseModel):
@@ -254,3 +280,46 @@ class ErrorOut(Strict):
     """The one shape of every error the API returns (app/errors.py makes it)."""
 
     error: ErrorDetail
+
+
+class OutlierOut(BaseModel):
+    id: int
+    name: str
+    error: float = Field(description="the item's reconstruction MSE")
+    label: str | None = Field(description="the item's class name, when the dataset has labels")
+    percentile: float = Field(
+        description="share of items (in %) reconstructed at least as well (100: the worst)"
+    )
+
+
+class OutliersOut(BaseModel):
+    model: str
+    count: int = Field(description="how many items the model has")
+    outliers: list[OutlierOut] = Field(description="largest reconstruction error first")
+
+
+class FigureOut(BaseModel):
+    key: str = Field(description="the quality figure, e.g. `trustworthiness.umap`")
+    label: str
+    a: float | None = Field(description="model a's figure; null where it has none")
+    b: float | None = Field(description="model b's figure; null where it has none")
+    better: Literal["higher", "lower"]
+
+
+class CompareOut(BaseModel):
+    a: str
+    b: str
+    n_items: int
+    aligned: bool = Field(
+        description="the two models index the same items in the same order (item ids match); "
+        "always true here, since models that do not are a 409 `not_comparable`"
+    )
+    figures: list[FigureOut]
+
+
+class ComparableOut(BaseModel):
+    model: str
+    comparable: list[str] = Field(
+        description="other loaded models on the same items, in load order: each can be "
+        "compared with this one (`GET /api/compare`)"
+    )

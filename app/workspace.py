@@ -48,9 +48,7 @@ def list_models(workspace: Path) -> list[str]:
     return sorted(
         p.name
         for p in workspace.iterdir()
-        if p.is_dir()
-        and NAME_PATTERN.match(p.name)
-        and (p / CONFIG_FILE).is_file()
+        if p.is_dir() and NAME_PATTERN.match(p.name) and (p / CONFIG_FILE).is_file()
     )
 
 

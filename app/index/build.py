@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from app.index.faithfulness import K as FAITHFULNESS_K
+from app.index.faithfulness import item_faithfulness, mean_faithfulness
 from app.index.inverse import InverseMap
 from app.index.projection import Projection, make_projection
 from app.index.quality import knn_accuracy, knn_r2, trustworthiness
@@ -66,9 +68,29 @@ def cache_key(info: CheckpointInfo, params: IndexParams) -> str:
 
 
 def data_hash(data: ImageSet) -> str:
-    digest = hashlib.sha256(data.images.tobytes())
-    if data.labels is not None:
-        digest.update(data.labels.tobytes())
+    """SHA-256 of what an index is made from: images, labels and metadata, in item order."""
+    return content_sha256(data.images, data.labels, data.metadata)
+
+
+def content_sha256(
+    images: np.ndarray,
+    labels: np.ndarray | None,
+    metadata: dict[str, np.ndarray],
+    chunk: int = 4096,
+) -> str:
+    """``data_hash`` of the parts: images are hashed in chunks, so a memory-mapped array (a
+    streamed folder, app/index/stream.py) is not read into memory whole. Metadata counts too,
+    so an edited metadata.csv makes `latent-explorer index` rebuild."""
+    digest = hashlib.sha256()
+    for first in range(0, len(images), chunk):
+        # Hashed through the buffer: a contiguous chunk (a memory map's) is not copied.
+        digest.update(np.ascontiguousarray(images[first : first + chunk]).data)
+    if labels is not None:
+        digest.update(labels.tobytes())
+    for key in sorted(metadata):
+        column = metadata[key]
+        digest.update(f"\0{key}\0{column.dtype.str}\0".encode())
+        digest.update(np.ascontiguousarray(column).tobytes())
     return digest.hexdigest()
 
 
@@ -92,16 +114,7 @@ def build_index(
     latents, errors = encode_all(model, data.images, device)
     encode_seconds = time.perf_counter() - t0
     return index_latents(
-        IndexInput(
-            latents=latents,
-            errors=errors,
-            images=data.images,
-            labels=data.labels,
-            label_field=data.label_field,
-            label_names=data.label_names,
-            item_names=data.item_names,
-            metadata=dict(data.metadata),
-        ),
+        IndexInput.of(data, latents, errors),
         params,
         key=cache_key(info, params),
         data_sha256=data_hash(data),
@@ -126,6 +139,20 @@ class IndexInput:
     item_names: np.ndarray  # (N,) unicode
     metadata: dict[str, np.ndarray]
 
+    @classmethod
+    def of(cls, data: ImageSet, latents: np.ndarray, errors: np.ndarray | None) -> IndexInput:
+        """A dataset's items with the latents (and errors) its model gave them."""
+        return cls(
+            latents=latents,
+            errors=errors,
+            images=data.images,
+            labels=data.labels,
+            label_field=data.label_field,
+            label_names=data.label_names,
+            item_names=data.item_names,
+            metadata=dict(data.metadata),
+        )
+
 
 def index_latents(
     data: IndexInput,
@@ -135,7 +162,8 @@ def index_latents(
     data_sha256: str,
     timings: dict[str, float] | None = None,
 ) -> LatentIndex:
-    """Fit the projections and their inverse maps on ``data.latents``, measure quality."""
+    """Fit the projections and their inverse maps on ``data.latents``, measure quality and
+    each map's faithfulness per item (app/index/faithfulness.py)."""
     timings = dict(timings or {})
     latents = data.latents
     projections: dict[str, Projection] = {}
@@ -157,6 +185,13 @@ def index_latents(
     t0 = time.perf_counter()
     quality = measure_quality(data, projections, params.seed)
     timings["quality"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    faithfulness: dict[str, np.ndarray] = {}
+    if len(latents) > FAITHFULNESS_K:  # fewer items: every item is every other's neighbour
+        embeddings = {name: p.embedding_ for name, p in projections.items()}
+        faithfulness = item_faithfulness(latents, embeddings, FAITHFULNESS_K)
+        quality["faithfulness"] = mean_faithfulness(faithfulness)
+    timings["faithfulness"] = time.perf_counter() - t0
     log.info("index built: %s", {k: round(v, 2) for k, v in timings.items()})
     return LatentIndex(
         latents=latents,
@@ -174,6 +209,7 @@ def index_latents(
         key=key,
         data_sha256=data_sha256,
         params=params.to_dict(),
+        faithfulness=faithfulness,
     )
 
 
@@ -225,14 +261,26 @@ def ensure_index(
     *,
     data: ImageSet | None = None,
     force: bool = False,
+    progress: bool = False,
 ) -> tuple[LatentIndex, bool]:
-    """The model's index, from the cache when it matches; returns (index, built_now)."""
+    """The model's index, from the cache when it matches; returns (index, built_now).
+
+    A model trained on ``folder:PATH`` with no ``data`` given is indexed by streaming the
+    folder in batches (app/index/stream.py), never holding its images in memory; ``progress``
+    shows a bar while it decodes and encodes.
+    """
     if not force:
         cached = cached_index(folder, info, params)
         if cached is not None:
             return cached, False
     if info.architecture == "embeddings":
         index = embeddings_index(folder, info, params)
+    elif data is None and streams_folder(info):
+        from app.index.stream import refresh_folder_index  # it imports this module
+
+        return refresh_folder_index(
+            folder, model, info, params, device, force=True, progress=progress
+        )
     else:
         if data is None:
             data = dataset_for(info)
@@ -261,6 +309,12 @@ def embeddings_index(folder: Path, info: CheckpointInfo, params: IndexParams) ->
         key=cache_key(info, params),
         data_sha256=info.weights_sha256,
     )
+
+
+def streams_folder(info: CheckpointInfo) -> bool:
+    """Whether the model's dataset is a folder of images, indexed by streaming it."""
+    spec = str(info.dataset.get("spec", ""))
+    return spec.strip().lower().startswith("folder:")
 
 
 def dataset_for(info: CheckpointInfo) -> ImageSet:

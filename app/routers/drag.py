@@ -1,5 +1,9 @@
 """The drag stream: the page sends 2D points while the user drags; the server answers each
-with the image decoded at the newest point, dropping points that went stale meanwhile."""
+with the image decoded at the newest point, dropping points that went stale meanwhile.
+
+A model without a decoder answers with the nearest real item's image instead, saying so:
+``"image_source": "nearest"`` with ``nearest_id`` and ``nearest_name`` (``image`` null when
+the items have no images); decoded frames say ``"image_source": "decoded"``."""
 
 from __future__ import annotations
 
@@ -100,7 +104,18 @@ async def drag_stream(websocket: WebSocket, model: str, projection: str = "umap"
             try:
                 name, xy, seq = parse_point(text, default)
                 name = explorer.projection_name(m, name)
-                latent, png = await explorer.drag_frame(m, name, xy)
+                image: dict[str, Any] = {"image_source": "decoded"}
+                png: bytes | None
+                if m.can_decode:
+                    latent, png = await explorer.drag_frame(m, name, xy)
+                else:  # no decoder: the nearest real item's image (None: it has none)
+                    frame = await explorer.nearest_drag_frame(m, name, xy)
+                    latent, png = frame.latent, frame.png
+                    image = {
+                        "image_source": "nearest",
+                        "nearest_id": frame.nearest_id,
+                        "nearest_name": frame.nearest_name,
+                    }
             except (ValueError, LatentExplorerError) as exc:
                 status = int(getattr(exc, "status", 422))
                 await websocket.send_json(
@@ -114,7 +129,8 @@ async def drag_stream(websocket: WebSocket, model: str, projection: str = "umap"
                     "y": float(xy[1]),
                     "projection": name,
                     "latent": latent.tolist(),
-                    "image": png_data_url_from_png(png),
+                    "image": None if png is None else png_data_url_from_png(png),
+                    **image,
                 }
             )
     except WebSocketDisconnect:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 
 from app.deps import ExplorerDep, ModelDep, SettingsDep
 from app.errors import API_ERRORS, error_responses
-from app.routers.convert import neighbours_out
+from app.routers.convert import image_out, nearest_out, neighbours_out
 from app.schemas import EncodedOut, EncodeOut
 from app.services.errors import InvalidInputError
 from app.services.images import png_data_url
@@ -20,8 +20,10 @@ router = APIRouter(prefix="/api/models", tags=["encode"], responses=API_ERRORS)
     "neighbours",
     description="Multipart form with one or more `file` parts (PNG, JPEG, GIF, WebP or BMP). "
     "Images are EXIF-rotated, composited on the training background, converted to the model's "
-    "channels and resized. A position is stable: the same image always lands on the same spot.",
-    responses=error_responses(415),
+    "channels and resized. A position is stable: the same image always lands on the same spot. "
+    "A model without a decoder answers without a reconstruction (its error and score null) and "
+    "with the nearest item's image; precomputed embeddings (no encoder) answer 409 `no_encoder`.",
+    responses=error_responses(409, 415),
 )
 async def encode_images(
     m: ModelDep,
@@ -44,8 +46,9 @@ async def encode_images(
             EncodedOut(
                 latent=result.latent.tolist(),
                 positions=result.positions,
-                image=png_data_url(result.image),
+                image=image_out(result.image),
                 neighbours=neighbours_out(result.neighbours),
+                **nearest_out(result),
                 reconstruction_error=result.reconstruction_error,
                 error_percentile=result.error_percentile,
                 input=png_data_url(result.input_image),

@@ -31,3 +31,11 @@ class UnsupportedError(ServiceError):
 
     status = 400
     code = "unsupported"
+
+
+class ConflictError(ServiceError):
+    """The model lacks what the request needs: an encoder (precomputed embeddings) for an
+    upload, a decoder for a decoded image. The message says what works instead."""
+
+    status = 409
+    code = "conflict"

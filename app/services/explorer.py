@@ -20,53 +20,19 @@ from app.services.images import load_upload, png_bytes
 from app.services.inference import InferenceWorker
 from app.services.latent_math import Method, analogy, combine, interpolate
 from app.services.loaded import LoadedModel, ModelStore
+from app.services.nearest import (
+    Nearest,
+    NearestFrame,
+    nearest_frame,
+    nearest_items,
+    require_decoder,
+    require_encoder,
+    require_images,
+)
+from app.services.results import Encoded, Neighbours, Path_, Placed, Ref
 
 LATENT_LIMIT = 1e6  # larger components are almost surely a mistake, and overflow decoders
 MAX_K = 1000
-
-
-@dataclass
-class Ref:
-    """A place in latent space: a dataset item, a latent vector, or a point on a projection."""
-
-    id: int | None = None
-    latent: list[float] | None = None
-    point: tuple[float, float] | None = None
-    projection: str | None = None
-
-
-@dataclass
-class Neighbours:
-    ids: list[int]
-    distances: list[float]
-    metric: str
-    exact: bool = True  # False when the approximate (FAISS) index answered
-
-
-@dataclass
-class Placed:
-    """A latent with everything the page shows about it."""
-
-    latent: np.ndarray  # (D,)
-    positions: dict[str, tuple[float, float]]
-    image: np.ndarray  # (C, H, W) float32
-    neighbours: Neighbours | None = None
-
-
-@dataclass
-class Encoded(Placed):
-    reconstruction_error: float = 0.0
-    error_percentile: float = 0.0
-    input_image: np.ndarray | None = None
-
-
-@dataclass
-class Path_:
-    latents: np.ndarray  # (T, D)
-    positions: np.ndarray  # (T, 2) on the requested projection
-    images: np.ndarray  # (T, C, H, W)
-    projection: str
-    method: str
 
 
 @dataclass
@@ -208,15 +174,25 @@ class Explorer:
         images = await self.worker.decode(m.name, m.decode, latents)
         return np.nan_to_num(images, nan=0.0, posinf=1.0, neginf=0.0)
 
+    async def pictures(
+        self, m: LoadedModel, latents: np.ndarray
+    ) -> tuple[np.ndarray | None, Nearest | None]:
+        """(B, D) -> their images: decoded, or without a decoder the nearest real items' (and
+        which items those are; images None when the entry stores none)."""
+        if m.can_decode:
+            return await self.decode(m, latents), None
+        near = await self.worker.run(nearest_items, m, latents)
+        return near.images, near
+
     async def place(
         self, m: LoadedModel, latent: np.ndarray, k: int = 0, metric: str = "euclidean"
     ) -> Placed:
-        image = (await self.decode(m, latent[None]))[0]
+        images, nearest = await self.pictures(m, latent[None])
         positions = {
             n: (float(p[0, 0]), float(p[0, 1])) for n, p in self.positions(m, latent[None]).items()
         }
         near = self.neighbours(m, latent, k, metric) if k else None
-        return Placed(latent, positions, image, near)
+        return Placed(latent, positions, None if images is None else images[0], near, nearest)
 
     # ---- operations ----------------------------------------------------------------------
     def points_json(self, m: LoadedModel, projection: str | None) -> bytes:
@@ -253,12 +229,17 @@ class Explorer:
         return points.item_facts(m.index, self.item(m, item_id))
 
     def item_png(self, m: LoadedModel, item_id: int) -> bytes:
-        return png_bytes(m.index.images[self.item(m, item_id)])
+        item = self.item(m, item_id)
+        return png_bytes(require_images(m)[item])
 
     async def encode_upload(
         self, m: LoadedModel, data: bytes, k: int = 8, filename: str | None = None
     ) -> Encoded:
-        """Place an uploaded image: latent, positions, reconstruction, anomaly score, neighbours."""
+        """Place an uploaded image: latent, positions, reconstruction, anomaly score, neighbours.
+
+        Without a decoder there is no reconstruction (error and score None) and the image is
+        the nearest real item's."""
+        require_encoder(m)
         self.check_k(m, k)
 
         def read_and_encode() -> tuple[np.ndarray, np.ndarray]:
@@ -274,22 +255,24 @@ class Explorer:
 
         x, latent = await self.worker.run(read_and_encode)
         placed = await self.place(m, latent, k)
-        error = float(np.mean((placed.image - x) ** 2))
+        error: float | None = None
+        percentile: float | None = None
+        if placed.nearest is None and placed.image is not None:  # decoded: a reconstruction
+            error = float(np.mean((placed.image - x) ** 2))
         state = self.state(m)
-        if state.sorted_errors is None:
+        if state.sorted_errors is None and m.index.errors is not None:
             state.sorted_errors = np.sort(m.index.errors)
-        percentile = (
-            100.0
-            * np.searchsorted(state.sorted_errors, error, side="right")
-            / len(state.sorted_errors)
-        )
+        if error is not None and state.sorted_errors is not None:
+            rank = np.searchsorted(state.sorted_errors, error, side="right")
+            percentile = float(100.0 * rank / len(state.sorted_errors))
         return Encoded(
             placed.latent,
             placed.positions,
             placed.image,
             placed.neighbours,
+            placed.nearest,
             reconstruction_error=error,
-            error_percentile=float(percentile),
+            error_percentile=percentile,
             input_image=x,
         )
 
@@ -306,9 +289,9 @@ class Explorer:
         a, b = self.resolve(m, start, "start"), self.resolve(m, end, "end")
         method_: Method = "lerp" if method == "lerp" else "slerp"
         latents = interpolate(a, b, steps, method_)
-        images = await self.decode(m, latents)
+        images, nearest = await self.pictures(m, latents)
         positions = m.index.projections[name].transform(latents)
-        return Path_(latents, positions, images, name, method)
+        return Path_(latents, positions, images, name, method, nearest)
 
     def attributes(self, m: LoadedModel) -> list[Attribute]:
         state = self.state(m)
@@ -376,7 +359,12 @@ class Explorer:
         return self.neighbours(m, latent, k, metric, exclude=ref.id)
 
     async def decode_ref(self, m: LoadedModel, ref: Ref) -> Placed:
-        placed = await self.place(m, self.resolve(m, ref, "input"))
+        """A ref's image and positions. Without a decoder a click (a point or an id) gets the
+        nearest real item's image, while decoding a raw latent is refused (409 no_decoder)."""
+        latent = self.resolve(m, ref, "input")
+        if ref.latent is not None:
+            require_decoder(m, "an image of a latent vector")
+        placed = await self.place(m, latent)
         if ref.point is not None:
             # The latent came from this very point: report it there, not where the forward
             # placement (a different, lossy map) would put the latent.
@@ -399,3 +387,9 @@ class Explorer:
             return latent[0], png_bytes(image)  # png_bytes maps NaN to black itself
 
         return await self.worker.run(frame)
+
+    async def nearest_drag_frame(
+        self, m: LoadedModel, projection: str, xy: np.ndarray
+    ) -> NearestFrame:
+        """``drag_frame`` without a decoder: the nearest real item to the point's latent."""
+        return await self.worker.run(nearest_frame, m, projection, xy)

@@ -3,6 +3,7 @@
 // analogy a - b + c. The result is decoded, marked on the map, and its neighbours highlighted.
 
 import { api } from "./api.js";
+import { imageCaption, nearestOf } from "./capabilities.js";
 import * as map from "./map.js";
 import { renderGallery, Slot } from "./places.js";
 import { goTo, showPlace } from "./preview.js";
@@ -62,6 +63,7 @@ $("#arith-show").addEventListener("click", () => {
     latent: result.latent,
     positions: result.positions,
     label: "arithmetic result",
+    nearest: nearestOf(result),
   });
 });
 
@@ -183,9 +185,15 @@ async function runBody(body) {
   state.arith.run = true;
   save();
   $("#arith-result").hidden = false;
-  $("#arith-image").src = result.image;
+  const nearest = nearestOf(result);
+  const picture = $("#arith-image");
+  if (result.image) picture.src = result.image;
+  else picture.removeAttribute("src");
+  picture.hidden = !result.image;
+  picture.alt = nearest ? imageCaption(nearest) : "Decoded result of the arithmetic";
   const xy = result.positions[state.projection];
-  $("#arith-where").textContent = `lands at (${fmt(xy[0])}, ${fmt(xy[1])}) on ${state.projection.toUpperCase()}`;
+  const shown = nearest ? ` · ${imageCaption(nearest, { lower: true })}` : "";
+  $("#arith-where").textContent = `lands at (${fmt(xy[0])}, ${fmt(xy[1])}) on ${state.projection.toUpperCase()}${shown}`;
   renderGallery($("#arith-neighbours"), result.neighbours, (id) => goTo({ id }));
   showOnMap();
 }

@@ -1,7 +1,9 @@
 // Interpolation: two endpoints, lerp or slerp, a number of steps; the path on the map, the
 // frames as a strip, and a slider that scrubs along it (showing each frame in the preview).
+// Without a decoder each frame is the nearest real item's image (or name, with no images).
 
 import { api } from "./api.js";
+import { imageCaption, nearestOf } from "./capabilities.js";
 import * as map from "./map.js";
 import { Slot } from "./places.js";
 import { saveImageGrid } from "./png.js";
@@ -63,17 +65,21 @@ export async function run() {
   }
   state.interp.run = true;
   save();
+  const nearest = path.images.map((_, i) => nearestOf(path, i));
+  $("#interp-source").textContent = nearest[0]
+    ? "Nearest real item at each step (this model has no decoder)."
+    : "";
   strip.replaceChildren(
-    ...path.images.map((src, i) =>
-      el("img", {
-        class: "pixel",
-        src,
-        alt: `frame ${i + 1} of ${path.images.length}`,
-        title: `frame ${i + 1}`,
-        dataset: { index: String(i) },
+    ...path.images.map((src, i) => {
+      const attrs = {
+        class: src ? "pixel" : "frame-name",
+        title: `frame ${i + 1}${nearest[i] ? `: ${imageCaption(nearest[i], { lower: true })}` : ""}`,
+        dataset: { index: String(i), nearestId: nearest[i] ? String(nearest[i].id) : "" },
         onclick: () => scrub(i),
-      }),
-    ),
+      };
+      if (!src) return el("button", { type: "button", ...attrs, text: nearest[i].name });
+      return el("img", { ...attrs, src, alt: `frame ${i + 1} of ${path.images.length}` });
+    }),
   );
   slider.max = String(path.images.length - 1);
   $("#interp-result").hidden = false;
@@ -85,7 +91,7 @@ function scrub(i, { preview = true } = {}) {
   if (!path) return;
   slider.value = String(i);
   $("#interp-frame-out").textContent = `${i + 1} of ${path.images.length}`;
-  strip.querySelectorAll("img").forEach((img, j) => img.classList.toggle("current", i === j));
+  [...strip.children].forEach((frame, j) => frame.classList.toggle("current", i === j));
   map.setOverlay("frame", [path.positions[i]]);
   if (preview) {
     showPlace(
@@ -95,6 +101,7 @@ function scrub(i, { preview = true } = {}) {
         latent: path.latents[i],
         positions: { [path.projection]: path.positions[i] },
         label: `interpolation frame ${i + 1} of ${path.images.length} (${path.method})`,
+        nearest: nearestOf(path, i),
       },
       { quiet: true },
     );
@@ -110,12 +117,17 @@ export async function saveStrip() {
     showError(panel, "Run an interpolation first.");
     return;
   }
+  if (path.images.some((src) => !src)) {
+    showError(panel, "This model's items have no images: there is no strip to save.");
+    return;
+  }
   await saveImageGrid([{ label: "", images: path.images }], `interpolation-${state.model}.png`);
 }
 
 function clear() {
   path = null;
   strip.replaceChildren();
+  $("#interp-source").textContent = "";
   $("#interp-result").hidden = true;
   map.setOverlay("path", []);
   map.setOverlay("frame", []);

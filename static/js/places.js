@@ -2,6 +2,7 @@
 // hold a ref, and thumbnail galleries of neighbours.
 
 import { api } from "./api.js";
+import { can } from "./capabilities.js";
 import { encodeRef, loaded, state } from "./state.js";
 import { el, fmt } from "./ui.js";
 
@@ -21,12 +22,38 @@ export function buildFields(points) {
       codes: points.labels,
     };
   }
-  fields[ERROR_FIELD] = {
-    label: "reconstruction error",
-    type: "number",
-    values: points.reconstruction_error,
-  };
+  // Absent without a decoder (embeddings, encoder-only models): nothing to colour by then.
+  if (points.reconstruction_error) {
+    fields[ERROR_FIELD] = {
+      label: "reconstruction error",
+      type: "number",
+      values: points.reconstruction_error,
+    };
+  }
+  if (points.faithfulness) fields[FAITHFULNESS_FIELD] = faithfulnessField(points.faithfulness);
   return fields;
+}
+
+export const FAITHFULNESS_FIELD = "faithfulness";
+
+// A fixed 0..1 range, so a colour means the same share on every map; red where the map tears
+// neighbourhoods apart, blue where it keeps them.
+function faithfulnessField(values) {
+  return {
+    label: "faithfulness (k=10)",
+    type: "number",
+    values,
+    range: [0, 1],
+    colorscale: [
+      [0, "#c0392b"],
+      [0.5, "#f1c40f"],
+      [1, "#2166ac"],
+    ],
+    note:
+      "Faithfulness: the share of each point's 10 nearest neighbours in latent space that are " +
+      "also among its 10 nearest on this map. Low (red) = the map tears these neighbourhoods " +
+      "apart; high (blue) = it keeps them.",
+  };
 }
 
 export function fieldValue(field, id) {
@@ -74,6 +101,25 @@ export function itemLabel(id) {
   const field = points && loaded.fields[points.label_field];
   const label = field ? ` · ${points.label_field} ${fieldValue(field, id)}` : "";
   return `item #${id}${label}`;
+}
+
+/**
+ * What the server shows for `ref` (a PlacedOut): POST decode, which without a decoder answers
+ * clicks with the nearest real item; a raw latent is not decoded then (409), so its nearest
+ * item is looked up instead (without positions: the latent has no known place on the map).
+ */
+export async function imageFor(ref) {
+  if (can.decode || !ref.latent) return api.decode(state.model, ref);
+  const { ids } = await api.neighbours(state.model, { latent: ref.latent, k: 1 });
+  const item = await api.item(state.model, ids[0]);
+  return {
+    latent: ref.latent,
+    positions: null,
+    image: can.images ? api.thumbnailUrl(state.model, item.id) : null,
+    image_source: "nearest",
+    nearest_id: item.id,
+    nearest_name: item.name,
+  };
 }
 
 /** The current place, as the preview knows it: {ref, image, label}; set by preview.js. */
@@ -129,17 +175,35 @@ export class Slot {
     if (image) {
       this.thumb.src = image;
     } else if (ref.id !== undefined && ref.id !== null) {
-      this.thumb.src = api.thumbnailUrl(state.model, ref.id);
+      this.thumb.hidden = !can.images; // an entry without images: the text names the item
+      if (can.images) this.thumb.src = api.thumbnailUrl(state.model, ref.id);
     } else {
       this.thumb.removeAttribute("src");
       try {
-        const placed = await api.decode(state.model, ref);
-        if (this.ref === ref) this.thumb.src = placed.image;
+        const placed = await imageFor(ref);
+        if (this.ref !== ref) return;
+        this.thumb.hidden = !placed.image;
+        if (placed.image) this.thumb.src = placed.image;
       } catch {
         // the thumbnail is decoration; the panel reports errors when it runs
       }
     }
   }
+}
+
+/** An item's thumbnail, or its name where the entry has no images. */
+export function itemPicture(id) {
+  if (can.images) {
+    return el("img", {
+      class: "pixel",
+      src: api.thumbnailUrl(state.model, id),
+      alt: itemLabel(id),
+      loading: "lazy",
+    });
+  }
+  const name = el("span", { class: "item-name" });
+  name.textContent = itemName(id, (text) => (name.textContent = text));
+  return name;
 }
 
 /** Render neighbours ({ids, distances}) as thumbnail buttons; `onPick(id)` on press. */
@@ -154,12 +218,7 @@ export function renderGallery(container, neighbours, onPick) {
           dataset: { id: String(id) },
           onclick: () => onPick(id),
         },
-        el("img", {
-          class: "pixel",
-          src: api.thumbnailUrl(state.model, id),
-          alt: itemLabel(id),
-          loading: "lazy",
-        }),
+        itemPicture(id),
         el("span", { text: `#${id}` }),
         el("span", { text: fmt(neighbours.distances[i], 2) }),
       ),

@@ -1,9 +1,11 @@
 // The preview: the decoded image of the current place, set by a click (POST decode) or
 // continuously while dragging the handle (the WebSocket drag stream), with the latent as bars.
+// Without a decoder it is the nearest real item's image, captioned with that item's name.
 
 import { api, openDragStream } from "./api.js";
+import { can, imageCaption, nearestOf } from "./capabilities.js";
 import * as map from "./map.js";
-import { current, describeRef } from "./places.js";
+import { current, describeRef, imageFor } from "./places.js";
 import { emit, loaded, on, save, state } from "./state.js";
 import { $, busy, el, fmt, latestOnly, STALE, toast } from "./ui.js";
 
@@ -14,7 +16,7 @@ const handle = $("#handle");
 const guard = latestOnly();
 const MAX_BARS = 16;
 
-let place = null; // {ref, image, latent, positions, label}
+let place = null; // {ref, image, latent, positions, label, nearest: {id, name} | null}
 current.get = () => place;
 
 let stream = null;
@@ -22,19 +24,30 @@ let dragging = false; // frames that arrive after the release are stale: the rel
 let frames = 0;
 let rate = { count: 0, since: 0 };
 
-/** Show `next` ({ref, image, latent, positions, label}); `quiet` skips the "here" event. */
+/** Show the image of a place, or of the nearest real item ({id, name}; no image: none). */
+function showImage(src, nearest) {
+  if (src) image.src = src;
+  else image.removeAttribute("src"); // an item without an image: the caption names it
+  image.alt = nearest ? `Nearest real image: ${nearest.name}` : "Decoded image at the chosen place";
+  image.dataset.nearestId = nearest ? String(nearest.id) : "";
+  $("#preview-caption").textContent = imageCaption(nearest);
+}
+
+/** Show `next` ({ref, image, latent, positions, label, nearest}); `quiet` skips the "here"
+ * event. */
 export function showPlace(next, { quiet = false } = {}) {
   place = next;
   state.here = next.ref;
   save();
-  image.src = next.image;
+  showImage(next.image, next.nearest);
   image.dataset.ref = describeRef(next.ref);
   $("#preview-title").textContent = next.label || title(next.ref);
   const xy = next.positions && next.positions[state.projection];
   $("#preview-sub").textContent = xy
     ? `at (${fmt(xy[0])}, ${fmt(xy[1])}) on ${state.projection.toUpperCase()}`
     : "";
-  const isItem = next.ref.id !== undefined && next.ref.id !== null;
+  // Without a decoder the main image already is the item's own.
+  const isItem = next.ref.id !== undefined && next.ref.id !== null && can.decode && can.images;
   $("#preview-original-figure").hidden = !isItem;
   if (isItem) original.src = api.thumbnailUrl(state.model, next.ref.id);
   drawBars(next.latent);
@@ -46,12 +59,13 @@ function title(ref) {
   return ref.point ? "Map point" : describeRef(ref);
 }
 
-/** Decode `ref` on the server and show it. */
+/** Decode `ref` on the server (or find its nearest real item) and show it. */
 export async function goTo(ref, label = null) {
   try {
-    const placed = await guard(busy(card, api.decode(state.model, ref)));
+    const placed = await guard(busy(card, imageFor(ref)));
     if (placed === STALE) return;
-    showPlace({ ref, image: placed.image, latent: placed.latent, positions: placed.positions, label });
+    const { image: src, latent, positions } = placed;
+    showPlace({ ref, image: src, latent, positions, label, nearest: nearestOf(placed) });
   } catch (error) {
     toast(error.message);
   }
@@ -59,10 +73,12 @@ export async function goTo(ref, label = null) {
 
 export function reset() {
   place = null;
-  image.removeAttribute("src");
+  showImage(null, null);
   image.dataset.frames = "0";
   frames = 0;
-  $("#preview-title").textContent = "Click the map to decode a place.";
+  $("#preview-title").textContent = can.decode
+    ? "Click the map to decode a place."
+    : "Click the map to see the nearest real item.";
   $("#preview-sub").textContent = "";
   $("#preview-original-figure").hidden = true;
   $("#latent-bars").replaceChildren();
@@ -132,13 +148,15 @@ function showFrame(frame) {
   if (!dragging) return;
   frames += 1;
   image.dataset.frames = String(frames);
-  image.src = frame.image;
+  const nearest = nearestOf(frame);
+  showImage(frame.image, nearest);
   const xy = [frame.x, frame.y];
   place = {
     ref: { point: xy, projection: frame.projection },
     image: frame.image,
     latent: frame.latent,
     positions: { [frame.projection]: xy },
+    nearest,
   };
   $("#preview-title").textContent = title(place.ref);
   $("#preview-sub").textContent = `at (${fmt(xy[0])}, ${fmt(xy[1])}), dragging`;

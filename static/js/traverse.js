@@ -3,6 +3,7 @@
 
 import { api } from "./api.js";
 import { termAttributeIds } from "./arithmetic.js";
+import { can } from "./capabilities.js";
 import { current, Slot } from "./places.js";
 import { saveImageGrid } from "./png.js";
 import { on, save, state } from "./state.js";
@@ -111,7 +112,8 @@ export function restore() {
   $$('input[name="trav-mode"]').forEach((r) => (r.checked = r.value === state.trav.mode));
   $("#trav-steps").value = state.trav.steps;
   $("#trav-radius").value = state.trav.radius;
-  if (state.trav.run && start.ref) run();
+  // No decoder: the tab is hidden and the server would refuse the grid (409 no_decoder).
+  if (state.trav.run && start.ref && can.decode) run();
 }
 
 on("tab", (tab) => {

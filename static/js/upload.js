@@ -2,11 +2,12 @@
 // the map as a star, with its reconstruction, anomaly score and nearest items.
 
 import { api } from "./api.js";
+import { can, imageCaption, nearestOf } from "./capabilities.js";
 import * as map from "./map.js";
 import { renderGallery } from "./places.js";
 import { goTo, showPlace } from "./preview.js";
 import { on, state } from "./state.js";
-import { $, busy, clearError, el, fmt, showError } from "./ui.js";
+import { $, busy, clearError, el, fmt, showError, toast } from "./ui.js";
 
 const panel = $("#panel-upload");
 const list = $("#upload-list");
@@ -35,6 +36,11 @@ for (const zone of [$("#dropzone"), $("#map").parentElement]) {
 }
 
 export async function upload(files) {
+  if (!can.encode) {
+    // The panel is hidden then, but the map still takes dropped files.
+    toast("This model has no encoder (precomputed embeddings): images cannot be placed on its map.");
+    return;
+  }
   const images = files.filter((f) => f.type.startsWith("image/") || /\.(png|jpe?g|gif|webp|bmp)$/i.test(f.name));
   if (!images.length) {
     showError(panel, "None of those files is an image (PNG, JPEG, GIF, WebP or BMP).");
@@ -74,6 +80,9 @@ function renderCards() {
     ...uploads
       .map((item, i) => {
         const unusual = item.error_percentile >= 95;
+        // Without a decoder: no reconstruction and no score, and the image is the nearest item's.
+        const nearest = nearestOf(item);
+        const scored = item.error_percentile !== null && item.error_percentile !== undefined;
         return el(
           "article",
           { class: "upload-card", dataset: { index: String(i) } },
@@ -81,20 +90,29 @@ function renderCards() {
             "div",
             { class: "upload-head" },
             el("figure", {}, el("img", { class: "pixel", src: item.input, alt: "upload as the model sees it" }), el("figcaption", { text: "input" })),
-            el("figure", {}, el("img", { class: "pixel", src: item.image, alt: "reconstruction" }), el("figcaption", { text: "reconstruction" })),
+            el(
+              "figure",
+              {},
+              item.image ? el("img", { class: "pixel", src: item.image, alt: nearest ? imageCaption(nearest) : "reconstruction" }) : null,
+              el("figcaption", { text: nearest ? imageCaption(nearest, { lower: true }) : "reconstruction" }),
+            ),
             el(
               "div",
               { class: "upload-facts" },
               el("p", { text: item.filename || `upload ${i + 1}` }),
-              el(
-                "p",
-                {},
-                "Anomaly score: ",
-                el("span", { class: `score${unusual ? " high" : ""}`, text: percentText(item.error_percentile) }),
-              ),
+              scored
+                ? el(
+                    "p",
+                    {},
+                    "Anomaly score: ",
+                    el("span", { class: `score${unusual ? " high" : ""}`, text: percentText(item.error_percentile) }),
+                  )
+                : null,
               el("p", {
                 class: "muted",
-                text: `Reconstructed worse than ${percentText(item.error_percentile)} of the dataset (error ${fmt(item.reconstruction_error, 4)}).${unusual ? " Unlike what the model was trained on." : ""}`,
+                text: scored
+                  ? `Reconstructed worse than ${percentText(item.error_percentile)} of the dataset (error ${fmt(item.reconstruction_error, 4)}).${unusual ? " Unlike what the model was trained on." : ""}`
+                  : "No anomaly score: this model has no decoder to reconstruct the image.",
               }),
               el("button", { type: "button", class: "button small", text: "Show in preview", onclick: () => focus(i) }),
             ),
@@ -123,6 +141,7 @@ function focus(i) {
     latent: item.latent,
     positions: item.positions,
     label: `upload: ${item.filename || `image ${i + 1}`}`,
+    nearest: nearestOf(item),
   });
 }
 

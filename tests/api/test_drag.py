@@ -34,7 +34,8 @@ def burst(ws: WebSocketTestSession, messages: list[str]) -> None:
 def check_frame(
     frame: dict[str, Any], index: LatentIndex, decode_reference: Any, projection: str
 ) -> None:
-    assert set(frame) == {"seq", "x", "y", "projection", "latent", "image"}
+    assert set(frame) == {"seq", "x", "y", "projection", "latent", "image", "image_source"}
+    assert frame["image_source"] == "decoded"
     assert frame["projection"] == projection
     xy = np.array([[frame["x"], frame["y"]]], dtype=np.float32)
     expected = index.inverses[projection].transform(xy)[0]

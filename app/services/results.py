@@ -1,0 +1,56 @@
+"""What the latent operations return: plain dataclasses of numpy arrays, no HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.services.nearest import Nearest
+
+
+@dataclass
+class Ref:
+    """A place in latent space: a dataset item, a latent vector, or a point on a projection."""
+
+    id: int | None = None
+    latent: list[float] | None = None
+    point: tuple[float, float] | None = None
+    projection: str | None = None
+
+
+@dataclass
+class Neighbours:
+    ids: list[int]
+    distances: list[float]
+    metric: str
+    exact: bool = True  # False when the approximate (FAISS) index answered
+
+
+@dataclass
+class Placed:
+    """A latent with everything the page shows about it."""
+
+    latent: np.ndarray  # (D,)
+    positions: dict[str, tuple[float, float]]
+    # (C, H, W): float32 decoded, or (no decoder) uint8 the nearest item's; None: it has none
+    image: np.ndarray | None
+    neighbours: Neighbours | None = None
+    nearest: Nearest | None = None  # set when the image is the nearest real item's (B = 1)
+
+
+@dataclass
+class Encoded(Placed):
+    reconstruction_error: float | None = None  # None: no decoder, so no reconstruction
+    error_percentile: float | None = None
+    input_image: np.ndarray | None = None
+
+
+@dataclass
+class Path_:
+    latents: np.ndarray  # (T, D)
+    positions: np.ndarray  # (T, 2) on the requested projection
+    images: np.ndarray | None  # (T, C, H, W), decoded or the nearest items' (see Placed.image)
+    projection: str
+    method: str
+    nearest: Nearest | None = None  # per step, when the images are the nearest real items'
