@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
+from app.index.faithfulness import shared_counts, without_self
 from models.errors import ConfigError
 
 
@@ -111,26 +112,15 @@ def neighbor_preservation(
             f"xy must have one row per latent; got {points.shape[0]} rows for {data.shape[0]}"
         )
     _check_int(k, "k", low=1, high=data.shape[0] - 1)
-    latent_nn = _neighbours_without_self(cKDTree(data), data, k)  # (N, k)
-    map_nn = _neighbours_without_self(cKDTree(points), points, k)  # (N, k)
-    shared = (latent_nn[:, :, None] == map_nn[:, None, :]).any(axis=2)  # (N, k)
-    return shared.sum(axis=1) / k
+    latent_nn = _kdtree_neighbours(data, k)  # (N, k)
+    map_nn = _kdtree_neighbours(points, k)  # (N, k)
+    return shared_counts(latent_nn, map_nn) / k
 
 
-def _neighbours_without_self(
-    tree: cKDTree, data: npt.NDArray[np.float64], k: int
-) -> npt.NDArray[np.int64]:
-    """The k nearest other items of every item, (N, k).
-
-    Asks for k + 1 and drops the item itself; when duplicates push the item out of its own
-    k + 1 list (they tie at distance 0), the farthest of the k + 1 is dropped instead.
-    """
-    _, idx = tree.query(data, k=k + 1)
-    idx = np.asarray(idx, dtype=np.int64).reshape(data.shape[0], k + 1)
-    is_self = idx == np.arange(data.shape[0])[:, None]
-    missing = ~is_self.any(axis=1)
-    is_self[missing, k] = True
-    return idx[~is_self].reshape(data.shape[0], k)
+def _kdtree_neighbours(data: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.int64]:
+    """The k nearest other items of every item, (N, k), by an exact k-d tree."""
+    _, idx = cKDTree(data).query(data, k=k + 1)
+    return without_self(np.asarray(idx, dtype=np.int64).reshape(data.shape[0], k + 1))
 
 
 def _as_matrix(x: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:

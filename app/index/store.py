@@ -9,7 +9,9 @@ Layout of ``<model>/index/`` (all arrays via numpy with ``allow_pickle=False``):
                          from these on request); absent for embeddings imported without images.
                          Read memory-mapped, so a large collection is not held in memory
     metadata.npz         one (N,) column per metadata field (float64 or unicode)
-    projection-<p>.npz   the fitted projection ``<p>`` (pca, umap) and its inverse map
+    projection-<p>.npz   the fitted projection ``<p>`` (pca, umap), its inverse map and the
+                         faithfulness of the map per item (N,) f32 (app/index/faithfulness.py;
+                         absent for fewer than 11 items)
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class LatentIndex:
     key: str = ""
     data_sha256: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+    # projection -> (N,) float32: share of each item's 10 latent neighbours kept on that map
+    faithfulness: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.latents)
@@ -91,6 +95,8 @@ def save_index(index: LatentIndex, folder: Path) -> None:
         for name, projection in index.projections.items():
             arrays = {f"proj_{k}": v for k, v in projection.to_arrays().items()}
             arrays |= {f"inv_{k}": v for k, v in index.inverses[name].to_arrays().items()}
+            if name in index.faithfulness:
+                arrays["faithfulness"] = index.faithfulness[name].astype(np.float32)
             np.savez(tmp / f"projection-{name}.npz", allow_pickle=False, **arrays)
         manifest = {
             "version": INDEX_VERSION,
@@ -155,10 +161,13 @@ def load_index(folder: Path) -> LatentIndex:
             metadata = {k: meta[f"col_{k}"] for k in manifest["metadata_fields"]}
         projections: dict[str, Projection] = {}
         inverses: dict[str, InverseMap] = {}
+        faithfulness: dict[str, np.ndarray] = {}
         for name in manifest["projections"]:
             with np.load(folder / f"projection-{name}.npz", allow_pickle=False) as data:
                 proj = {k[5:]: data[k] for k in data.files if k.startswith("proj_")}
                 inv = {k[4:]: data[k] for k in data.files if k.startswith("inv_")}
+                if "faithfulness" in data.files:
+                    faithfulness[name] = data["faithfulness"]
             projections[name] = projection_from_arrays(name, proj, latents)
             inverses[name] = InverseMap.from_arrays(inv)
     except (OSError, KeyError, ValueError) as exc:
@@ -179,4 +188,5 @@ def load_index(folder: Path) -> LatentIndex:
         key=manifest["key"],
         data_sha256=manifest["data_sha256"],
         params=manifest["params"],
+        faithfulness=faithfulness,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.routers import (
     arithmetic,
     attributes,
+    compare,
     decode,
     drag,
     encode,
@@ -12,6 +13,7 @@ from app.routers import (
     interpolate,
     models,
     neighbors,
+    outliers,
     pages,
     traverse,
 )
@@ -26,6 +28,8 @@ ROUTERS = [
     arithmetic.router,
     neighbors.router,
     traverse.router,
+    outliers.router,
+    compare.router,
     drag.router,
     pages.router,
 ]

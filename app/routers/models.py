@@ -70,8 +70,8 @@ POINTS_DESCRIPTION = """Every item's map position, label and metadata as columns
 row numbers.
 
 `format=json` (default): `x`, `y`, `labels` (indices into `label_names`), `names`,
-`reconstruction_error`, and `metadata` (categories as `codes` + `categories`, numbers as
-`values`); floats rounded to 5 decimals.
+`reconstruction_error`, `faithfulness` (of this projection, see below), and `metadata`
+(categories as `codes` + `categories`, numbers as `values`); floats rounded to 5 decimals.
 
 `format=binary` (`application/octet-stream`), what the page loads: bytes 0-3 `LEXP`, bytes 4-7
 a little-endian uint32 `H`, then `H` bytes of JSON header (padded with spaces so the columns
@@ -79,9 +79,12 @@ start on an 8-byte boundary), then the columns, little-endian, each at the byte 
 header gives (from the start of the body, a multiple of 8), `count` values of its `dtype`:
 `x`, `y` float32; `order` uint32 (item ids in drawing priority, a seeded random permutation);
 `labels` (absent without labels) and category codes `metadata/<field>` as the smallest of
-uint8, int16, int32 that holds them; `reconstruction_error` and numeric `metadata/<field>`
-float32. The header also holds `count`, `projection`, `label_field`, `label_names` and
-`metadata` (each field's type and categories). Names are left out: see `GET .../names`.
+uint8, int16, int32 that holds them; `reconstruction_error`, `faithfulness` and numeric
+`metadata/<field>` float32. `faithfulness` is per item and projection: the share of the item's
+10 nearest latent neighbours that are also among its 10 nearest on this map (1: kept; low:
+the map tears the neighbourhood apart). The header also holds `count`, `projection`,
+`label_field`, `label_names` and `metadata` (each field's type and categories). Names are left
+out: see `GET .../names`.
 
 Both forms are serialised once per model and projection and then served from memory."""
 

@@ -17,6 +17,12 @@ async def get_index(request: Request) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(request, "index.html", {})
 
 
+@router.get("/compare", response_class=HTMLResponse)
+async def get_compare(request: Request) -> HTMLResponse:
+    """Two models' maps side by side (?a=MODEL&b=MODEL; static/js/compare.js reads them)."""
+    return TEMPLATES.TemplateResponse(request, "compare.html", {})
+
+
 @router.get("/vendor/plotly.min.js")
 async def get_plotly() -> FileResponse:
     """plotly.js from the installed plotly package: the page loads nothing from outside."""

@@ -23,6 +23,9 @@ The header holds ``format``, ``version``, ``model``, ``projection``, ``count``, 
     labels                  uint8 | int16 | int32, the smallest that holds every label index
                             (indices into label_names); absent when the dataset has no labels
     reconstruction_error    float32; absent when the model has no decoder
+    faithfulness            float32 in [0, 1], of this projection: the share of the item's 10
+                            nearest latent neighbours that are among its 10 nearest on this
+                            map (app/index/faithfulness.py); absent for an index without it
     metadata/<field>        float32 for numbers; category codes (indices into the field's
                             categories) as uint8 | int16 | int32, the smallest that holds them
 
@@ -105,6 +108,18 @@ def category_codes(column: np.ndarray) -> tuple[list[str], np.ndarray]:
     return categories.tolist(), codes.reshape(-1)
 
 
+def json_floats(column: np.ndarray, decimals: int) -> list[float | None]:
+    """Rounded floats with None (JSON null) for NaN and infinities, which JSON cannot hold
+    (numeric metadata has gaps where a folder's metadata.csv has no row for an image)."""
+    values = np.round(column.astype(np.float64), decimals)
+    finite = np.isfinite(values)
+    out: list[float | None] = values.tolist()
+    if not finite.all():
+        for i in np.flatnonzero(~finite):
+            out[i] = None
+    return out
+
+
 def points_json(index: LatentIndex, model: str, projection: str) -> bytes:
     """All points of a projection as compact columnar JSON (floats rounded to keep it small)."""
     xy = index.projections[projection].embedding_
@@ -116,7 +131,7 @@ def points_json(index: LatentIndex, model: str, projection: str) -> bytes:
         else:
             metadata[key] = {
                 "type": "number",
-                "values": np.round(column.astype(np.float64), 5).tolist(),
+                "values": json_floats(column, 5),
             }
     body = {
         "model": model,
@@ -131,6 +146,11 @@ def points_json(index: LatentIndex, model: str, projection: str) -> bytes:
         "reconstruction_error": (
             np.round(index.errors.astype(np.float64), 6).tolist()
             if index.errors is not None
+            else None
+        ),
+        "faithfulness": (
+            np.round(index.faithfulness[projection].astype(np.float64), 5).tolist()
+            if projection in index.faithfulness
             else None
         ),
         "metadata": metadata,
@@ -150,6 +170,8 @@ def points_binary(index: LatentIndex, model: str, projection: str, order: np.nda
         columns.append(("labels", smallest_int(index.labels)))
     if index.errors is not None:
         columns.append(("reconstruction_error", index.errors.astype("<f4")))
+    if projection in index.faithfulness:
+        columns.append(("faithfulness", index.faithfulness[projection].astype("<f4")))
     metadata: dict[str, Any] = {}
     for key, column in index.metadata.items():
         if column.dtype.kind in "US":

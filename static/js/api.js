@@ -83,6 +83,11 @@ export const api = {
   arithmetic: (model, body) => send("POST", `${modelPath(model)}/arithmetic`, body),
   neighbours: (model, body) => send("POST", `${modelPath(model)}/neighbors`, body),
   traverse: (model, body) => send("POST", `${modelPath(model)}/traverse`, body),
+  outliers: (model, n = 20) => send("GET", `${modelPath(model)}/outliers?n=${Number(n)}`),
+  /** Whether models a and b index the same items, and their quality figures side by side. */
+  compare: (a, b) => send("GET", `/api/compare?a=${enc(a)}&b=${enc(b)}`),
+  /** The other loaded models on the same items as `model`. */
+  comparable: (model) => send("GET", `${modelPath(model)}/comparable`),
   encode(model, files, k = 8) {
     const form = new FormData();
     for (const file of files) form.append("file", file, file.name);

@@ -23,8 +23,11 @@ export function legendField() {
 export function renderLegend() {
   const legend = $("#legend");
   const name = legendField();
+  // A colour field may say what its scale means (faithfulness does): under the chips.
+  const colour = loaded.fields[state.colour];
+  const note = colour && colour.note ? el("p", { class: "legend-note", text: colour.note }) : null;
   if (!name) {
-    legend.replaceChildren();
+    legend.replaceChildren(...(note ? [note] : []));
     return;
   }
   const field = loaded.fields[name];
@@ -65,6 +68,7 @@ export function renderLegend() {
     );
   }
   legend.setAttribute("aria-label", `${name}: press a class to hide or show it`);
-  legend.replaceChildren(el("span", { class: "legend-title", text: `${name}:` }), ...chips);
+  const title = el("span", { class: "legend-title", text: `${name}:` });
+  legend.replaceChildren(title, ...chips, ...(note ? [note] : []));
 }
 

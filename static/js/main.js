@@ -3,10 +3,13 @@
 
 import { api } from "./api.js";
 import * as arithmetic from "./arithmetic.js";
+import { applyCapabilities, can, PROBE_HINTS } from "./capabilities.js";
+import "./compare-link.js";
 import "./export.js";
 import * as interpolate from "./interpolate.js";
 import * as map from "./map.js";
 import * as neighbours from "./neighbours.js";
+import "./outliers.js";
 import { buildFields, ERROR_FIELD } from "./places.js";
 import * as preview from "./preview.js";
 import { emit, fromQuery, loaded, on, save, state } from "./state.js";
@@ -16,7 +19,9 @@ import * as upload from "./upload.js";
 
 const TABS = ["interpolate", "arithmetic", "upload", "neighbours", "traverse", "export"];
 const HINTS = {
-  probe: "Click or drag on the map to decode any place.",
+  get probe() {
+    return can.decode ? PROBE_HINTS.decoded : PROBE_HINTS.nearest;
+  },
   pan: "Drag to move; scroll to zoom.",
   zoom: "Drag a rectangle to zoom in.",
   lasso: "Draw around points to select them.",
@@ -29,8 +34,9 @@ function describeModel(m) {
   const ds = m.dataset || {};
   const [c, h, w] = m.image_shape;
   const figure = (text, title) => el("span", { class: "figure", title, text });
+  const images = m.has_images === false ? "no images" : `${w}×${h} ${c === 1 ? "grey" : "colour"}`;
   const parts = [
-    `${ds.spec || "dataset"} · ${m.n_items} items · ${w}×${h} ${c === 1 ? "grey" : "colour"} · ${m.architecture.toUpperCase()} · latent ${m.latent_dim}  `,
+    `${ds.spec || "dataset"} · ${m.n_items} items · ${images} · ${m.architecture.toUpperCase()} · latent ${m.latent_dim}  `,
   ];
   if (Number.isFinite(q.reconstruction_mse)) {
     parts.push(figure(`MSE ${q.reconstruction_mse.toFixed(4)}`, "mean squared reconstruction error per pixel"));
@@ -41,6 +47,10 @@ function describeModel(m) {
   const trust = q.trustworthiness && q.trustworthiness[state.projection];
   if (Number.isFinite(trust)) {
     parts.push(figure(`trust ${trust.toFixed(3)}`, `trustworthiness of the ${state.projection.toUpperCase()} map: how well it keeps latent neighbours together (1 is perfect)`));
+  }
+  const faithful = q.faithfulness && q.faithfulness[state.projection];
+  if (Number.isFinite(faithful)) {
+    parts.push(figure(`faithful ${faithful.toFixed(3)}`, `mean faithfulness of the ${state.projection.toUpperCase()} map: the share of each item's 10 nearest latent neighbours that are also its 10 nearest on the map (colour by it to see where)`));
   }
   $("#model-info").replaceChildren(...parts);
 }
@@ -92,6 +102,8 @@ async function loadModel() {
   }
   setProjectionRadios();
   describeModel(loaded.model);
+  applyCapabilities();
+  if ($(`#tab-${state.tab}`).hidden) selectTab(state.tab); // e.g. Upload, for embeddings
   preview.reset();
   upload.reset();
   map.clearOverlays();
@@ -115,6 +127,7 @@ async function loadModel() {
   map.bindPlotEvents();
   drawGroups();
   updateSelectionBar();
+  emit("model", loaded.model); // outliers.js, compare-link.js
   loaded.attributes = await attributes;
   interpolate.restore();
   arithmetic.restore();
@@ -175,8 +188,11 @@ on("hidden", () => {
 });
 
 // ---- tabs ------------------------------------------------------------------------------------
+// Tabs the current model has a use for (capabilities.js hides the others).
+const shownTabs = () => TABS.filter((tab) => !$(`#tab-${tab}`).hidden);
+
 function selectTab(name, focus = false) {
-  state.tab = TABS.includes(name) ? name : TABS[0];
+  state.tab = shownTabs().includes(name) ? name : shownTabs()[0];
   for (const tab of TABS) {
     const button = $(`#tab-${tab}`);
     const selected = tab === state.tab;
@@ -192,11 +208,12 @@ function selectTab(name, focus = false) {
 $$('[role="tab"]').forEach((button) => {
   button.addEventListener("click", () => selectTab(button.dataset.tab));
   button.addEventListener("keydown", (event) => {
-    const i = TABS.indexOf(button.dataset.tab);
-    const moves = { ArrowRight: 1, ArrowLeft: -1, Home: -i, End: TABS.length - 1 - i };
+    const tabs = shownTabs();
+    const i = tabs.indexOf(button.dataset.tab);
+    const moves = { ArrowRight: 1, ArrowLeft: -1, Home: -i, End: tabs.length - 1 - i };
     if (!(event.key in moves)) return;
     event.preventDefault();
-    selectTab(TABS[(i + moves[event.key] + TABS.length) % TABS.length], true);
+    selectTab(tabs[(i + moves[event.key] + tabs.length) % tabs.length], true);
   });
 });
 

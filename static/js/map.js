@@ -9,6 +9,7 @@
 
 /* global Plotly */
 import { api } from "./api.js";
+import { can } from "./capabilities.js";
 import { indexOf, insidePolygon, pickDrawn } from "./drawn.js";
 import { categoryColour, legendField, renderLegend } from "./legend.js";
 import { fieldValue, itemLabel, itemName } from "./places.js";
@@ -145,7 +146,7 @@ function pointsTrace() {
       color: Array.from(ids, (id) => colour.values[id]),
       cmin,
       cmax,
-      colorscale: "Viridis",
+      colorscale: colour.colorscale || "Viridis",
       showscale: true,
       colorbar: { thickness: 10, len: 0.7, outlinewidth: 0, title: { text: colour.label, side: "right" } },
     });
@@ -279,6 +280,13 @@ export function setOverlayIds(name, ids) {
 /** The page changed the selection (not the user's lasso): let the next render show it. */
 export function replaceSelection() {
   selectionRevision += 1;
+}
+
+/** Select these items for the user (a panel's list, e.g. the outliers), as a lasso would. */
+export function selectIds(ids) {
+  replaceSelection();
+  handlers.selected([...ids]);
+  return render();
 }
 
 export function clearOverlays() {
@@ -418,7 +426,9 @@ function showTooltip(id, event) {
     rows.push([field.label, field.type === "number" ? fmt(value, 4) : value]);
   }
   tooltip.replaceChildren(
-    el("img", { class: "pixel", src: api.thumbnailUrl(state.model, id), alt: itemLabel(id) }),
+    can.images // an entry without images: the name below is all there is
+      ? el("img", { class: "pixel", src: api.thumbnailUrl(state.model, id), alt: itemLabel(id) })
+      : null,
     el(
       "dl",
       {},

@@ -17,7 +17,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /**
  * An ArrayBuffer of the binary form -> the page's points:
  * {model, projection, count, x, y, order, labels, label_field, label_names,
- *  reconstruction_error, metadata: {field: {type: "category", categories, codes} |
+ *  reconstruction_error, faithfulness, metadata: {field: {type: "category", categories, codes} |
  *  {type: "number", values}}}; the columns are typed arrays.
  */
 export function decodePoints(buffer) {
@@ -52,6 +52,7 @@ export function decodePoints(buffer) {
     label_field: header.label_field,
     label_names: header.label_names,
     reconstruction_error: columns.reconstruction_error,
+    faithfulness: columns.faithfulness || null, // of this projection; absent in older indexes
     metadata, // no names: they are not in the binary form (places.js fetches them)
   };
 }

@@ -46,6 +46,9 @@ CONFIG = schemathesis.Config.from_dict(
         },
         "parameters": {
             "path.model": {"dictionary": "models", "probability": 0.85},
+            # GET /api/compare names its two models in the query (one model: compared to itself)
+            "query.a": {"dictionary": "models", "probability": 0.85},
+            "query.b": {"dictionary": "models", "probability": 0.85},
             "path.item_id": {"dictionary": "item_paths", "probability": 0.7},
             "body.terms[*].attribute": {"dictionary": "attributes", "probability": 0.7},
             "body.group_a[*]": {"dictionary": "item_ids", "probability": 0.9},

@@ -59,7 +59,7 @@ def test_points_are_the_index_embedding_as_columns(
     n = len(index)
     assert points["projection"] == projection
     assert points["count"] == n
-    for column in ("x", "y", "labels", "names", "reconstruction_error"):
+    for column in ("x", "y", "labels", "names", "reconstruction_error", "faithfulness"):
         assert len(points[column]) == n, column
     embedding = index.projections[projection].embedding_
     # Coordinates are rounded to 5 decimals to keep the body small.
@@ -69,6 +69,7 @@ def test_points_are_the_index_embedding_as_columns(
     assert points["labels"] == index.labels.tolist()
     assert points["names"] == index.item_names.tolist()
     np.testing.assert_allclose(points["reconstruction_error"], index.errors, atol=1e-6)
+    np.testing.assert_allclose(points["faithfulness"], index.faithfulness[projection], atol=1e-5)
     digit = points["metadata"]["digit"]
     assert digit["type"] == "category"
     assert len(digit["codes"]) == n

@@ -162,6 +162,11 @@ def exercise_every_endpoint(client: TestClient) -> set[str]:
     call("POST", f"{m}/traverse", f"{API}/traverse", 200, json={"start": {"id": 0}, "steps": 3})
     traverse = {"start": {"id": 0}, "attributes": [created]}
     call("POST", f"{m}/traverse", f"{API}/traverse", 200, json=traverse)
+    call("GET", f"{m}/outliers", f"{API}/outliers?n=5", 200)
+    call("GET", "/api/compare", f"/api/compare?a={MODEL}&b={MODEL}", 200)  # itself: aligned
+    call("GET", "", f"/api/compare?a={MODEL}&b=no-such-model", 404)
+    call("GET", f"{m}/comparable", f"{API}/comparable", 200)
+    call("GET", "", f"/compare?a={MODEL}&b={MODEL}", 200)
     for page in ["/", "/static/js/main.js", "/vendor/plotly.min.js", "/docs", "/openapi.json"]:
         call("GET", "", page, 200)
     with client.websocket_connect(f"{API}/drag?projection=umap") as socket:

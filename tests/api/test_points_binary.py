@@ -3,6 +3,7 @@ and the one-item endpoint: the same data as the JSON form and the index on disk.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 from typing import Any
@@ -12,7 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.index.store import LatentIndex
-from app.services.points import DRAW_ORDER_SEED, draw_order, smallest_int
+from app.services.points import (
+    DRAW_ORDER_SEED,
+    draw_order,
+    points_binary,
+    points_json,
+    smallest_int,
+)
 from tests.api.helpers import assert_error
 
 ALLOWED_DTYPES = {"float32", "uint32", "uint8", "int16", "int32"}
@@ -68,6 +75,7 @@ def test_binary_points_are_the_index_exactly(binary: dict[str, Any], index: Late
         "order",
         "labels",
         "reconstruction_error",
+        "faithfulness",
         *(f"metadata/{k}" for k in index.metadata),
     ]
     assert all(len(values) == n for values in columns.values())
@@ -75,6 +83,14 @@ def test_binary_points_are_the_index_exactly(binary: dict[str, Any], index: Late
     np.testing.assert_array_equal(columns["x"], embedding[:, 0].astype(np.float32))
     np.testing.assert_array_equal(columns["y"], embedding[:, 1].astype(np.float32))
     np.testing.assert_array_equal(columns["reconstruction_error"], index.errors)
+    # this projection's faithfulness: a share of 10 neighbours, so a multiple of 0.1
+    faithfulness = columns["faithfulness"]
+    assert faithfulness.dtype == np.float32
+    np.testing.assert_array_equal(faithfulness, index.faithfulness[binary["projection"]])
+    np.testing.assert_allclose(faithfulness * 10, np.round(faithfulness * 10), atol=1e-5)
+    assert faithfulness.mean() == pytest.approx(
+        index.quality["faithfulness"][binary["projection"]], rel=1e-6
+    )
     assert index.labels is not None
     # ten digits fit in a byte: the smallest integer type that holds them is used
     assert columns["labels"].dtype == np.uint8
@@ -104,6 +120,7 @@ def test_binary_points_match_the_json_form(binary: dict[str, Any]) -> None:
     np.testing.assert_allclose(
         columns["reconstruction_error"], as_json["reconstruction_error"], rtol=0, atol=6e-7
     )
+    np.testing.assert_allclose(columns["faithfulness"], as_json["faithfulness"], rtol=0, atol=6e-6)
     for key, field in as_json["metadata"].items():
         values = columns[f"metadata/{key}"]
         if field["type"] == "category":
@@ -188,6 +205,13 @@ def test_item_endpoint_gives_one_items_facts(
 @pytest.mark.parametrize("bad", ["1797", "-1", "abc", "1e3", "9" * 40])
 def test_item_endpoint_unknown_id_is_404(client: TestClient, api: str, bad: str) -> None:
     assert_error(client.get(f"{api}/items/{bad}"), 404, "unknown_item")
+
+
+def test_an_index_without_faithfulness_serves_no_such_column(index: LatentIndex) -> None:
+    older = dataclasses.replace(index, faithfulness={})
+    header, columns = decode(points_binary(older, "m", "umap", draw_order(len(older))))
+    assert "faithfulness" not in columns and "reconstruction_error" in columns
+    assert json.loads(points_json(older, "m", "umap"))["faithfulness"] is None
 
 
 def test_smallest_int_picks_the_narrowest_type() -> None:

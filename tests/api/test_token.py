@@ -187,7 +187,7 @@ def test_the_page_talks_to_its_own_origin_only() -> None:
     paths += re.findall(r"\bsendForBuffer\(\s*(`[^,)]+)", source)  # calls, not its definition
     assert len(paths) >= 12, paths
     for path in paths:
-        assert path.startswith(('"/api/', "`${modelPath(")), path
+        assert path.startswith(('"/api/', "`/api/", "`${modelPath(")), path
     assert "`${scheme}//${location.host}${modelPath(model)}/drag" in source
     everything = "".join(p.read_text() for p in STATIC_JS.glob("*.js"))
     assert "http://" not in everything and "https://" not in everything

@@ -1,0 +1,127 @@
+"""Two models side by side: do they index the same items, and how do their figures compare?
+
+Two models can be compared item by item when they index the same dataset: the same number of
+items and the same item names in the same order, so that item id i is one image in both. The
+comparison table lists each model's quality figures, None where a model has no such figure
+(no decoder: no reconstruction error; no labels: no kNN accuracy; a projection it lacks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.index.store import LatentIndex
+from app.services.errors import ConflictError
+
+
+@dataclass
+class Figure:
+    """One row of the comparison table."""
+
+    key: str  # the quality figure's path, e.g. "trustworthiness.umap"
+    label: str
+    a: float | None
+    b: float | None
+    better: str  # "higher" or "lower": which way is better
+
+
+@dataclass
+class Comparison:
+    a: str
+    b: str
+    n_items: int
+    aligned: bool
+    figures: list[Figure]
+
+
+# The quality figures compared (app/index/build.py writes them), in table order.
+SCALAR_FIGURES = (
+    ("reconstruction_mse", "reconstruction error (MSE)", "lower"),
+    ("knn_accuracy", "kNN accuracy (k=5)", "higher"),
+)
+PER_PROJECTION = (
+    ("trustworthiness", "trustworthiness", "higher"),
+    ("faithfulness", "faithfulness (k=10)", "higher"),
+)
+
+
+def check_aligned(a: str, index_a: LatentIndex, b: str, index_b: LatentIndex) -> None:
+    """Raise ``not_comparable`` (409) naming the first difference, unless the two indexes hold
+    the same items in the same order."""
+    n_a, n_b = len(index_a), len(index_b)
+    if n_a != n_b:
+        raise ConflictError(
+            f"models {a!r} and {b!r} index different datasets: {a!r} has {n_a} items and "
+            f"{b!r} has {n_b}; models can be compared only on the same items in the same order",
+            code="not_comparable",
+        )
+    names_a, names_b = index_a.item_names, index_b.item_names
+    differ = np.flatnonzero(names_a != names_b)
+    if differ.size:
+        i = int(differ[0])
+        raise ConflictError(
+            f"models {a!r} and {b!r} index different datasets: item {i} is "
+            f"{_short(names_a[i])!r} in {a!r} but {_short(names_b[i])!r} in {b!r} "
+            f"({differ.size} of {n_a} item names differ); models can be compared only on the "
+            "same items in the same order",
+            code="not_comparable",
+        )
+
+
+def comparable(name: str, index: LatentIndex, others: dict[str, LatentIndex]) -> list[str]:
+    """The models in ``others`` (other than ``name``) that align with ``index``, in order."""
+    found = []
+    for other, other_index in others.items():
+        if other == name:
+            continue
+        try:
+            check_aligned(name, index, other, other_index)
+        except ConflictError:
+            continue
+        found.append(other)
+    return found
+
+
+def compare(a: str, index_a: LatentIndex, b: str, index_b: LatentIndex) -> Comparison:
+    """The comparison of two aligned models (``check_aligned`` raises for others)."""
+    check_aligned(a, index_a, b, index_b)
+    qa, qb = index_a.quality, index_b.quality
+    figures = [
+        Figure(key, label, _number(qa.get(key)), _number(qb.get(key)), better)
+        for key, label, better in SCALAR_FIGURES
+    ]
+    projections = list(index_a.projections) + [
+        p for p in index_b.projections if p not in index_a.projections
+    ]
+    for key, label, better in PER_PROJECTION:
+        for projection in projections:
+            figures.append(
+                Figure(
+                    f"{key}.{projection}",
+                    f"{label}, {projection.upper()}",
+                    _number(_get(qa, key, projection)),
+                    _number(_get(qb, key, projection)),
+                    better,
+                )
+            )
+    return Comparison(a=a, b=b, n_items=len(index_a), aligned=True, figures=figures)
+
+
+def _get(quality: dict[str, Any], key: str, projection: str) -> Any:
+    per = quality.get(key)
+    return per.get(projection) if isinstance(per, dict) else None
+
+
+def _number(value: Any) -> float | None:
+    """A finite figure, or None (missing, or not a number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if np.isfinite(value) else None
+
+
+def _short(name: object) -> str:
+    text = str(name)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,139 @@
+"""GET /api/compare: two models on the same items side by side, and the 409 for two that are
+not; the check itself on hand-made indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.index.store import LatentIndex, load_index
+from app.main import create_app
+from app.services.compare import check_aligned
+from app.services.errors import ConflictError
+from app.workspace import INDEX_DIR
+from tests.api.helpers import assert_error
+from tests.compare_workspace import EMBEDDINGS, OTHER, VAE, build_compare_workspace
+
+
+@pytest.fixture(scope="module")
+def root(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_compare_workspace(tmp_path_factory.mktemp("compare"), workspace)
+
+
+@pytest.fixture(scope="module")
+def cc(root: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(workspace=root, device="cpu", threads=2))) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def quality(root: Path) -> dict[str, dict]:
+    return {name: load_index(root / name / INDEX_DIR).quality for name in (VAE, EMBEDDINGS)}
+
+
+def test_models_on_the_same_items_align_and_list_their_figures(
+    cc: TestClient, quality: dict[str, dict]
+) -> None:
+    response = cc.get("/api/compare", params={"a": VAE, "b": EMBEDDINGS})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["a"], body["b"], body["n_items"], body["aligned"]) == (
+        VAE,
+        EMBEDDINGS,
+        1797,
+        True,
+    )
+    figures = {f["key"]: f for f in body["figures"]}
+    assert list(figures) == [
+        "reconstruction_mse",
+        "knn_accuracy",
+        "trustworthiness.pca",
+        "trustworthiness.umap",
+        "faithfulness.pca",
+        "faithfulness.umap",
+    ]
+    qa, qb = quality[VAE], quality[EMBEDDINGS]
+    # the VAE reconstructs; the embeddings have no decoder, so no figure (null)
+    assert figures["reconstruction_mse"]["a"] == pytest.approx(qa["reconstruction_mse"])
+    assert figures["reconstruction_mse"]["b"] is None and "reconstruction_mse" not in qb
+    assert figures["reconstruction_mse"]["better"] == "lower"
+    assert figures["knn_accuracy"]["a"] == pytest.approx(qa["knn_accuracy"])
+    assert figures["knn_accuracy"]["b"] == pytest.approx(qb["knn_accuracy"])
+    for key in ("trustworthiness", "faithfulness"):
+        for projection in ("pca", "umap"):
+            row = figures[f"{key}.{projection}"]
+            assert row["a"] == pytest.approx(qa[key][projection])
+            assert row["b"] == pytest.approx(qb[key][projection])
+            assert row["better"] == "higher" and projection.upper() in row["label"]
+    # the two models really differ (the table is not one model twice)
+    assert figures["faithfulness.umap"]["a"] != figures["faithfulness.umap"]["b"]
+
+
+def test_the_order_of_a_and_b_is_kept(cc: TestClient) -> None:
+    forward = cc.get("/api/compare", params={"a": VAE, "b": EMBEDDINGS}).json()
+    backward = cc.get("/api/compare", params={"a": EMBEDDINGS, "b": VAE}).json()
+    for f, g in zip(forward["figures"], backward["figures"], strict=True):
+        assert (f["a"], f["b"]) == (g["b"], g["a"])
+
+
+def test_models_on_different_datasets_are_a_409_naming_the_difference(cc: TestClient) -> None:
+    response = cc.get("/api/compare", params={"a": VAE, "b": OTHER})
+    message = assert_error(response, 409, "not_comparable")
+    assert "1797 items" in message and "400" in message and VAE in message and OTHER in message
+
+
+@pytest.mark.parametrize("params", [{"a": "nope", "b": VAE}, {"a": VAE, "b": "nope"}])
+def test_an_unknown_model_is_a_404(cc: TestClient, params: dict[str, str]) -> None:
+    assert "nope" in assert_error(cc.get("/api/compare", params=params), 404, "unknown_model")
+
+
+@pytest.mark.parametrize("params", [{}, {"a": VAE}, {"a": "", "b": VAE}])
+def test_missing_models_are_a_422(cc: TestClient, params: dict[str, str]) -> None:
+    assert_error(cc.get("/api/compare", params=params), 422, "invalid_input")
+
+
+def test_each_model_lists_the_models_it_can_be_compared_with(cc: TestClient) -> None:
+    for name, expected in [(VAE, [EMBEDDINGS]), (EMBEDDINGS, [VAE]), (OTHER, [])]:
+        response = cc.get(f"/api/models/{name}/comparable")
+        assert response.status_code == 200
+        assert response.json() == {"model": name, "comparable": expected}
+    assert_error(cc.get("/api/models/nope/comparable"), 404, "unknown_model")
+
+
+def test_the_compare_page_is_served(cc: TestClient) -> None:
+    response = cc.get("/compare", params={"a": VAE, "b": EMBEDDINGS})
+    assert response.status_code == 200
+    assert 'src="/static/js/compare.js"' in response.text
+    assert "/vendor/plotly.min.js" in response.text
+
+
+def tiny_index(names: list[str]) -> LatentIndex:
+    return LatentIndex(
+        latents=np.zeros((len(names), 2), np.float32),
+        errors=None,
+        images=None,
+        labels=None,
+        label_field=None,
+        label_names=(),
+        item_names=np.array(names),
+        metadata={},
+        projections={},
+        inverses={},
+    )
+
+
+def test_same_count_but_other_names_is_not_comparable() -> None:
+    a = tiny_index(["x0", "x1", "x2", "x3"])
+    check_aligned("a", a, "b", tiny_index(["x0", "x1", "x2", "x3"]))  # no error
+    with pytest.raises(ConflictError) as caught:
+        check_aligned("a", a, "b", tiny_index(["x0", "x1", "y2", "y3"]))
+    assert caught.value.code == "not_comparable" and caught.value.status == 409
+    assert "item 2 is 'x2' in 'a' but 'y2' in 'b'" in str(caught.value)
+    assert "2 of 4 item names differ" in str(caught.value)
+    with pytest.raises(ConflictError, match="same items in the same order"):
+        check_aligned("a", a, "b", tiny_index(["x1", "x0", "x2", "x3"]))  # reordered
