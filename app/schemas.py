@@ -119,7 +119,9 @@ class ItemOut(BaseModel):
     reconstruction_error: float | None = Field(
         description="the item's reconstruction MSE; null when the model has no decoder"
     )
-    metadata: dict[str, str | float]
+    metadata: dict[str, str | float | None] = Field(
+        description="the item's metadata; null for a missing number (a gap in a metadata.csv)"
+    )
     positions: dict[str, tuple[float, float]] = Field(description="the item on each projection")
 
 

@@ -175,19 +175,27 @@ class Explorer:
         return np.nan_to_num(images, nan=0.0, posinf=1.0, neginf=0.0)
 
     async def pictures(
-        self, m: LoadedModel, latents: np.ndarray
+        self, m: LoadedModel, latents: np.ndarray, known: dict[int, int] | None = None
     ) -> tuple[np.ndarray | None, Nearest | None]:
         """(B, D) -> their images: decoded, or without a decoder the nearest real items' (and
-        which items those are; images None when the entry stores none)."""
+        which items those are; images None when the entry stores none). ``known``: rows that
+        are an item's own latent -> that item (see ``nearest_items``)."""
         if m.can_decode:
             return await self.decode(m, latents), None
-        near = await self.worker.run(nearest_items, m, latents)
+        near = await self.worker.run(nearest_items, m, latents, known)
         return near.images, near
 
     async def place(
-        self, m: LoadedModel, latent: np.ndarray, k: int = 0, metric: str = "euclidean"
+        self,
+        m: LoadedModel,
+        latent: np.ndarray,
+        k: int = 0,
+        metric: str = "euclidean",
+        item: int | None = None,
     ) -> Placed:
-        images, nearest = await self.pictures(m, latent[None])
+        """``item``: the dataset item whose own latent this is, if any."""
+        known = None if item is None else {0: item}
+        images, nearest = await self.pictures(m, latent[None], known)
         positions = {
             n: (float(p[0, 0]), float(p[0, 1])) for n, p in self.positions(m, latent[None]).items()
         }
@@ -289,7 +297,9 @@ class Explorer:
         a, b = self.resolve(m, start, "start"), self.resolve(m, end, "end")
         method_: Method = "lerp" if method == "lerp" else "slerp"
         latents = interpolate(a, b, steps, method_)
-        images, nearest = await self.pictures(m, latents)
+        ends = {0: start.id, steps - 1: end.id}  # the endpoints are these items exactly
+        known = {row: item for row, item in ends.items() if item is not None}
+        images, nearest = await self.pictures(m, latents, known)
         positions = m.index.projections[name].transform(latents)
         return Path_(latents, positions, images, name, method, nearest)
 
@@ -364,7 +374,7 @@ class Explorer:
         latent = self.resolve(m, ref, "input")
         if ref.latent is not None:
             require_decoder(m, "an image of a latent vector")
-        placed = await self.place(m, latent)
+        placed = await self.place(m, latent, item=ref.id)
         if ref.point is not None:
             # The latent came from this very point: report it there, not where the forward
             # placement (a different, lossy map) would put the latent.

@@ -13,6 +13,7 @@ images) and 404 ``no_images`` (an item image of an entry that stores none).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,14 +42,22 @@ class NearestFrame:
     png: bytes | None  # the item's stored image; None when the entry has no images
 
 
-def nearest_items(m: LoadedModel, latents: np.ndarray) -> Nearest:
+def nearest_items(
+    m: LoadedModel, latents: np.ndarray, known: Mapping[int, int] | None = None
+) -> Nearest:
     """(B, D) latents -> the nearest item of each, in one batched query.
+
+    ``known`` maps rows that *are* an item's own latent (a click on item 40, a path starting at
+    it) to that item: a search could answer with an earlier item of the same vector (exact
+    duplicates are common in real embedding sets), and the user asked for this one.
 
     Synchronous: callers run it on the inference worker, since an exact query over a million
     latents takes milliseconds per row and must not hold the event loop.
     """
     ids, _ = m.neighbor_index("euclidean").query(np.asarray(latents, np.float32), 1)  # (B, 1)
     first = ids[:, 0].astype(np.int64)
+    for row, item in (known or {}).items():
+        first[row] = item
     names = [str(name) for name in m.index.item_names[first]]
     # Fancy indexing copies the rows out of the memory-mapped images file.
     images = None if m.index.images is None else np.asarray(m.index.images[first])

@@ -60,8 +60,16 @@ class ItemFacts:
     label_field: str | None
     label: str | None
     reconstruction_error: float | None  # None: the model has no decoder
-    metadata: dict[str, str | float]
+    metadata: dict[str, str | float | None]  # None: a missing number (NaN)
     positions: dict[str, tuple[float, float]]
+
+
+def _cell(column: np.ndarray, i: int) -> str | float | None:
+    """One metadata value as JSON can hold it: text, a number, or None for a missing number."""
+    if column.dtype.kind in "US":
+        return str(column[i])
+    value = float(column[i])
+    return value if np.isfinite(value) else None
 
 
 def item_facts(index: LatentIndex, i: int) -> ItemFacts:
@@ -75,10 +83,7 @@ def item_facts(index: LatentIndex, i: int) -> ItemFacts:
         label_field=index.label_field,
         label=label,
         reconstruction_error=float(index.errors[i]) if index.errors is not None else None,
-        metadata={
-            key: str(column[i]) if column.dtype.kind in "US" else float(column[i])
-            for key, column in index.metadata.items()
-        },
+        metadata={key: _cell(column, i) for key, column in index.metadata.items()},
         positions={
             name: (float(p.embedding_[i, 0]), float(p.embedding_[i, 1]))
             for name, p in index.projections.items()

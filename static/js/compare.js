@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { LinkedMap } from "./compare-map.js";
 import { buildFields } from "./places.js";
-import { $, $$, busy, el, toast } from "./ui.js";
+import { $, $$, busy, el, latestOnly, STALE, toast } from "./ui.js";
 
 const view = {
   a: null,
@@ -122,11 +122,16 @@ function showError(message) {
 }
 
 // ---- loading ----------------------------------------------------------------------------------
+// A slower, older draw (the projection or a model changed meanwhile) must not land last.
+const guard = latestOnly();
+
 async function drawMaps() {
-  const [pa, pb] = await busy(
+  const loaded = await busy(
     null,
-    Promise.all([api.points(view.a, view.projection), api.points(view.b, view.projection)]),
+    guard(Promise.all([api.points(view.a, view.projection), api.points(view.b, view.projection)])),
   );
+  if (loaded === STALE) return;
+  const [pa, pb] = loaded;
   fields.a = buildFields(pa);
   fields.b = buildFields(pb);
   commonFields();

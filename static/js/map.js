@@ -425,10 +425,12 @@ function showTooltip(id, event) {
     const value = fieldValue(field, id);
     rows.push([field.label, field.type === "number" ? fmt(value, 4) : value]);
   }
+  // replaceChildren would write a null child as the text "null": spread an empty list instead.
+  const picture = can.images // an entry without images: the name below is all there is
+    ? [el("img", { class: "pixel", src: api.thumbnailUrl(state.model, id), alt: itemLabel(id) })]
+    : [];
   tooltip.replaceChildren(
-    can.images // an entry without images: the name below is all there is
-      ? el("img", { class: "pixel", src: api.thumbnailUrl(state.model, id), alt: itemLabel(id) })
-      : null,
+    ...picture,
     el(
       "dl",
       {},

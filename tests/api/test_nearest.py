@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.index.store import LatentIndex, load_index
 from app.main import create_app
+from app.services.embeddings import EmbeddingsImport, import_embeddings
 from app.workspace import INDEX_DIR
 from tests.api.helpers import (
     DATA_URL,
@@ -26,7 +27,12 @@ from tests.api.helpers import (
     encode_file,
     png_pixels,
 )
-from tests.decoderless import add_embeddings, add_encoder_only, encoder_only_registered
+from tests.decoderless import (
+    add_embeddings,
+    add_encoder_only,
+    digit_embeddings,
+    encoder_only_registered,
+)
 
 WITH_IMAGES = "emb-images"  # precomputed embeddings with their images
 PLAIN = "emb-plain"  # precomputed embeddings, no images
@@ -297,3 +303,38 @@ def test_the_409s_are_documented(nc: TestClient) -> None:
         assert responses["409"]["content"]["application/json"]["schema"]["$ref"].endswith(
             "/ErrorOut"
         )
+
+
+def test_an_item_with_a_duplicate_vector_is_shown_as_itself(tmp_path: Path) -> None:
+    """A click on item 40 (or a path from it) shows item 40, even when an earlier item has the
+    very same vector and a search would answer with that one."""
+    source = digit_embeddings(120, with_images=True)
+    source.vectors[40] = source.vectors[5]  # exact duplicates are common in real sets
+    ages = np.arange(120, dtype=np.float64)
+    ages[40] = np.nan  # a gap, as a metadata.csv row without the value leaves
+    source.metadata["age"] = ages
+    import_embeddings(EmbeddingsImport(source, label_field="digit"), tmp_path, "dup")
+    settings = Settings(workspace=tmp_path, device="cpu", threads=1)
+    with TestClient(create_app(settings)) as client:
+        api = "/api/models/dup"
+        clicked = client.post(f"{api}/decode", json={"id": 40})
+        assert clicked.status_code == 200
+        assert (clicked.json()["nearest_id"], clicked.json()["nearest_name"]) == (
+            40,
+            str(source.item_names[40]),
+        )
+        assert client.post(f"{api}/decode", json={"id": 5}).json()["nearest_id"] == 5
+        path = client.post(
+            f"{api}/interpolate", json={"start": {"id": 40}, "end": {"id": 5}, "steps": 3}
+        )
+        assert path.status_code == 200
+        # The ends are the items asked for; the middle step (the same vector again) is a
+        # search, where the lower id wins the tie.
+        assert path.json()["nearest_ids"] == [40, 5, 5]
+        facts = client.get(f"{api}/items/40").json()
+        assert facts["metadata"] == {"digit": str(source.metadata["digit"][40]), "age": None}
+        assert client.get(f"{api}/items/41").json()["metadata"]["age"] == 41.0
+        # A raw point on item 40's spot is a search like any other: the lower id wins the tie.
+        spot = facts["positions"]["umap"]
+        at_spot = client.post(f"{api}/decode", json={"point": spot, "projection": "umap"})
+        assert at_spot.json()["nearest_id"] in (5, 40)

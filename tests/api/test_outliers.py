@@ -81,7 +81,7 @@ def test_ties_are_ordered_by_id_and_the_percentile_counts_them(index: LatentInde
 @pytest.mark.parametrize("bad", ["0", "-3", "1001", "abc", "2.5", ""])
 def test_bad_n_is_a_422_naming_it(client: TestClient, api: str, bad: str) -> None:
     message = assert_error(client.get(f"{api}/outliers", params={"n": bad}), 422)
-    assert "n" in message
+    assert message.startswith(("n: ", "n must")), message  # the message leads with the field
 
 
 def test_unknown_model_is_a_404(client: TestClient) -> None:

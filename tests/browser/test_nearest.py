@@ -203,6 +203,8 @@ def test_without_images_items_are_named(page_on: Explorer, site: Site) -> None:
         arg=str(index.item_names[7]),
     )
     assert page.locator("#tooltip img").count() == 0
+    card = page.inner_text("#tooltip")
+    assert not card.startswith("null") and card.lstrip().startswith("id"), card
     # A click names the nearest item; the neighbours gallery lists names, not images.
     page.mouse.click(spot["x"], spot["y"])
     wait_for_title(page, "item #7 ")
