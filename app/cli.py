@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.cli_import import (
+    TRUST_HELP,
     add_import_embeddings,
     add_import_model,
     cmd_export_onnx,
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--model", help="model folder name (default: every model)")
     index.add_argument("--force", action="store_true", help="rebuild even if the cache matches")
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
+    index.add_argument("--trust-code", action="store_true", default=None, help=TRUST_HELP)
 
     info = sub.add_parser("info", help="list the workspace's models and their quality figures")
     info.add_argument("--workspace", type=Path, default=None)
@@ -104,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help="API requests served at once; past it 503 at once (default: 64)",
         )
+        p.add_argument("--trust-code", action="store_true", default=None, help=TRUST_HELP)
         p.add_argument(
             "--token",
             default=None,
@@ -185,6 +188,8 @@ def fill_from_env(args: argparse.Namespace) -> None:
         args.workspace = env.workspace
     if hasattr(args, "device") and args.device is None:
         args.device = env.device
+    if hasattr(args, "trust_code") and args.trust_code is None:
+        args.trust_code = env.trust_code
 
 
 def _runtime(args: argparse.Namespace) -> torch.device:
@@ -251,7 +256,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
     for name in names:
         folder = model_dir(args.workspace, name)
-        model, info = load_checkpoint(folder, device)
+        model, info = load_checkpoint(folder, device, trust_code=args.trust_code)
         if info.architecture == "embeddings":  # no dataset: built from the stored vectors
             ensure_index(folder, model, info, IndexParams(), device, force=args.force)
             log.info("%s: index ready", name)
@@ -320,6 +325,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         models=tuple(args.models) if args.models else None,
         max_inflight=args.max_inflight,
         token=args.token,
+        trust_code=args.trust_code,
     )
     _runtime(args)  # validate the device before the server starts
     if (warning := exposure_warning(settings.host, settings.port, settings.token)) is not None:

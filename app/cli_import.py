@@ -22,6 +22,11 @@ from models.errors import ConfigError
 
 log = logging.getLogger("latent_explorer")
 
+TRUST_HELP = (
+    "load models imported with --class: import the Python code their config.json names "
+    "(default: $LATENT_EXPLORER_TRUST_CODE; off: such models are reported, not loaded)"
+)
+
 
 def add_import_model(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The ``import-model`` and ``export-onnx`` subcommands."""
@@ -77,6 +82,7 @@ def add_import_model(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     e.add_argument("--model", required=True, help="model folder name in the workspace")
     e.add_argument("--out", type=Path, required=True, help="new or empty folder for the files")
     e.add_argument("--workspace", type=Path, default=None)
+    e.add_argument("--trust-code", action="store_true", default=None, help=TRUST_HELP)
 
 
 def _check_flags(args: argparse.Namespace) -> None:
@@ -168,7 +174,7 @@ def cmd_export_onnx(args: argparse.Namespace) -> int:
     from models.device import configure_torch
 
     configure_torch(None)
-    report = export_model(args.workspace, args.model, args.out)
+    report = export_model(args.workspace, args.model, args.out, trust_code=args.trust_code)
     for name, diff in report.max_abs_difference.items():
         log.info("%s: onnxruntime agrees with torch to %.2g (max abs difference)", name, diff)
     log.info("ONNX files written to %s", report.folder)

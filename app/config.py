@@ -64,6 +64,11 @@ class Settings(BaseModel):
     build_missing_index: bool = Field(
         True, description="Build a model's index at start-up when its cache is missing or stale."
     )
+    trust_code: bool = Field(
+        False,
+        description="Load models imported with --class (architecture pytorch-class): their "
+        "config.json names Python code, which is imported only when this is set.",
+    )
     token: str | None = Field(
         None,
         repr=False,  # kept out of logs and tracebacks

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.models,
             settings.build_missing_index,
             settings.ann_min_items,
+            settings.trust_code,
         )
         explorer = Explorer(store, worker, settings.max_image_pixels)
         await worker.run(explorer.prepare)

@@ -11,7 +11,8 @@ Every failure is a ``CheckpointError`` whose message names the file and the prob
 
 Besides the built-in architectures (``REGISTRY`` in models/base.py), a workspace holds
 imported kinds, named by ``architecture`` in config.json and loaded by their own module
-(``KINDS``): ``pytorch-class`` (the user's own class, weights still safetensors), ``onnx``
+(``KINDS``): ``pytorch-class`` (the user's own class, weights still safetensors; loaded only
+with ``trust_code``), ``onnx``
 (encoder/decoder run by onnxruntime) and ``embeddings`` (precomputed vectors, no model).
 Each module has ``load_model(folder, info, device) -> LatentModel``.
 """
@@ -36,6 +37,9 @@ KINDS = {
     "onnx": "models.onnx_model",
     "embeddings": "models.embeddings",
 }
+# Kinds whose loading imports Python code named in config.json: a workspace is data, so its
+# files alone must not run code; the user opts in with --trust-code (models/external.py).
+CODE_KINDS = frozenset({"pytorch-class"})
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 FORMAT = "latent-explorer-checkpoint"
@@ -171,11 +175,18 @@ def read_info(folder: Path) -> CheckpointInfo:
 
 
 def load_checkpoint(
-    folder: Path, device: torch.device | str = "cpu"
+    folder: Path, device: torch.device | str = "cpu", *, trust_code: bool = False
 ) -> tuple[LatentModel, CheckpointInfo]:
     """Rebuild the model from config.json, load its safetensors weights, put it in eval mode."""
     folder = Path(folder)
     info = read_info(folder)
+    if info.architecture in CODE_KINDS and not trust_code:
+        named = info.args.get("class_path", "?")
+        raise CheckpointError(
+            f"{folder / CONFIG_FILE}: this model runs Python code ({named}), imported only "
+            "when you allow it: pass --trust-code (or set LATENT_EXPLORER_TRUST_CODE=1) if you "
+            "trust this workspace and that code"
+        )
     if info.architecture in KINDS:
         import importlib
 

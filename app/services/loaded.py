@@ -139,8 +139,10 @@ class ModelStore:
         names: tuple[str, ...] = (),
         build_missing_index: bool = True,
         ann_min_items: int | None = None,
+        trust_code: bool = False,
     ) -> ModelStore:
-        """Load every model folder (or ``names``); a broken one is reported, not fatal."""
+        """Load every model folder (or ``names``); a broken one is reported, not fatal.
+        ``trust_code``: also load models whose config.json names Python code to import."""
         models: dict[str, LoadedModel] = {}
         failed: dict[str, str] = {}
         for name in names or tuple(list_models(workspace)):
@@ -149,7 +151,7 @@ class ModelStore:
                 if not NAME_PATTERN.match(name):
                     raise NotFoundError(f"invalid model name {name!r}")
                 folder = workspace / name
-                model, info = load_checkpoint(folder, device)
+                model, info = load_checkpoint(folder, device, trust_code=trust_code)
                 params = IndexParams()
                 index = cached_index(folder, info, params)
                 if index is None:

@@ -170,7 +170,8 @@ def _write_model(
         for name, source in files.items():
             shutil.copyfile(source, tmp / name)
         write_config(info, tmp)
-        model, loaded_info = load_checkpoint(tmp, device)
+        # The user named the code on this command line: importing it is what they asked for.
+        model, loaded_info = load_checkpoint(tmp, device, trust_code=True)
         index, _ = ensure_index(tmp, model, loaded_info, params, device, data=data, force=True)
     return loaded_info, index
 
@@ -293,12 +294,14 @@ def import_onnx(
     return ImportResult(folder, info, index)
 
 
-def export_model(workspace: Path, name: str, out: Path) -> ExportReport:
+def export_model(
+    workspace: Path, name: str, out: Path, *, trust_code: bool = False
+) -> ExportReport:
     """Export the workspace model ``name`` to ONNX in ``out``, checked on its own dataset.
-    Runs on the CPU: the files are device-neutral."""
+    Runs on the CPU: the files are device-neutral. ``trust_code``: see ``load_checkpoint``."""
     folder = model_dir(workspace, name)
     model: LatentModel
-    model, info = load_checkpoint(folder, "cpu")
+    model, info = load_checkpoint(folder, "cpu", trust_code=trust_code)
     if info.architecture == "embeddings":
         raise ConfigError(f"{folder}: precomputed embeddings have no encoder to export")
     sample = sample_images(dataset_for(info), EXPORT_SAMPLE_ITEMS)

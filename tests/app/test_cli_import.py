@@ -4,6 +4,7 @@ become workspace models the server loads; bad input is one line, exit 2, nothing
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,7 +94,12 @@ def test_an_imported_class_is_served_and_encodes_as_the_users_class(imported) ->
         "pixel_range": [0.0, 1.0],
     }
     assert config["dataset"]["spec"] == "digits" and config["dataset"]["n_items"] == 200
-    store = ModelStore.load(imported.workspace, torch.device("cpu"))
+    # A workspace alone never runs code: without trust_code the model is reported, not loaded.
+    untrusted = ModelStore.load(imported.workspace, torch.device("cpu"))
+    assert NAME not in untrusted.models
+    assert "runs Python code (" + config["args"]["class_path"] + ")" in untrusted.failed[NAME]
+    assert "--trust-code" in untrusted.failed[NAME]
+    store = ModelStore.load(imported.workspace, torch.device("cpu"), trust_code=True)
     assert store.failed == {}
     served = store.get(NAME)
     x = _digits()
@@ -122,7 +128,7 @@ def test_an_encoder_only_class_is_served_without_decoding(imported, tmp_path) ->
         mp.setattr(
             "app.services.loaded.IndexParams", functools.partial(IndexParams, projections=("pca",))
         )
-        served = ModelStore.load(ws, torch.device("cpu")).get("enc")
+        served = ModelStore.load(ws, torch.device("cpu"), trust_code=True).get("enc")
     assert not served.can_decode and served.index.errors is None
     x = _digits()
     with torch.inference_mode():
@@ -132,7 +138,9 @@ def test_an_encoder_only_class_is_served_without_decoding(imported, tmp_path) ->
 def test_an_onnx_export_imports_back_and_agrees_with_the_class(imported) -> None:
     out = imported.root / "onnx"
     argv = ["export-onnx", "--model", NAME, "--out", str(out), "--workspace"]
-    assert main([*argv, str(imported.workspace)]) == 0
+    assert main([*argv, str(imported.workspace)]) == 2  # the class is code: not without consent
+    assert not out.exists()
+    assert main([*argv, str(imported.workspace), "--trust-code"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["decoder.onnx", "encoder.onnx", "export.json"]
     report = json.loads((out / "export.json").read_text())
     assert max(report["max_abs_difference"].values()) < 1e-5
@@ -144,7 +152,7 @@ def test_an_onnx_export_imports_back_and_agrees_with_the_class(imported) -> None
         files += ["--decoder-onnx", str(out / "decoder.onnx")]
         argv = ["import-model", *files, "--workspace", str(imported.workspace), *DATA]
         assert main(argv) == 0
-        store = ModelStore.load(imported.workspace, torch.device("cpu"))
+        store = ModelStore.load(imported.workspace, torch.device("cpu"), trust_code=True)
     config = json.loads((imported.workspace / "digits-onnx-3" / "config.json").read_text())
     assert config["architecture"] == "onnx" and config["args"]["decoder"] == "decoder.onnx"
     torch_model, onnx_model = store.get(NAME), store.get("digits-onnx-3")
@@ -273,3 +281,39 @@ def test_bad_imports_are_one_line_exit_2_and_write_nothing(imported, capsys, cas
     lines = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1 and lines[0].startswith(f"error: {expected(imported)}"), err
     assert _listing(imported.workspace) == before  # no model folder, no temporary folder
+
+
+def test_a_workspace_alone_never_runs_the_code_its_config_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pytorch-class config.json can name any module, even one shipped inside the workspace
+    (the current folder is searched first). Loading it imports that module, so index, serve
+    and export-onnx do so only with --trust-code / LATENT_EXPLORER_TRUST_CODE."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LATENT_EXPLORER_TRUST_CODE", raising=False)
+    marker = tmp_path / "ran"
+    entry = tmp_path / "ws" / "shipped"
+    entry.mkdir(parents=True)
+    (entry / "payload.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (entry / "model.safetensors").write_bytes(b"not even weights")
+    config = {
+        "format": "latent-explorer-checkpoint",
+        "format_version": 1,
+        "architecture": "pytorch-class",
+        "args": {"class_path": "ws.shipped.payload:M", "image_shape": [1, 16, 16]},
+        "image_shape": [1, 16, 16],
+        "dataset": {"spec": "digits", "image_size": 16},
+        "weights_sha256": hashlib.sha256(b"not even weights").hexdigest(),
+    }
+    (entry / "config.json").write_text(json.dumps(config))
+
+    assert main(["index", "--workspace", "ws", "--device", "cpu"]) == 2
+    error = capsys.readouterr().err
+    assert "runs Python code (ws.shipped.payload:M)" in error and "--trust-code" in error
+    store = ModelStore.load(Path("ws"), torch.device("cpu"))
+    assert list(store.failed) == ["shipped"] and "--trust-code" in store.failed["shipped"]
+    assert not marker.exists()
+    # With consent the code is imported (and here fails on its bogus weights afterwards).
+    monkeypatch.setenv("LATENT_EXPLORER_TRUST_CODE", "1")
+    assert main(["index", "--workspace", "ws", "--device", "cpu"]) == 2
+    assert marker.exists()
