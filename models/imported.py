@@ -85,8 +85,9 @@ def check_latents(z: torch.Tensor, batch: int, where: str, latent_dim: int | Non
             f"2-D, (batch, latent_dim) = ({batch}, D) ({OUTPUT_RULE})"
         )
     dim = z.shape[1]
-    if not 1 <= dim <= MAX_LATENT_DIM or (latent_dim is not None and dim != latent_dim):
-        wanted = latent_dim if latent_dim is not None else f"1 to {MAX_LATENT_DIM}"
+    # At least 2: the maps are 2-D projections of the latents (PCA needs two dimensions).
+    if not 2 <= dim <= MAX_LATENT_DIM or (latent_dim is not None and dim != latent_dim):
+        wanted = latent_dim if latent_dim is not None else f"2 to {MAX_LATENT_DIM}"
         raise ModelCodeError(f"{where} returned latents of dimension {dim}, expected {wanted}")
     return int(dim)
 

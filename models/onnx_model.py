@@ -63,6 +63,26 @@ def providers_for(device: torch.device | str) -> list[str]:
     return wanted
 
 
+def external_data(path: Path) -> list[str]:
+    """The files an ONNX model keeps its initializers in, besides itself (sorted; [] for a
+    self-contained file or one onnx cannot parse, which onnxruntime then names)."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # not ONNX at all: the session below says so in its own words
+        return []
+    return sorted(
+        {
+            entry.value
+            for tensor in model.graph.initializer
+            if tensor.data_location == onnx.TensorProto.EXTERNAL
+            for entry in tensor.external_data
+            if entry.key == "location"
+        }
+    )
+
+
 class OnnxRunner:
     """One ONNX file in an onnxruntime session, checked to have the expected input rank."""
 
@@ -72,6 +92,12 @@ class OnnxRunner:
         self.path = Path(path)
         if not self.path.is_file():
             raise ConfigError(f"{self.path}: no such file")
+        if external := external_data(self.path):
+            raise ConfigError(
+                f"{self.path}: its weights live in other files ({', '.join(external)}), which "
+                "an import does not copy; re-save it with every tensor inside the .onnx file "
+                "(onnx.save_model(model, path, save_as_external_data=False))"
+            )
         options = ort.SessionOptions()
         # Explicit threads, like torch's (models/device.py); ORT would otherwise take all cores.
         options.intra_op_num_threads = torch.get_num_threads()

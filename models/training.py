@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from models.base import LatentModel
-from models.errors import ConfigError
+from models.errors import ConfigError, ModelCodeError
 
 
 @dataclass
@@ -173,6 +173,12 @@ def encode_all(
     for first in range(0, len(images), batch_size):
         x = as_float(images[first : first + batch_size], torch.device(device))
         z = model.encode(x)  # (B, D)
+        if not torch.isfinite(z).all():  # an imported model may fail on items past its sample
+            bad = first + int((~torch.isfinite(z)).any(dim=1).nonzero()[0, 0])
+            raise ModelCodeError(
+                f"the encoder returned NaN or infinite latents for item {bad} (and maybe others) "
+                f"of {len(images)}: the index cannot place them"
+            )
         latents.append(z.float().cpu().numpy())
         if model.can_decode:
             recon = model.decode(z)  # (B, C, H, W)

@@ -72,8 +72,16 @@ def _digits() -> torch.Tensor:
     return torch.from_numpy(data.images[:20]).float() / 255.0  # (20, 1, 16, 16)
 
 
-def _listing(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+def _listing(folder: Path) -> list[tuple[str, str]]:
+    """Every path under ``folder`` (hidden temporary folders included) with its content hash,
+    so a model that a failed --force replacement touched would show."""
+    return sorted(
+        (
+            str(p.relative_to(folder)),
+            hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir",
+        )
+        for p in folder.rglob("*")
+    )
 
 
 def test_an_imported_class_is_served_and_encodes_as_the_users_class(imported) -> None:
@@ -195,6 +203,13 @@ def _partial(imp: Imported) -> Path:
 
 
 BAD = {
+    "NaN past the sample, while indexing in the temporary folder": (
+        # --force: replacing the model already there, which must survive the failure intact.
+        lambda i: [*_with_config(i, '{"latent_dim": 3, "nan_beyond": 16}'), "--force"],
+        lambda i: (
+            "the encoder returned NaN or infinite latents for item 0 (and maybe others) of 200"
+        ),
+    ),
     "class raises": (
         lambda i: _with_config(i, '{"latent_dim": 3, "fail_in": "init"}'),
         lambda i: (

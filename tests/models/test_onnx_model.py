@@ -171,3 +171,27 @@ def test_export_refuses_a_folder_it_would_wipe(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"out: folder is not empty \(notes.txt\.\.\.\)"):
         export_onnx(vae, _images(4), tmp_path / "out")
     assert (tmp_path / "out" / "notes.txt").read_text() == "mine"
+
+
+def test_a_file_with_external_weights_is_refused_naming_them(tmp_path: Path) -> None:
+    """Weights kept beside the .onnx (save_as_external_data, needed past 2 GB) would not be
+    copied into the workspace: refused at once, naming the data file and how to re-save."""
+    import onnx
+
+    linear_encoder(tmp_path / "e.onnx", SHAPE, 3)
+    model = onnx.load(str(tmp_path / "e.onnx"))
+    onnx.save_model(
+        model,
+        str(tmp_path / "split.onnx"),
+        save_as_external_data=True,
+        location="split.onnx.data",
+        size_threshold=0,
+    )
+    assert (tmp_path / "split.onnx.data").is_file()
+    with pytest.raises(ConfigError) as err:
+        open_runners(tmp_path / "split.onnx", None, "cpu")
+    assert str(err.value).startswith(
+        f"{tmp_path / 'split.onnx'}: its weights live in other files (split.onnx.data)"
+    )
+    assert "save_as_external_data=False" in str(err.value)
+    open_runners(tmp_path / "e.onnx", None, "cpu")  # the self-contained original is fine

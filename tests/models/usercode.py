@@ -22,11 +22,13 @@ from torch import nn
 
 class TinyVAE(nn.Module):
     def __init__(
-        self, latent_dim=3, side=16, channels=1, tanh=False, fail_in=None, rank3=False, noisy=False
+        self, latent_dim=3, side=16, channels=1, tanh=False, fail_in=None, rank3=False, noisy=False,
+        nan_beyond=None,
     ):
         super().__init__()
         self.shape = (channels, side, side)
         self.tanh, self.fail_in, self.rank3, self.noisy = tanh, fail_in, rank3, noisy
+        self.nan_beyond = nan_beyond  # NaN latents for batches larger than this
         self.enc = nn.Linear(channels * side * side, 2 * latent_dim)
         self.dec = nn.Linear(latent_dim, channels * side * side)
         if fail_in == "init":
@@ -36,6 +38,8 @@ class TinyVAE(nn.Module):
         if self.fail_in == "encode":
             raise RuntimeError("planted failure in encode")  # MARK-encode
         mu, logvar = self.enc(x.flatten(1)).chunk(2, dim=1)
+        if self.nan_beyond is not None and x.shape[0] > self.nan_beyond:
+            mu = mu * float("nan")  # MARK-nan: fine on the 16-item sample, not on the rest
         if self.noisy:  # a sample of the posterior, not its mean
             mu = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         return (mu.unsqueeze(-1) if self.rank3 else mu), logvar
