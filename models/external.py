@@ -134,9 +134,19 @@ def user_location(exc: BaseException, roots: list[str], fallback: str) -> str:
     return fallback
 
 
+OWN_PACKAGES = frozenset({"app", "models"})  # this project's top-level packages
+
+
 def import_class(class_path: str) -> type[nn.Module]:
     """Import the module and return the class; ModelCodeError saying why it cannot be."""
     module_name, class_name = parse_class_path(class_path)
+    top = module_name.split(".", 1)[0]
+    if top in OWN_PACKAGES:
+        # Already imported from this project, so Python would never look at the user's folder.
+        raise ModelCodeError(
+            f"cannot import {module_name}: {top!r} is also the name of the explorer's own "
+            "package, which hides yours; rename your package (or import it under another name)"
+        )
     with _current_folder_first():
         roots = _user_roots(module_name)
         try:

@@ -156,6 +156,8 @@ def test_missing_and_misshapen_tensors_are_named(user, tmp_path) -> None:
         ("no_such_package_xyz.nets:TinyVAE", "cannot import no_such_package_xyz.nets: No module"),
         ("{module}:Missing", "has no 'Missing': its nn.Module classes are TinyEncoder, TinyVAE"),
         ("{module}.TinyVAE", "is not MODULE:CLASS"),
+        # A user package called like one of the explorer's own would be silently hidden.
+        ("models.vae:MyVAE", "'models' is also the name of the explorer's own package"),
     ],
 )
 def test_a_class_that_cannot_be_found_says_why(user, tmp_path, class_path, message) -> None:
