@@ -6,7 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_LATENT = 1024  # matches models.base.MAX_LATENT_DIM
+from models.embeddings import MAX_EMBEDDING_DIM
+
+# The widest latent of any entry: imported embeddings (trained models stop at
+# models.base.MAX_LATENT_DIM); a latent of the wrong length for its model is refused later.
+MAX_LATENT = MAX_EMBEDDING_DIM
 
 Latent = list[float]
 

@@ -27,8 +27,31 @@ from models.checkpoint import CheckpointInfo, sha256_file, verify_file
 from models.errors import CheckpointError, ConfigError
 
 SOURCE_DIR = "source"
-MAX_EMBEDDING_DIM = 65536
+# The widest vectors an entry takes, and the longest latent a request may carry (app/schemas.py):
+# 4096 covers the common text and image embedding models (384 to 3072 dimensions).
+MAX_EMBEDDING_DIM = 4096
+MIN_EMBEDDING_DIM = 2  # the PCA map has two axes
+# The fewest vectors an index is built from: its trustworthiness figure compares 10 neighbours
+# and needs 2 * 10 + 1 items (app/index/build.py), which also exceeds UMAP's 15 neighbours.
+MIN_EMBEDDING_ROWS = 21
 NO_IMAGES = (0, 0, 0)
+
+
+def shape_problem(n: int, dim: int) -> str | None:
+    """What is wrong with ``n`` vectors of ``dim`` dimensions for an index, or None."""
+    if dim < MIN_EMBEDDING_DIM:
+        return (
+            f"vectors of {dim} dimension{'' if dim == 1 else 's'}, too few: at least "
+            f"{MIN_EMBEDDING_DIM} are needed (the maps have two axes)"
+        )
+    if dim > MAX_EMBEDDING_DIM:
+        return f"vectors of {dim} dimensions, too many: at most {MAX_EMBEDDING_DIM} are allowed"
+    if n < MIN_EMBEDDING_ROWS:
+        return (
+            f"{n} vector{'' if n == 1 else 's'}, too few: at least {MIN_EMBEDDING_ROWS} are "
+            "needed to draw the maps and measure them"
+        )
+    return None
 
 
 @dataclass
@@ -38,10 +61,10 @@ class EmbeddingsConfig(ModelConfig):
     image_shape: tuple[int, int, int] = NO_IMAGES
 
     def validate(self) -> None:
-        if not 1 <= self.latent_dim <= MAX_EMBEDDING_DIM:
+        if not MIN_EMBEDDING_DIM <= self.latent_dim <= MAX_EMBEDDING_DIM:
             raise ConfigError(
                 f"embedding dimension {self.latent_dim} is out of range: "
-                f"allowed 1 to {MAX_EMBEDDING_DIM}"
+                f"allowed {MIN_EMBEDDING_DIM} to {MAX_EMBEDDING_DIM}"
             )
         if tuple(self.image_shape) == NO_IMAGES:
             return
@@ -82,10 +105,14 @@ class EmbeddingsSource:
     images: np.ndarray | None  # (N, C, H, W) uint8
 
     def check(self) -> None:
-        """Shapes agree and every vector is finite (the readers check first, naming rows)."""
+        """Shapes agree, there are enough vectors of an allowed width (``shape_problem``) and
+        every vector is finite (the file readers check first, naming the file and rows)."""
         n = len(self.vectors)
         if self.vectors.ndim != 2 or n == 0 or self.vectors.shape[1] == 0:
             raise ConfigError(f"vectors must be a non-empty (N, D) array, got {self.vectors.shape}")
+        problem = shape_problem(n, self.vectors.shape[1])
+        if problem is not None:
+            raise ConfigError(f"vectors {self.vectors.shape}: {problem}")
         if not np.isfinite(self.vectors).all():
             raise ConfigError("vectors contain NaN or infinite values")
         columns = {"item names": self.item_names, **self.metadata}

@@ -229,8 +229,8 @@ def measure_quality(
     if data.errors is not None:
         quality["reconstruction_mse"] = float(data.errors.mean())
         quality["reconstruction_mse_p95"] = float(np.percentile(data.errors, 95))
-    if data.labels is not None and len(np.unique(data.labels)) > 1:
-        labels = pick(data.labels)
+    labels = pick(data.labels) if data.labels is not None else None
+    if labels is not None and _has_folds(labels, 5):
         quality["knn_accuracy"] = knn_accuracy(pick(latents), labels, k=5, folds=5, seed=seed)
         if data.images is not None:
             pixels = np.asarray(pick(data.images)).reshape(len(labels), -1)
@@ -250,6 +250,13 @@ def measure_quality(
         for name, p in projections.items()
     }
     return quality
+
+
+def _has_folds(labels: np.ndarray, folds: int) -> bool:
+    """Whether stratified ``folds``-fold kNN accuracy is defined: two classes, one of them at
+    least ``folds`` items (labels such as item names, one item a class, have none)."""
+    counts = np.unique(labels, return_counts=True)[1]
+    return bool(counts.size > 1 and counts.max() >= folds)
 
 
 def ensure_index(

@@ -72,7 +72,8 @@ class PCAProjection(Projection):
 
     Args:
         seed: accepted so every projection is built the same way; the solver is an exact
-            eigendecomposition of the D x D covariance, so the result does not depend on it.
+            eigendecomposition (of the D x D covariance, or of the N x N Gram matrix when there
+            are fewer latents than dimensions), so the result does not depend on it.
     """
 
     name = "pca"
@@ -88,11 +89,7 @@ class PCAProjection(Projection):
             raise ConfigError(f"PCA needs Z with at least 2 rows and 2 columns; got {data.shape}")
         mean = data.mean(axis=0)  # (D,)
         centered = data - mean
-        # The D x D covariance is tiny next to the N x D data (D is a latent size), so its
-        # symmetric eigendecomposition is the fastest exact route to the principal axes.
-        cov = centered.T @ centered / (data.shape[0] - 1)  # (D, D)
-        _, vectors = np.linalg.eigh(cov)  # ascending eigenvalues
-        components = vectors[:, ::-1][:, :2].T.copy()  # (2, D), largest variance first
+        components = _principal_axes(centered)  # (2, D), largest variance first
         # Eigenvectors have no sign; fix one (largest |loading| positive, sklearn's convention)
         # so refitting the same latents draws the same map, not a mirror image.
         top = np.abs(components).argmax(axis=1)
@@ -130,6 +127,27 @@ class PCAProjection(Projection):
         out.embedding_ = np.asarray(arrays["embedding"], dtype=np.float32)
         _check_restored(out.embedding_, Z_train, out.components_.shape[1])
         return out
+
+
+def _principal_axes(centered: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The two leading principal axes (2, D) of centred (N, D) data, orthonormal.
+
+    The symmetric eigendecomposition of the smaller square, exactly: the D x D covariance when
+    D <= N (a latent size, tiny next to the data), else the N x N Gram matrix, whose
+    eigenvectors u map to the same axes as ``centered.T @ u``. A few thousand-dimensional
+    embeddings would otherwise make a D x D matrix of 128 MB and a decomposition of tens of
+    seconds for a handful of rows.
+    """
+    n, d = centered.shape
+    if d <= n:
+        _, vectors = np.linalg.eigh(centered.T @ centered)  # (D, D), ascending eigenvalues
+        return vectors[:, ::-1][:, :2].T.copy()
+    _, u = np.linalg.eigh(centered @ centered.T)  # (N, N), ascending eigenvalues
+    axes = centered.T @ u[:, ::-1][:, :2]  # (D, 2), orthogonal, of length sqrt(eigenvalue)
+    # QR normalises them; an axis of no variance (N = 2, or all latents on a line) comes out
+    # as some unit vector orthogonal to the first, as any eigenvector of a zero eigenvalue is.
+    q, _ = np.linalg.qr(axes)  # (D, 2)
+    return q.T.copy()
 
 
 class UMAPProjection(Projection):

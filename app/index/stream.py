@@ -223,6 +223,16 @@ def _in_path_order(
     )
 
 
+def remove_stale_scratch(folder: Path) -> None:
+    """Delete the scratch folders an earlier run left in ``folder``: ``finally`` removes them,
+    but not after the process was killed (SIGKILL, out of memory), and each holds a full copy
+    of the decoded images. Only ``SCRATCH_PREFIX`` folders directly inside ``folder`` go."""
+    for path in folder.glob(f"{SCRATCH_PREFIX}*"):
+        if path.is_dir() and not path.is_symlink():
+            log.info("%s: removing %s, left by an interrupted index run", folder.name, path.name)
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def refresh_folder_index(
     folder: Path,
     model: LatentModel,
@@ -240,7 +250,9 @@ def refresh_folder_index(
     metadata.csv) both match, unless ``force``; the hash needs every image decoded, so the
     scan runs either way and only the fitting is saved. Otherwise the index is fitted and
     saved atomically; the returned index reads its images memory-mapped from the saved copy.
+    Scratch folders an interrupted run left in ``folder`` are deleted first.
     """
+    remove_stale_scratch(folder)
     spec = dict(info.dataset)
     path = str(spec["spec"]).strip().partition(":")[2]
     if not path:

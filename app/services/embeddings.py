@@ -24,6 +24,8 @@ from models.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+MISSING_LABEL = "(missing)"  # the class of items whose label value is NaN or empty
+
 
 @dataclass
 class EmbeddingsImport:
@@ -37,7 +39,11 @@ class EmbeddingsImport:
 def labels_from(
     metadata: dict[str, np.ndarray], label_field: str | None
 ) -> tuple[np.ndarray | None, tuple[str, ...]]:
-    """(N,) int64 label indices and sorted label names from a metadata column, or (None, ())."""
+    """(N,) int64 label indices and label names from a metadata column, or (None, ()).
+
+    Names are sorted (numbers by value) and written exactly (``label_name``); missing values
+    (NaN, empty or blank text) are one class, ``MISSING_LABEL``, last.
+    """
     if label_field is None:
         return None, ()
     if label_field not in metadata:
@@ -46,9 +52,30 @@ def labels_from(
             f"{', '.join(metadata) or 'none'}"
         )
     column = metadata[label_field]
-    text = column if column.dtype.kind in "US" else np.array([f"{v:g}" for v in column])
-    names, codes = np.unique(text.astype(np.str_), return_inverse=True)
-    return codes.reshape(-1).astype(np.int64), tuple(str(n) for n in names)
+    if column.dtype.kind in "fiu":
+        values = column
+        missing = np.isnan(column) if column.dtype.kind == "f" else np.zeros(len(column), bool)
+    else:
+        values = column.astype(np.str_)
+        # A value written as the missing class's own name joins it rather than doubling it.
+        missing = (np.char.strip(values) == "") | (values == MISSING_LABEL)
+    present, codes = np.unique(values[~missing], return_inverse=True)
+    labels = np.full(len(column), len(present), dtype=np.int64)  # missing: the class after
+    labels[~missing] = codes.reshape(-1)
+    names = [label_name(v) for v in present.tolist()]
+    if missing.any():
+        names.append(MISSING_LABEL)
+    return labels, tuple(names)
+
+
+def label_name(value: str | float) -> str:
+    """A label value as text: whole numbers exactly (``1000001``, not ``1e+06``), other
+    numbers with the digits that read back to them (``0.1``, ``2.5e-07``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
 
 
 def import_embeddings(

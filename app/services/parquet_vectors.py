@@ -7,10 +7,14 @@ Where the vectors are:
   other column is metadata;
 - without a list column, every numeric column (integers, floats) is one dimension, in the
   file's column order, and the other columns (text, dates, booleans...) are metadata. Numeric
-  metadata therefore needs the list layout (or a separate ``--metadata`` file).
+  metadata therefore needs the list layout (or a separate ``--metadata`` file); only the
+  columns that name items (``name``, ``id``, ``item``, ``title``) and the image column are
+  metadata whatever their type.
 
 Metadata columns: numbers (decimals too) become float64 (null -> NaN), everything else text
-(null -> ""). Rows are counted from 1 in messages (``emb.parquet row 17, column 'embedding'``).
+(null -> ""). Text too, even when numeric: the columns that name items and integer columns
+holding values past 2**53, which float64 cannot hold exactly (64-bit ids). Rows are counted
+from 1 in messages (``emb.parquet row 17, column 'embedding'``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.services.table_files import Table, n_values, text_column
+from app.services.table_files import Table, is_name_column, n_values, text_column
 from models.errors import DatasetError
 
 if TYPE_CHECKING:
@@ -30,8 +34,8 @@ if TYPE_CHECKING:
 def read_parquet(
     path: Path, vector_column: str | None, keep_text: frozenset[str] = frozenset()
 ) -> tuple[np.ndarray, Table]:
-    """(N, D) float32 vectors and a table of the other columns; ``keep_text`` columns are
-    made text even when numeric."""
+    """(N, D) float32 vectors and a table of the other columns; ``keep_text`` columns (and
+    metadata columns that name items) are made text even when numeric."""
     import pyarrow as pa  # only an import that reads Parquet pays for pyarrow
     import pyarrow.parquet as pq
 
@@ -71,7 +75,13 @@ def read_parquet(
         vectors = _list_vectors(path, table.column(lists[0]).combine_chunks(), lists[0])
         dims = lists
     else:
-        dims = [n for n in names if _is_number(table.schema.field(n).type) and n not in keep_text]
+        dims = [
+            n
+            for n in names
+            if _is_number(table.schema.field(n).type)
+            and n not in keep_text
+            and not is_name_column(n)
+        ]
         if not dims:
             typed = ", ".join(f"{n} ({table.schema.field(n).type})" for n in names)
             raise DatasetError(
@@ -83,7 +93,8 @@ def read_parquet(
     own = Table(file=path, n_rows=table.num_rows)
     for name in names:
         if name not in dims:
-            own.columns[name] = _metadata_column(table.column(name), name in keep_text)
+            as_text = name in keep_text or is_name_column(name)
+            own.columns[name] = _metadata_column(table.column(name), as_text)
     return vectors, own
 
 
@@ -146,7 +157,12 @@ def _metadata_column(column: pa.ChunkedArray, as_text: bool) -> np.ndarray:
     import pyarrow.compute as pc
 
     if (_is_number(column.type) or pa.types.is_decimal(column.type)) and not as_text:
-        return np.asarray(pc.cast(column, pa.float64()).to_numpy(), dtype=np.float64)
+        try:
+            return np.asarray(pc.cast(column, pa.float64()).to_numpy(), dtype=np.float64)
+        except pa.ArrowInvalid:
+            # Arrow's safe cast refuses integers past 2**53, which float64 would round
+            # (64-bit ids): the whole column stays text, every digit kept.
+            pass
     try:
         text = pc.cast(column, pa.string())
         values = ["" if v is None else v for v in text.to_pylist()]

@@ -9,8 +9,9 @@ Two text formats:
 - ``.csv``: comma-separated with the usual quoting; the first line is always the header.
 
 Column types: a column whose every non-empty value is a number becomes float64, empty values
-NaN; every other column stays text. Lines are counted from 1, header included, so a message's
-line number is the one an editor shows.
+NaN; every other column stays text, and so do the columns that name items (``NAME_COLUMNS``,
+any case: ``007`` is a name, not the number 7). Lines are counted from 1, header included, so
+a message's line number is the one an editor shows.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import numpy as np
 from models.errors import DatasetError
 
 SINGLE_COLUMN = "label"  # the name of a headerless single-column metadata.tsv's one column
+# Columns that name the items (app/services/vector_files.py picks one): always read as text.
+NAME_COLUMNS = ("name", "id", "item", "title")
 METADATA_SUFFIXES = (".tsv", ".csv")
 
 # Decimal numbers, NaN and infinities; stricter than float(), which also takes "1_000".
@@ -80,8 +83,9 @@ def text_lines(text: str) -> list[str]:
 
 
 def read_metadata(path: Path, keep_text: frozenset[str] = frozenset()) -> Table:
-    """Read a ``.tsv`` (projector) or ``.csv`` metadata file; ``keep_text`` columns stay text
-    even when they look like numbers (image paths such as ``0001``)."""
+    """Read a ``.tsv`` (projector) or ``.csv`` metadata file; ``keep_text`` columns and name
+    columns (``is_name_column``) stay text even when they look like numbers (image paths such
+    as ``0001``, ids such as ``007``)."""
     suffix = path.suffix.lower()
     if suffix not in METADATA_SUFFIXES:
         raise DatasetError(
@@ -112,8 +116,14 @@ def read_metadata(path: Path, keep_text: frozenset[str] = frozenset()) -> Table:
     )
     for i, name in enumerate(header):
         values = [row[i] for row in rows]
-        table.columns[name] = text_column(values) if name in keep_text else typed_column(values)
+        as_text = name in keep_text or is_name_column(name)
+        table.columns[name] = text_column(values) if as_text else typed_column(values)
     return table
+
+
+def is_name_column(name: str) -> bool:
+    """Whether a column is one that may name the items: read as text, never as numbers."""
+    return name.lower() in NAME_COLUMNS
 
 
 def n_values(count: int) -> str:

@@ -16,9 +16,14 @@ Vectors (by suffix):
 Metadata from ``.tsv``/``.csv`` files: app/services/table_files.py. Images: a metadata column of
 image paths or a projector sprite: app/services/vector_images.py.
 
-Item names: the first column called ``name``, ``id``, ``item`` or ``title`` (any case, in
-that order of preference), otherwise ``row 17`` (the 1-based vector number); an empty name
-also falls back to its row.
+Every vectors file must hold at least ``MIN_EMBEDDING_ROWS`` vectors of ``MIN_EMBEDDING_DIM`` to
+``MAX_EMBEDDING_DIM`` dimensions (models/embeddings.py): what the index can be built from.
+
+Item names: a column called ``name``, else ``id``, else ``item``, else ``title`` (any case;
+this order of preference, wherever the columns stand; of names differing only in case, the
+first column), otherwise ``row 17`` (the 1-based vector number); an empty name also falls back
+to its row. Columns with these names are read as text (``NAME_COLUMNS``): ``007`` stays
+``007`` and a 20-digit id keeps its digits.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import numpy as np
 from app.services.embeddings import EmbeddingsImport
 from app.services.parquet_vectors import read_parquet
 from app.services.table_files import (
+    NAME_COLUMNS,
     SINGLE_COLUMN,
     Table,
     n_values,
@@ -41,11 +47,10 @@ from app.services.table_files import (
     text_lines,
 )
 from app.services.vector_images import images_from_paths, images_from_sprite
-from models.embeddings import EmbeddingsSource
+from models.embeddings import EmbeddingsSource, shape_problem
 from models.errors import ConfigError, DatasetError
 
 VECTOR_SUFFIXES = (".npy", ".parquet", ".tsv")
-NAME_COLUMNS = ("name", "id", "item", "title")
 SHOWN_ROWS = 5  # bad rows named in one message; the rest are counted
 
 
@@ -77,6 +82,9 @@ def read_vector_files(files: VectorFiles) -> EmbeddingsImport:
             tables.append(own)
     else:
         vectors = read_vectors_tsv(files.vectors)
+    problem = shape_problem(*vectors.shape)
+    if problem is not None:
+        raise DatasetError(f"{files.vectors}: {problem}")
     if files.metadata is not None:
         table = read_metadata(files.metadata, keep_text)
         _check_length(files.vectors, len(vectors), table)

@@ -74,13 +74,16 @@ def read_metadata_csv(path: Path, image_names: Collection[str]) -> CsvMetadata:
     # rows the row lists alone took ~10 MB).
     cells: list[list[str]] = []
     row_of: dict[str, int] = {}
-    line_of: list[int] = []  # the CSV line of each row, for messages
+    line_of: list[int] = []  # the CSV line each row starts on, for messages
+    # reader.line_num is the line a record ends on, and a quoted cell may hold line breaks:
+    # a record starts on the line after the one the previous record ended on.
+    next_start = 1
     try:
         for raw in reader:
+            line, next_start = next_start, reader.line_num + 1
             if not raw or all(not cell.strip() for cell in raw):
                 continue  # blank lines carry nothing
             row = [cell.strip() for cell in raw]
-            line = reader.line_num
             if header is None:
                 header, header_line = row, line
                 file_col = _check_header(path, header, line)
@@ -113,7 +116,8 @@ def read_metadata_csv(path: Path, image_names: Collection[str]) -> CsvMetadata:
                 if j != file_col:  # the names are the keys of row_of
                     cells[j].append(cell)
     except csv.Error as exc:
-        raise DatasetError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
+        # Named by the line its record starts on: where an unclosed quote opens.
+        raise DatasetError(f"{path}: line {next_start}: not valid CSV ({exc})") from None
     if header is None:
         raise DatasetError(
             f"{path} is empty: its first line must be a header naming the columns, one of "

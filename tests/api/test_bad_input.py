@@ -104,7 +104,7 @@ def test_a_405_lists_every_method_the_path_serves(
         ('{"latent": [1, 2, 3]}', 422, "wrong_latent_size", "latent size of 4"),
         ('{"latent": [1, 2, 3, 4, 5]}', 422, "wrong_latent_size", "5 values"),
         ('{"latent": []}', 422, "wrong_latent_size", "0 values"),
-        (f'{{"latent": [{", ".join(["0"] * 1025)}]}}', 422, "invalid_input", "1024"),
+        (f'{{"latent": [{", ".join(["0"] * 4097)}]}}', 422, "invalid_input", "4096"),
         ('{"latent": [NaN, 0, 0, 0]}', 422, "not_finite", "NaN"),
         ('{"latent": [0, Infinity, 0, 0]}', 422, "not_finite", "infinite"),
         ('{"latent": [0, 0, -Infinity, 0]}', 422, "not_finite", "infinite"),

@@ -129,3 +129,25 @@ def test_image_column_and_sprite_exclude_each_other(
         main([*args, "--image-column", "f", "--sprite", "s.png", "--sprite-size", "8", "8"])
     assert exit_.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ((5, 3), "5 vectors, too few: at least 21 are needed to draw the maps and measure them"),
+        (
+            (30, 1),
+            "vectors of 1 dimension, too few: at least 2 are needed (the maps have two axes)",
+        ),
+    ],
+)
+def test_vectors_too_few_to_index_are_one_error_line_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], shape: tuple[int, int], expected: str
+) -> None:
+    # Before: a traceback-free but baffling "n_neighbors must be an integer from 2 to 4 ... got
+    # 15" (or "PCA needs Z with at least 2 rows and 2 columns") after reading everything.
+    path = write_vectors_tsv(tmp_path / "vectors.tsv", seeded_vectors(*shape))
+    ws = tmp_path / "ws"
+    assert main(["import-embeddings", "--vectors", str(path), "--workspace", str(ws)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {path}: {expected}"
+    assert not ws.exists()

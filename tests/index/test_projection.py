@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,37 @@ def test_pca_reproduces_sklearn_up_to_sign(blobs: np.ndarray) -> None:
     new = np.random.default_rng(1).normal(size=(20, 12)).astype(np.float32) * 5
     np.testing.assert_allclose(ours.transform(new), theirs.transform(new) * signs, atol=1e-3)
     assert ours.embedding_.dtype == np.float32 and ours.embedding_.shape == (600, 2)
+
+
+def test_pca_of_few_wide_latents_is_exact_without_a_dxd_matrix() -> None:
+    # 40 embeddings of 4096 dimensions: a D x D covariance would be 128 MB (and its
+    # decomposition tens of seconds); the N x N Gram matrix gives the same axes.
+    rng = np.random.default_rng(0)
+    Z = (rng.normal(size=(40, 3)) * [9.0, 4.0, 1.0]) @ rng.normal(size=(3, 4096))
+    Z = (Z + rng.normal(scale=0.01, size=Z.shape)).astype(np.float32)  # (40, 4096)
+    tracemalloc.start()
+    try:
+        ours = PCAProjection().fit(Z)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20  # the data in float64 is 1.3 MB; a D x D matrix alone is 128
+    theirs = PCA(n_components=2, svd_solver="full").fit(Z.astype(np.float64))
+    signs = np.sign((ours.components_ * theirs.components_).sum(axis=1))  # (2,) +-1
+    np.testing.assert_allclose(ours.components_, theirs.components_ * signs[:, None], atol=1e-6)
+    np.testing.assert_allclose(ours.embedding_, theirs.transform(Z) * signs, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(ours.components_ @ ours.components_.T, np.eye(2), atol=1e-12)
+
+
+def test_pca_of_two_latents_still_has_two_orthonormal_axes() -> None:
+    # One direction of variance only: the second axis is any unit vector orthogonal to it.
+    Z = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [2.0, 2.0, 1.0, 4.0, 7.0]], dtype=np.float32)
+    pca = PCAProjection().fit(Z)
+    np.testing.assert_allclose(pca.components_ @ pca.components_.T, np.eye(2), atol=1e-12)
+    direction = (Z[1] - Z[0]) / np.linalg.norm(Z[1] - Z[0])
+    assert abs(pca.components_[0] @ direction) == pytest.approx(1.0)
+    np.testing.assert_allclose(pca.embedding_[:, 1], 0.0, atol=1e-6)
+    assert np.isfinite(pca.transform(np.ones((3, 5)))).all()
 
 
 def test_umap_keeps_neighbourhoods_better_than_pca_on_a_curved_manifold(

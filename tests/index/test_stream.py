@@ -277,3 +277,26 @@ def test_streaming_memory_stays_flat_as_the_folder_grows(tmp_path: Path) -> None
     # about 110 bytes an item, against 768 bytes of pixels).
     per_item = (peaks["big"] - peaks["small"]) / (sizes["big"] - sizes["small"])
     assert per_item < image_bytes / 4, (peaks, per_item)
+
+
+def test_scratch_left_by_a_killed_run_is_removed_and_nothing_else(
+    images: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "ws" / "pictures-vae"
+    model, info = _checkpoint(folder, images)
+    # what a SIGKILLed run leaves: a scratch folder of decoded images beside the index
+    stale = folder / f"{SCRATCH_PREFIX}k1ll3d"
+    stale.mkdir()
+    np.save(stale / "decoded.npy", np.zeros((4, 3, 16, 16), np.uint8))
+    # look-alikes that are not this model's scratch folders stay
+    (folder / f"{SCRATCH_PREFIX}note.txt").write_text("a file, not a scratch folder")
+    (folder / "index.stream-keep").mkdir()
+    elsewhere = tmp_path / "ws" / f"{SCRATCH_PREFIX}other"
+    elsewhere.mkdir()
+    index, built = refresh_folder_index(folder, model, info, PCA_ONLY)
+    assert built and len(index) == 48
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"{SCRATCH_PREFIX}note.txt", "config.json", "index", "index.stream-keep",
+        "model.safetensors",
+    ]  # fmt: skip
+    assert elsewhere.is_dir()

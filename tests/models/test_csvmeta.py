@@ -101,6 +101,31 @@ def test_a_stray_quote_is_refused_with_its_line(tmp_path: Path) -> None:
         load_dataset(f"folder:{tmp_path}", image_size=8)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # a note over three lines (2-4), then a row on line 5 naming no image of the folder
+        ('file,note\na.png,"one\ntwo\nthree"\nzzz.png,x\n', "line 5, column 1 ('file'): no image"),
+        # a row over lines 2-3 naming no image of the folder
+        ('file,note\nzzz.png,"one\ntwo"\n', "line 2, column 1 ('file'): no image 'zzz.png'"),
+        # the first row spans lines 2-3; its name again on line 4
+        ('file,note\na.png,"a\nb"\na.png,c\n', "'a.png' is named again (first on line 2)"),
+        # a row of too few cells whose quoted cell spans lines 3-4
+        ('file,x,y\na.png,1,2\n"b.png\n",3\n', "line 3 has 2 cells"),
+        # a quote opened on line 3 and never closed: the error names where it opens
+        ('file,x\na.png,1\nb.png,"open\nmore\nstill\n', "line 3: not valid CSV"),
+    ],
+)
+def test_lines_are_where_a_record_starts_when_a_quoted_cell_spans_lines(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    _folder(tmp_path, ["a.png", "b.png"])
+    (tmp_path / "metadata.csv").write_text(text)
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(f"folder:{tmp_path}", image_size=8)
+    assert message in str(caught.value)
+
+
 def test_text_that_is_not_utf8_is_refused_by_line_and_byte(tmp_path: Path) -> None:
     _folder(tmp_path, ["a.png"])
     (tmp_path / "metadata.csv").write_bytes("file,city\na.png,Köln\n".encode("latin-1"))

@@ -15,6 +15,7 @@ from app.services.embeddings import import_embeddings
 from app.services.loaded import LoadedModel, ModelStore
 from app.services.table_files import read_metadata, typed_column
 from app.services.vector_files import VectorFiles, default_name, read_vector_files
+from models.embeddings import MIN_EMBEDDING_ROWS
 from models.errors import DatasetError
 from tests.services.vector_data import (
     seeded_vectors,
@@ -27,6 +28,7 @@ from tests.services.vector_data import (
 )
 
 N, D = 48, 8  # small: every entry fits UMAP, and only the first fit pays numba's compile
+FEW = MIN_EMBEDDING_ROWS  # the fewest vectors an import takes, for tests that build no index
 IMAGE_SIZE = 16
 KINDS = ["cat", "dog", "eel"]
 
@@ -137,7 +139,7 @@ def test_parquet_list_column_and_typed_metadata(entries: dict[str, Entry]) -> No
     np.testing.assert_array_equal(index.latents, seeded_vectors(N, D, 1))
     assert list(index.metadata) == ["id", "kind", "score", "seen", "note"]
     meta = index.metadata
-    assert meta["id"].dtype == np.float64 and meta["id"][0] == 100.0
+    assert meta["id"].dtype.kind == "U" and meta["id"][0] == "100"  # names are text
     assert meta["score"].dtype == np.float64 and np.isnan(meta["score"][2])
     assert meta["seen"][:2].tolist() == ["true", "false"]  # booleans are categories
     assert meta["note"][5] == "" and meta["note"][6] == "n6"
@@ -190,16 +192,16 @@ def test_entry_has_projections_and_exact_neighbours(entries: dict[str, Entry], n
 
 
 def test_integer_npy_is_cast_and_names_fall_back_to_rows(tmp_path: Path) -> None:
-    np.save(tmp_path / "ints.npy", np.arange(12, dtype=np.int16).reshape(4, 3))
+    np.save(tmp_path / "ints.npy", np.arange(FEW * 3, dtype=np.int16).reshape(FEW, 3))
     request = read_vector_files(VectorFiles(tmp_path / "ints.npy"))
     vectors = request.source.vectors
     assert vectors.dtype == np.float32 and vectors[3].tolist() == [9.0, 10.0, 11.0]
-    assert request.source.item_names.tolist() == ["row 1", "row 2", "row 3", "row 4"]
+    assert request.source.item_names.tolist() == [f"row {i + 1}" for i in range(FEW)]
     assert request.source.metadata == {} and request.source.images is None
 
 
 def test_parquet_vector_column_chooses_among_list_columns(tmp_path: Path) -> None:
-    a, b = seeded_vectors(5, 3, 0), seeded_vectors(5, 4, 1)
+    a, b = seeded_vectors(FEW, 3, 0), seeded_vectors(FEW, 4, 1)
     path = write_parquet(
         tmp_path / "two.parquet",
         {
@@ -240,45 +242,118 @@ def test_default_name_is_the_vectors_file_stem_made_safe() -> None:
 
 
 def test_sprite_rows_follow_the_sheet_width(tmp_path: Path) -> None:
-    # 5 items on a sheet 3 tiles wide (the usual ceil(sqrt(5)) = 3), read left to right
-    colours = np.array([[i * 40, 0, 0] for i in range(5)], np.uint8)
+    # 21 items on a sheet 5 tiles wide (the usual ceil(sqrt(21)) = 5), read left to right
+    colours = np.array([[i * 10, 0, 0] for i in range(FEW)], np.uint8)
     write_sprite(tmp_path / "s.png", colours, (8, 8))
-    np.save(tmp_path / "v.npy", seeded_vectors(5, 2))
+    np.save(tmp_path / "v.npy", seeded_vectors(FEW, 2))
     files = VectorFiles(
         tmp_path / "v.npy", sprite=tmp_path / "s.png", sprite_size=(8, 8), image_size=8
     )
     images = read_vector_files(files).source.images
-    assert images is not None and images.shape == (5, 3, 8, 8)
-    assert images[:, 0, 4, 4].tolist() == [0, 40, 80, 120, 160]
+    assert images is not None and images.shape == (FEW, 3, 8, 8)
+    assert images[:, 0, 4, 4].tolist() == [i * 10 for i in range(FEW)]
 
 
 def test_image_paths_that_look_like_numbers_stay_paths(tmp_path: Path) -> None:
-    # files called "0", "1", "2" beside the CSV: typed as numbers they would become "0.0"
-    for i in range(3):
-        write_png(tmp_path / str(i), np.full((8, 8, 3), (i * 60, 0, 200), np.uint8))
-    write_csv(tmp_path / "m.csv", ["picture"], [[str(i)] for i in range(3)])
-    np.save(tmp_path / "v.npy", seeded_vectors(3, 2))
+    # files called "0", "1", "2"... beside the CSV: typed as numbers they would become "0.0"
+    for i in range(FEW):
+        write_png(tmp_path / str(i), np.full((8, 8, 3), (i * 10, 0, 200), np.uint8))
+    write_csv(tmp_path / "m.csv", ["picture"], [[str(i)] for i in range(FEW)])
+    np.save(tmp_path / "v.npy", seeded_vectors(FEW, 2))
     source = read_vector_files(
         VectorFiles(tmp_path / "v.npy", tmp_path / "m.csv", image_column="picture", image_size=8)
     ).source
-    assert source.metadata["picture"].tolist() == ["0", "1", "2"]
-    assert source.images is not None and source.images[:, :, 3, 3].tolist() == [
-        [0, 0, 200],
-        [60, 0, 200],
-        [120, 0, 200],
-    ]
+    assert source.metadata["picture"].tolist() == [str(i) for i in range(FEW)]
+    assert source.images is not None
+    assert source.images[:, :, 3, 3].tolist() == [[i * 10, 0, 200] for i in range(FEW)]
 
 
 def test_parquet_image_column_is_relative_to_the_parquet_file(tmp_path: Path) -> None:
-    for i in range(4):
-        write_png(tmp_path / "imgs" / f"{i}.png", np.full((12, 12), i * 20, np.uint8))
+    for i in range(FEW):
+        write_png(tmp_path / "imgs" / f"{i}.png", np.full((12, 12), i * 10, np.uint8))
     path = write_parquet(
         tmp_path / "e.parquet",
         {
-            "embedding": pa.array(seeded_vectors(4, 3).tolist(), pa.list_(pa.float32())),
-            "image": [f"imgs/{i}.png" for i in range(4)],
+            "embedding": pa.array(seeded_vectors(FEW, 3).tolist(), pa.list_(pa.float32())),
+            "image": [f"imgs/{i}.png" for i in range(FEW)],
         },
     )
     source = read_vector_files(VectorFiles(path, image_column="image", image_size=8)).source
-    assert source.images is not None and source.images.shape == (4, 1, 8, 8)
-    assert source.images[:, 0, 0, 0].tolist() == [0, 20, 40, 60]
+    assert source.images is not None and source.images.shape == (FEW, 1, 8, 8)
+    assert source.images[:, 0, 0, 0].tolist() == [i * 10 for i in range(FEW)]
+
+
+def test_name_columns_are_text_in_csv_tsv_and_parquet(tmp_path: Path) -> None:
+    # "007" typed as a number became "7"; a 20-digit id lost its last digits in a float64
+    names = ["007", "12345678901234567890"] + [f"{i:03}" for i in range(2, FEW)]
+    vectors = seeded_vectors(FEW, 3)
+    np.save(tmp_path / "v.npy", vectors)
+    write_csv(tmp_path / "m.csv", ["ID", "size"], [[n, str(i)] for i, n in enumerate(names)])
+    csv_source = read_vector_files(VectorFiles(tmp_path / "v.npy", tmp_path / "m.csv")).source
+    assert csv_source.metadata["ID"].tolist() == names
+    assert csv_source.metadata["size"].dtype == np.float64  # other columns are still typed
+    assert csv_source.item_names.tolist() == names
+
+    write_vectors_tsv(tmp_path / "v.tsv", vectors)
+    write_lines(tmp_path / "m.tsv", ["title\tsize"] + [f"{n}\t{i}" for i, n in enumerate(names)])
+    tsv_source = read_vector_files(VectorFiles(tmp_path / "v.tsv", tmp_path / "m.tsv")).source
+    assert tsv_source.metadata["title"].tolist() == names
+    assert tsv_source.item_names.tolist() == names
+
+    embedding = pa.array(vectors.tolist(), pa.list_(pa.float32()))
+    listed = write_parquet(
+        tmp_path / "l.parquet",
+        {"embedding": embedding, "Item": pa.array(range(7, 7 + FEW), pa.int64())},
+    )
+    meta = read_vector_files(VectorFiles(listed)).source.metadata
+    assert meta["Item"].dtype.kind == "U" and meta["Item"][:2].tolist() == ["7", "8"]
+    # one column per dimension: an integer "id" column names the items, it is no dimension
+    columns: dict[str, object] = {f"d{j}": vectors[:, j] for j in range(3)}
+    per_column = write_parquet(tmp_path / "c.parquet", columns | {"id": list(range(FEW))})
+    source = read_vector_files(VectorFiles(per_column)).source
+    np.testing.assert_array_equal(source.vectors, vectors)
+    assert source.item_names[:3].tolist() == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize(
+    ("header", "chosen"),
+    [
+        (["Title", "item", "ID", "Name", "name"], "Name"),  # of names equal but for case: first
+        (["Title", "item", "ID"], "ID"),  # id before item, wherever they stand
+        (["Title", "other", "item"], "item"),
+        (["other", "title"], "title"),
+        (["other", "label"], None),  # row numbers
+    ],
+)
+def test_the_name_column_is_name_then_id_then_item_then_title(
+    tmp_path: Path, header: list[str], chosen: str | None
+) -> None:
+    np.save(tmp_path / "v.npy", seeded_vectors(FEW, 2))
+    rows = [[f"{column}-{i}" for column in header] for i in range(FEW)]
+    rows[4] = [" " for _ in header]  # an empty name falls back to the row
+    write_csv(tmp_path / "m.csv", header, rows)
+    names = read_vector_files(VectorFiles(tmp_path / "v.npy", tmp_path / "m.csv")).source
+    expected = [f"{chosen}-{i}" if chosen else f"row {i + 1}" for i in range(FEW)]
+    expected[4] = "row 5"
+    assert names.item_names.tolist() == expected
+
+
+def test_parquet_integers_past_2_to_the_53_stay_text_with_every_digit(tmp_path: Path) -> None:
+    # 64-bit ids: Arrow refuses to round them into float64 (it raised ArrowInvalid)
+    signed = [2**63 - 1 - i for i in range(FEW - 1)] + [None]
+    unsigned = [2**64 - 1 - i for i in range(FEW)]
+    path = write_parquet(
+        tmp_path / "e.parquet",
+        {
+            "embedding": pa.array(seeded_vectors(FEW, 3).tolist(), pa.list_(pa.float32())),
+            "user": pa.array(signed, pa.int64()),
+            "account": pa.array(unsigned, pa.uint64()),
+            "edge": pa.array([2**53] * FEW, pa.int64()),  # still exact in float64
+            "count": pa.array(range(FEW), pa.int64()),
+        },
+    )
+    meta = read_vector_files(VectorFiles(path)).source.metadata
+    assert meta["user"].tolist() == [str(v) for v in signed[:-1]] + [""]
+    assert meta["account"].tolist() == [str(v) for v in unsigned]
+    assert meta["edge"].dtype == np.float64 and meta["edge"][0] == 2.0**53
+    assert meta["count"].dtype == np.float64 and meta["count"][5] == 5.0

@@ -11,6 +11,7 @@ import pytest
 
 from app.services.embeddings import import_embeddings
 from app.services.vector_files import VectorFiles, read_vector_files
+from models.embeddings import MIN_EMBEDDING_ROWS
 from models.errors import LatentExplorerError
 from tests.services.vector_data import (
     listing,
@@ -24,9 +25,10 @@ from tests.services.vector_data import (
 )
 
 Case = Callable[[Path], tuple[VectorFiles, str]]
+FEW = MIN_EMBEDDING_ROWS  # enough vectors, so each case fails for its own reason
 
 
-def tsv_pair(root: Path, n: int = 6, d: int = 4) -> Path:
+def tsv_pair(root: Path, n: int = FEW, d: int = 4) -> Path:
     return write_vectors_tsv(root / "vectors.tsv", seeded_vectors(n, d))
 
 
@@ -50,7 +52,7 @@ def spaces_not_tabs(root: Path) -> tuple[VectorFiles, str]:
 
 
 def nan_rows(root: Path) -> tuple[VectorFiles, str]:
-    lines = ["1\t2"] * 12
+    lines = ["1\t2"] * FEW
     for i in (1, 3, 4, 6, 8, 9, 10):
         lines[i] = "nan\t2" if i % 2 else "1\tinf"
     lines[11] = "1\t1e39"  # beyond float32
@@ -100,7 +102,7 @@ def npy_strings(root: Path) -> tuple[VectorFiles, str]:
 
 
 def npy_infinite(root: Path) -> tuple[VectorFiles, str]:
-    vectors = seeded_vectors(5, 3)
+    vectors = seeded_vectors(FEW, 3)
     vectors[2, 1] = np.inf
     np.save(root / "v.npy", vectors)
     return VectorFiles(root / "v.npy"), f"{root / 'v.npy'} row 3: NaN, infinite"
@@ -149,20 +151,20 @@ def length_mismatch(root: Path) -> tuple[VectorFiles, str]:
 
 def single_column_with_header(root: Path) -> tuple[VectorFiles, str]:
     vectors = tsv_pair(root)
-    meta = write_lines(root / "metadata.tsv", ["class"] + ["x"] * 6)
+    meta = write_lines(root / "metadata.tsv", ["class"] + ["x"] * FEW)
     return VectorFiles(vectors, metadata=meta), "a single-column metadata.tsv has no header line"
 
 
 def metadata_row_short(root: Path) -> tuple[VectorFiles, str]:
     vectors = tsv_pair(root)
-    lines = ["name\tclass"] + [f"n{i}\tc" for i in range(6)]
+    lines = ["name\tclass"] + [f"n{i}\tc" for i in range(FEW)]
     lines[4] = "n3"
     meta = write_lines(root / "metadata.tsv", lines)
     return VectorFiles(vectors, metadata=meta), f"{meta} line 5: 1 value, expected 2"
 
 
 def csv_repeated_header(root: Path) -> tuple[VectorFiles, str]:
-    meta = write_csv(root / "m.csv", ["name", "kind", "name"], [["a", "b", "c"]] * 6)
+    meta = write_csv(root / "m.csv", ["name", "kind", "name"], [["a", "b", "c"]] * FEW)
     return VectorFiles(tsv_pair(root), metadata=meta), (
         f"{meta} line 1, column 3: column name 'name' repeats column 1"
     )
@@ -171,17 +173,17 @@ def csv_repeated_header(root: Path) -> tuple[VectorFiles, str]:
 def csv_open_quote(root: Path) -> tuple[VectorFiles, str]:
     meta = root / "m.csv"
     meta.write_text('name\na\n"b\nc\n')
-    return VectorFiles(tsv_pair(root, n=3), metadata=meta), f"{meta} line 3: unexpected end"
+    return VectorFiles(tsv_pair(root), metadata=meta), f"{meta} line 3: unexpected end"
 
 
 def metadata_not_utf8(root: Path) -> tuple[VectorFiles, str]:
     meta = root / "m.csv"
     meta.write_bytes(b"name\na\n\xff\n")
-    return VectorFiles(tsv_pair(root, n=2), metadata=meta), f"{meta} line 3: not UTF-8 text"
+    return VectorFiles(tsv_pair(root), metadata=meta), f"{meta} line 3: not UTF-8 text"
 
 
 def label_missing(root: Path) -> tuple[VectorFiles, str]:
-    meta = write_csv(root / "m.csv", ["name", "kind"], [["a", "b"]] * 6)
+    meta = write_csv(root / "m.csv", ["name", "kind"], [["a", "b"]] * FEW)
     return VectorFiles(tsv_pair(root), metadata=meta, label="class"), (
         f"--label 'class': no such metadata column in {meta}; columns are name, kind"
     )
@@ -194,16 +196,16 @@ def label_without_metadata(root: Path) -> tuple[VectorFiles, str]:
 
 
 def image_column_missing(root: Path) -> tuple[VectorFiles, str]:
-    meta = write_csv(root / "m.csv", ["name"], [["a"]] * 6)
+    meta = write_csv(root / "m.csv", ["name"], [["a"]] * FEW)
     return VectorFiles(tsv_pair(root), metadata=meta, image_column="file"), (
         f"--image-column 'file': no such metadata column in {meta}"
     )
 
 
 def _image_rows(root: Path, broken: str) -> tuple[Path, Path]:
-    for i in range(6):
+    for i in range(FEW):
         write_png(root / "imgs" / f"{i}.png", np.full((9, 9), 50, np.uint8))
-    rows = [[f"n{i}", f"imgs/{i}.png"] for i in range(6)]
+    rows = [[f"n{i}", f"imgs/{i}.png"] for i in range(FEW)]
     rows[3][1] = broken
     return tsv_pair(root), write_csv(root / "m.csv", ["name", "file"], rows)
 
@@ -238,16 +240,42 @@ def image_size_too_big(root: Path) -> tuple[VectorFiles, str]:
 
 
 def sprite_too_small(root: Path) -> tuple[VectorFiles, str]:
-    sprite = write_sprite(root / "s.png", np.zeros((4, 3), np.uint8), (10, 10))
-    return VectorFiles(tsv_pair(root, n=5), sprite=sprite, sprite_size=(10, 10)), (
-        f"{sprite}: 20x20 px holds 4 tiles of 10x10 px, too few for 5 vectors"
+    sprite = write_sprite(root / "s.png", np.zeros((16, 3), np.uint8), (10, 10))
+    return VectorFiles(tsv_pair(root), sprite=sprite, sprite_size=(10, 10)), (
+        f"{sprite}: 40x40 px holds 16 tiles of 10x10 px, too few for {FEW} vectors"
     )
 
 
 def sprite_tiles_not_dividing(root: Path) -> tuple[VectorFiles, str]:
     sprite = write_sprite(root / "s.png", np.zeros((4, 3), np.uint8), (10, 10))
-    return VectorFiles(tsv_pair(root, n=4), sprite=sprite, sprite_size=(8, 10)), (
+    return VectorFiles(tsv_pair(root), sprite=sprite, sprite_size=(8, 10)), (
         f"{sprite}: 20x20 px is not a whole number of 8x10 px tiles"
+    )
+
+
+def too_few_vectors(root: Path) -> tuple[VectorFiles, str]:
+    np.save(root / "v.npy", seeded_vectors(FEW - 1, 3))
+    return VectorFiles(root / "v.npy"), (
+        f"{root / 'v.npy'}: {FEW - 1} vectors, too few: at least {FEW} are needed"
+    )
+
+
+def too_few_parquet_rows(root: Path) -> tuple[VectorFiles, str]:
+    path = write_parquet(root / "e.parquet", {"embedding": [[0.5, 1.0]] * 3})
+    return VectorFiles(path), f"{path}: 3 vectors, too few: at least {FEW} are needed"
+
+
+def one_dimension(root: Path) -> tuple[VectorFiles, str]:
+    path = write_vectors_tsv(root / "vectors.tsv", seeded_vectors(30, 1))
+    return VectorFiles(path), (
+        f"{path}: vectors of 1 dimension, too few: at least 2 are needed (the maps have two axes)"
+    )
+
+
+def too_many_dimensions(root: Path) -> tuple[VectorFiles, str]:
+    np.save(root / "v.npy", np.zeros((FEW, 4097), np.float32))
+    return VectorFiles(root / "v.npy"), (
+        f"{root / 'v.npy'}: vectors of 4097 dimensions, too many: at most 4096 are allowed"
     )
 
 
@@ -291,6 +319,10 @@ CASES: list[Case] = [
     image_size_too_big,
     sprite_too_small,
     sprite_tiles_not_dividing,
+    too_few_vectors,
+    too_few_parquet_rows,
+    one_dimension,
+    too_many_dimensions,
     unknown_suffix,
 ]
 
