@@ -324,18 +324,59 @@ def streams_folder(info: CheckpointInfo) -> bool:
     return spec.strip().lower().startswith("folder:")
 
 
+@dataclass
+class DatasetChoice:
+    """The dataset a model is trained or imported on (``train``'s flags): loads it, and
+    writes the config.json ``dataset`` record that ``dataset_for`` reads back."""
+
+    spec: str
+    image_size: int = 32
+    channels: int | None = None
+    size: int | None = None
+    seed: int = 0
+    data_dir: Path | None = None
+    colour: bool = False
+    download: bool = False  # mnist/fashion-mnist: fetch missing files (not recorded)
+
+    def load(self) -> ImageSet:
+        from models.data import load_dataset  # the loaders' libraries: only when loading
+
+        return load_dataset(
+            self.spec,
+            image_size=self.image_size,
+            channels=self.channels,
+            size=self.size,
+            seed=self.seed,
+            data_dir=self.data_dir,
+            download=self.download,
+            colour=self.colour,
+        )
+
+    def record(self, data: ImageSet) -> dict[str, Any]:
+        """config.json's ``dataset``: what ``dataset_for`` needs to load it again."""
+        return {
+            "spec": self.spec,
+            "image_size": self.image_size,
+            "channels": data.image_shape[0],
+            "size": self.size,
+            "seed": self.seed,
+            "colour": self.colour,
+            "data_dir": str(self.data_dir) if self.data_dir else None,
+            "n_items": len(data),
+            "skipped": data.skipped,
+        }
+
+
 def dataset_for(info: CheckpointInfo) -> ImageSet:
     """Reload the dataset a checkpoint was trained on, as its config records it."""
-    from models.data import load_dataset
-
     spec = dict(info.dataset)
     data_dir = spec.get("data_dir")
-    return load_dataset(
-        spec["spec"],
+    return DatasetChoice(
+        spec=spec["spec"],
         image_size=int(spec["image_size"]),
         channels=spec.get("channels"),
         size=spec.get("size"),
         seed=int(spec.get("seed", 0)),
         data_dir=Path(data_dir) if data_dir else None,
         colour=bool(spec.get("colour", False)),
-    )
+    ).load()

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from app.index.build import IndexParams, dataset_for, ensure_index
+from app.index.build import DatasetChoice, IndexParams, dataset_for, ensure_index
 from app.index.store import LatentIndex
 from app.workspace import check_name, model_dir, model_name
 from models.atomic import atomic_dir
@@ -36,7 +36,7 @@ from models.checkpoint import (
     sha256_file,
     write_config,
 )
-from models.data import ImageSet, load_dataset
+from models.data import ImageSet
 from models.errors import ConfigError
 from models.imported import (
     UNIT_RANGE,
@@ -52,44 +52,6 @@ log = logging.getLogger(__name__)
 
 SAMPLE_ITEMS = 16  # checked before writing: enough to catch a wrong shape or a NaN
 EXPORT_SAMPLE_ITEMS = 32  # compared between torch and onnxruntime after an export
-
-
-@dataclass
-class DatasetChoice:
-    """The dataset a model is checked and indexed on (the same flags as ``train``)."""
-
-    spec: str
-    image_size: int = 32
-    channels: int | None = None
-    size: int | None = None
-    seed: int = 0
-    data_dir: Path | None = None
-    colour: bool = False
-
-    def load(self) -> ImageSet:
-        return load_dataset(
-            self.spec,
-            image_size=self.image_size,
-            channels=self.channels,
-            size=self.size,
-            seed=self.seed,
-            data_dir=self.data_dir,
-            colour=self.colour,
-        )
-
-    def record(self, data: ImageSet) -> dict[str, Any]:
-        """config.json's ``dataset``: what ``dataset_for`` needs to load it again."""
-        return {
-            "spec": self.spec,
-            "image_size": self.image_size,
-            "channels": data.image_shape[0],
-            "size": self.size,
-            "seed": self.seed,
-            "colour": self.colour,
-            "data_dir": str(self.data_dir) if self.data_dir else None,
-            "n_items": len(data),
-            "skipped": data.skipped,
-        }
 
 
 @dataclass

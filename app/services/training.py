@@ -9,12 +9,11 @@ from typing import Any
 
 import torch
 
-from app.index.build import IndexParams, ensure_index
+from app.index.build import DatasetChoice, IndexParams, ensure_index
 from app.index.store import LatentIndex
 from app.workspace import check_name, model_name
 from models.base import architecture
 from models.checkpoint import load_checkpoint, save_checkpoint
-from models.data import load_dataset
 from models.training import TrainConfig, train
 
 log = logging.getLogger(__name__)
@@ -49,16 +48,17 @@ def train_model(
     """Load data, train, save the checkpoint atomically, then build its index."""
     cls = architecture(request.architecture)  # fail on a bad name before loading any data
     name = check_name(request.name or model_name(request.dataset, cls.name, request.latent_dim))
-    data = load_dataset(
-        request.dataset,
+    choice = DatasetChoice(
+        spec=request.dataset,
         image_size=request.image_size,
         channels=request.channels,
         size=request.size,
         seed=request.train.seed if request.train else 0,
         data_dir=request.data_dir,
-        download=request.download,
         colour=request.colour,
+        download=request.download,
     )
+    data = choice.load()
     if data.skipped:
         log.warning("%s: skipped %d unreadable files", request.dataset, data.skipped)
     args: dict[str, Any] = {
@@ -72,20 +72,12 @@ def train_model(
     torch.manual_seed(config.seed)  # the initial weights too come from the seed
     model = cls(cls.config_class.from_dict(args))
     result = train(model, data.images, config, device)
-    dataset_spec = {
-        "spec": request.dataset,
-        "image_size": request.image_size,
-        "channels": data.image_shape[0],
-        "size": request.size,
-        "seed": config.seed,
-        "colour": request.colour,
-        "data_dir": str(request.data_dir) if request.data_dir else None,
-        "n_items": len(data),
-        "skipped": data.skipped,
-    }
     folder = workspace / name
     save_checkpoint(
-        model, folder, dataset=dataset_spec, training=result.to_dict() | {"config": vars(config)}
+        model,
+        folder,
+        dataset=choice.record(data),
+        training=result.to_dict() | {"config": vars(config)},
     )
     if not build_index:
         return folder, None
