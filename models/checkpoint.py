@@ -24,12 +24,12 @@ import json
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from models.atomic import atomic_dir
-from models.base import LatentModel, build_model
+from models.base import LatentModel, ModelConfig, build_model
 from models.errors import CheckpointError, ConfigError
 
 KINDS = {
@@ -72,6 +72,20 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+C = TypeVar("C", bound=ModelConfig)
+
+
+def kind_config(config_class: type[C], folder: Path, info: CheckpointInfo) -> C:
+    """An imported kind's ``args`` as its config class (see ``KINDS``); a CheckpointError
+    naming the folder's config.json when they do not fit."""
+    try:
+        config = config_class.from_dict(dict(info.args))
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE}: {exc}") from None
+    assert isinstance(config, config_class)
+    return config
 
 
 def verify_file(path: Path, sha256: str | None, needed: str, written_by: str) -> None:

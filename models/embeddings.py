@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from models.base import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, LatentModel, ModelConfig
-from models.checkpoint import CheckpointInfo, sha256_file, verify_file
+from models.checkpoint import CheckpointInfo, kind_config, sha256_file, verify_file
 from models.errors import CheckpointError, ConfigError
 
 SOURCE_DIR = "source"
@@ -184,8 +183,4 @@ def load_model(folder: Path, info: CheckpointInfo, device: torch.device | str) -
         raise CheckpointError(
             f"{folder / SOURCE_DIR / 'items.npz'}: missing (imported embeddings need their vectors)"
         )
-    args: dict[str, Any] = dict(info.args)
-    try:
-        return EmbeddingsModel(EmbeddingsConfig.from_dict(args))
-    except (ConfigError, TypeError) as exc:
-        raise CheckpointError(f"{folder / 'config.json'}: {exc}") from None
+    return EmbeddingsModel(kind_config(EmbeddingsConfig, folder, info))

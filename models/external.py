@@ -37,13 +37,13 @@ from torch import nn
 
 from models.base import LatentModel
 from models.checkpoint import (
-    CONFIG_FILE,
     WEIGHTS_FILE,
     CheckpointInfo,
+    kind_config,
     load_weights,
     verify_file,
 )
-from models.errors import CheckpointError, ConfigError, ModelCodeError
+from models.errors import ConfigError, ModelCodeError
 from models.imported import (
     ImportedConfig,
     check_images,
@@ -279,11 +279,7 @@ class ExternalModel(LatentModel):
 
 def load_model(folder: Path, info: CheckpointInfo, device: torch.device | str) -> LatentModel:
     """The ``pytorch-class`` kind's loader (see ``KINDS`` in models/checkpoint.py)."""
-    try:
-        config = ExternalConfig.from_dict(dict(info.args))
-    except (ConfigError, TypeError) as exc:
-        raise CheckpointError(f"{folder / CONFIG_FILE}: {exc}") from None
-    assert isinstance(config, ExternalConfig)
+    config = kind_config(ExternalConfig, folder, info)
     weights = folder / WEIGHTS_FILE
     verify_file(weights, info.weights_sha256, f"a checkpoint folder needs {WEIGHTS_FILE}", "import")
     code = build_user_code(

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from models.base import LatentModel
-from models.checkpoint import CONFIG_FILE, CheckpointInfo, verify_file
+from models.checkpoint import CheckpointInfo, kind_config, verify_file
 from models.errors import CheckpointError, ConfigError, ModelCodeError
 from models.imported import (
     ImportedConfig,
@@ -225,11 +225,7 @@ def open_runners(
 
 def load_model(folder: Path, info: CheckpointInfo, device: torch.device | str) -> LatentModel:
     """The ``onnx`` kind's loader (see ``KINDS`` in models/checkpoint.py)."""
-    try:
-        config = OnnxConfig.from_dict(dict(info.args))
-    except (ConfigError, TypeError) as exc:
-        raise CheckpointError(f"{folder / CONFIG_FILE}: {exc}") from None
-    assert isinstance(config, OnnxConfig)
+    config = kind_config(OnnxConfig, folder, info)
     for name in filter(None, (config.encoder, config.decoder)):
         verify_file(folder / name, config.files_sha256.get(name), "config.json names it", "import")
     decoder = folder / config.decoder if config.decoder else None
