@@ -90,12 +90,13 @@ async def drag_stream(websocket: WebSocket, model: str, projection: str = "umap"
             wake.set()
 
     reader = asyncio.create_task(receive())
+    reader.add_done_callback(_read_outcome)  # whatever ends the stream, its outcome is read
+    waiter: asyncio.Task[bool] | None = None
     try:
         while True:
             waiter = asyncio.create_task(wake.wait())
             done, _ = await asyncio.wait({reader, waiter}, return_when=asyncio.FIRST_COMPLETED)
             if reader in done:
-                waiter.cancel()
                 reader.result()  # re-raises the disconnect
             wake.clear()
             text = latest.pop() if latest else None
@@ -137,3 +138,12 @@ async def drag_stream(websocket: WebSocket, model: str, projection: str = "umap"
         pass
     finally:
         reader.cancel()
+        if waiter is not None:
+            waiter.cancel()
+
+
+def _read_outcome(task: asyncio.Task[None]) -> None:
+    """Retrieve a finished reader's exception: the handler may have ended on another error
+    (a send to a closed socket) before it looked, and an unread one is logged as a fault."""
+    if not task.cancelled():
+        task.exception()

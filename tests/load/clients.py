@@ -24,6 +24,9 @@ from tests.serverproc import ROOT
 
 REPORT = ROOT / "test-output" / "load.json"
 DRAG_FRAMES_PER_SOCKET = 25  # a user's drag gesture; then the socket closes and a new one opens
+ANSWER_BOUND = 30.0  # seconds: a request without an answer by then counts as lost
+BURST_POINTS = 8  # points a drag burst sends without waiting, as a fast hand does
+BURST_GAP = 0.004  # seconds between them
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Target:
     latent_dim: int
     points: np.ndarray  # (N, 2) UMAP positions of the items
     upload: bytes  # a PNG
+    attributes: tuple[str, ...] = ()  # attribute ids, for arithmetic
 
     @property
     def api(self) -> str:
@@ -52,8 +56,13 @@ class Target:
             points = await http.get(f"/api/models/{model}/points", params={"projection": "umap"})
             xy = points.raise_for_status().json()
             image = await http.get(f"/api/models/{model}/items/0/thumbnail")
+            listed = await http.get(f"/api/models/{model}/attributes")
         points_xy = np.column_stack([xy["x"], xy["y"]]).astype(np.float64)
-        return cls(base, model, int(info["latent_dim"]), points_xy, image.content)
+        attributes = tuple(a["id"] for a in listed.raise_for_status().json()["attributes"])
+        return cls(base, model, int(info["latent_dim"]), points_xy, image.content, attributes)
+
+    def latent(self, rng: random.Random) -> list[float]:
+        return [rng.gauss(0.0, 1.0) for _ in range(self.latent_dim)]
 
     def place(self, rng: random.Random) -> tuple[float, float]:
         """Somewhere on the map: near an item, sometimes between items."""
@@ -67,10 +76,13 @@ class Tally:
 
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: list[str] = field(default_factory=list)
+    unanswered: list[str] = field(default_factory=list)  # no answer within ANSWER_BOUND
 
     @property
     def count(self) -> int:
-        return sum(len(v) for v in self.latencies.values()) + len(self.errors)
+        return (
+            sum(len(v) for v in self.latencies.values()) + len(self.errors) + len(self.unanswered)
+        )
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Per kind: count, p50, p99 and max in milliseconds."""
@@ -149,8 +161,42 @@ async def thumbnail(http: httpx.AsyncClient, target: Target, rng: random.Random)
     expect(await http.get(f"{target.api}/items/{item}/thumbnail"), "image/png")
 
 
+async def decode_latent(http: httpx.AsyncClient, target: Target, rng: random.Random) -> None:
+    body = {"latent": target.latent(rng)}
+    answer = expect(await http.post(f"{target.api}/decode", json=body)).json()
+    if not str(answer["image"]).startswith("data:"):
+        raise UnexpectedAnswer(f"decode by latent answered {str(answer)[:200]}")
+
+
+async def interpolate(http: httpx.AsyncClient, target: Target, rng: random.Random) -> None:
+    """A path of 16 slerp steps: one multi-row decode, next to other users' single rows."""
+    n = len(target.points)
+    body = {
+        "start": {"id": rng.randrange(n)},
+        "end": {"point": list(target.place(rng)), "projection": "umap"},
+        "steps": 16,
+        "method": "slerp",
+    }
+    answer = expect(await http.post(f"{target.api}/interpolate", json=body)).json()
+    if len(answer["images"]) != 16 or not all(str(i).startswith("data:") for i in answer["images"]):
+        raise UnexpectedAnswer(f"interpolate answered {str(answer)[:200]}")
+
+
+async def arithmetic(http: httpx.AsyncClient, target: Target, rng: random.Random) -> None:
+    term: dict[str, Any] = {"vector": target.latent(rng), "weight": 0.5}
+    if target.attributes and rng.random() < 0.5:
+        term = {"attribute": rng.choice(target.attributes), "weight": rng.uniform(-2, 2)}
+    body = {"start": {"id": rng.randrange(len(target.points))}, "terms": [term], "k": 5}
+    answer = expect(await http.post(f"{target.api}/arithmetic", json=body)).json()
+    if len(answer["neighbours"]["ids"]) != 5 or not str(answer["image"]).startswith("data:"):
+        raise UnexpectedAnswer(f"arithmetic answered {str(answer)[:200]}")
+
+
 HTTP_KINDS: dict[str, Callable[[httpx.AsyncClient, Target, random.Random], Awaitable[None]]] = {
     "decode": decode,
+    "decode_latent": decode_latent,
+    "interpolate": interpolate,
+    "arithmetic": arithmetic,
     "neighbours": neighbours,
     "encode": encode,
     "points": points,
@@ -172,6 +218,30 @@ async def drag_frame(ws: ClientConnection, x: float, y: float, seq: int) -> dict
     return frame
 
 
+async def drag_burst(ws: ClientConnection, target: Target, rng: random.Random, seq: int) -> int:
+    """A fast hand: BURST_POINTS points sent without waiting, then frames read until the last
+    point's frame arrives. The server may skip superseded points (latest wins) but must answer
+    in order and always for the last point. Returns the next seq."""
+    first = seq
+    for _ in range(BURST_POINTS):
+        x, y = target.place(rng)
+        await ws.send(json.dumps({"x": x, "y": y, "seq": seq}))
+        seq += 1
+        await asyncio.sleep(BURST_GAP)
+    last, seen = seq - 1, first - 1
+    while seen != last:
+        frame: dict[str, Any] = json.loads(await ws.recv())
+        got = frame.get("seq")
+        if not isinstance(got, int) or not first <= got <= last or got <= seen:
+            raise UnexpectedAnswer(
+                f"drag burst {first}..{last} after {seen} got {str(frame)[:200]}"
+            )
+        if not str(frame.get("image", "")).startswith("data:"):
+            raise UnexpectedAnswer(f"drag answered {str(frame)[:200]}")
+        seen = got
+    return seq
+
+
 async def user(
     target: Target,
     http: httpx.AsyncClient,
@@ -191,20 +261,32 @@ async def user(
         while budget.take():
             kind = rng.choice(kinds)
             try:
-                if kind == "drag":
+                if kind in ("drag", "drag_burst"):
                     if ws is None or frames >= DRAG_FRAMES_PER_SOCKET:
                         if ws is not None:
                             await ws.close()
                         ws, frames = await open_drag(target), 0
                     start = time.perf_counter()
-                    await drag_frame(ws, *target.place(rng), seq=frames)
-                    frames += 1
+                    if kind == "drag":
+                        await asyncio.wait_for(
+                            drag_frame(ws, *target.place(rng), seq=frames), ANSWER_BOUND
+                        )
+                        frames += 1
+                    else:
+                        frames = await asyncio.wait_for(
+                            drag_burst(ws, target, rng, frames), ANSWER_BOUND
+                        )
                 else:
                     start = time.perf_counter()
-                    await HTTP_KINDS[kind](http, target, rng)
+                    await asyncio.wait_for(HTTP_KINDS[kind](http, target, rng), ANSWER_BOUND)
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                tally.unanswered.append(f"{kind}: no answer within {ANSWER_BOUND:g}s ({exc!r})")
+                if ws is not None and kind.startswith("drag"):
+                    await ws.close()
+                    ws = None
             except Exception as exc:  # recorded: a run reports every error, not the first
                 tally.errors.append(f"{kind}: {exc!r}"[:300])
-                if kind == "drag" and ws is not None:
+                if kind.startswith("drag") and ws is not None:
                     await ws.close()
                     ws = None
             else:
@@ -233,7 +315,7 @@ async def run_users(
 
     async def one(i: int) -> None:
         async with httpx.AsyncClient(
-            base_url=target.base, timeout=30, trust_env=False, verify=tls
+            base_url=target.base, timeout=ANSWER_BOUND, trust_env=False, verify=tls
         ) as http:
             await user(target, http, kinds, budget, tally, seed * 1000 + i, i * ramp / users)
 

@@ -1,6 +1,7 @@
-"""50 users at once for 20 s, mixing decode, drag, encode and neighbours, on a real server:
-no errors, latencies per kind recorded, and /api/health answering within 100 ms throughout
-(model work never blocks the event loop), timed by a prober in a process of its own."""
+"""50 users at once for 20 s, mixing decode, drag, encode, neighbours and interpolation, on a
+real server: every request answered, no errors, latencies per kind recorded, and /api/health
+answering within 100 ms throughout (model work never blocks the event loop), timed by a prober
+in a process of its own."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.timeout(120)
 
 USERS = 50
 SECONDS = 20.0
-KINDS = ("decode", "drag", "encode", "neighbours")
+KINDS = ("decode", "drag", "encode", "neighbours", "interpolate")
 RAMP = 1.0  # seconds over which the users arrive: 50 a second
 PROBE_INTERVAL = 0.05  # seconds between health probes
 HEALTH_LIMIT_MS = 100.0
@@ -65,11 +66,13 @@ def test_fifty_users_mixing_work_get_no_errors_and_health_stays_quick(
             "seconds": SECONDS,
             "requests": tally.count,
             "errors": len(tally.errors),
+            "unanswered": len(tally.unanswered),
             "by_kind": summary,
             "health": latency_summary([ms / 1000.0 for ms in health]),
         },
     )
 
+    assert tally.unanswered == [], f"{len(tally.unanswered)} lost: {tally.unanswered[:5]}"
     assert tally.errors == [], f"{len(tally.errors)} errors, the first: {tally.errors[:5]}"
     for kind in KINDS:  # every kind was exercised, many times over
         assert summary[kind]["count"] >= 100, summary

@@ -199,3 +199,150 @@ def test_run_raises_the_functions_error(worker: InferenceWorker) -> None:
     with pytest.raises(ValueError, match="no"):
         asyncio.run(worker.run(broken))
     assert asyncio.run(worker.run(int, "7")) == 7
+
+
+# ---- many callers at once: every one answered (issue: requests lost under a class's load) ----
+
+ANSWER_BOUND = 10.0  # seconds: a lost request fails the test instead of hanging it
+
+
+def gather_all(
+    worker: InferenceWorker, calls: list[tuple[object, object, np.ndarray]]
+) -> tuple[list[object], list[dict[str, object]]]:
+    """Run every (key, decode, latents) call at once; return each outcome (result or error) and
+    whatever the event loop reported as unhandled (a task exception never retrieved)."""
+    unhandled: list[dict[str, object]] = []
+
+    async def main() -> list[object]:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: unhandled.append(ctx))
+        tasks = [asyncio.ensure_future(worker.decode(k, d, z)) for k, d, z in calls]  # type: ignore[arg-type]
+        done, pending = await asyncio.wait(tasks, timeout=ANSWER_BOUND)
+        for task in pending:
+            task.cancel()
+        assert not pending, f"{len(pending)} of {len(tasks)} callers never got an answer"
+        return [t.exception() or t.result() for t in tasks]
+
+    outcomes = asyncio.run(main())
+    import gc
+
+    gc.collect()  # an unretrieved task exception is reported when the task is collected
+    return outcomes, unhandled
+
+
+def mixed_rows(seed: int, count: int, dim: int, sizes: tuple[int, ...]) -> list[np.ndarray]:
+    """``count`` requests of distinct random latents, cycling through row counts ``sizes``."""
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(sizes[i % len(sizes)], dim)).astype(np.float32) for i in range(count)]
+
+
+@pytest.mark.parametrize("models", [1, 2])
+def test_many_mixed_decodes_that_skip_each_other_are_all_answered(
+    worker: InferenceWorker, models: int
+) -> None:
+    """Row counts of 1, 16, 64 and more than a batch, queued together: a 16-row job that no
+    longer fits a batch is skipped for a later 1-row job of the same model, which is then taken
+    out of the queue while the skipped one stays (with value equality this compared arrays and
+    killed the drain loop, leaving every waiter of that batch without an answer)."""
+    decoders = [RecordingDecoder(offset=100.0 * i) for i in range(models)]
+    latents = mixed_rows(0, 120, 4, (1, 16, 1, 64, 1, 16, 80, 1))
+    calls = [(i % models, decoders[i % models], z) for i, z in enumerate(latents)]
+    outcomes, unhandled = gather_all(worker, calls)
+    assert unhandled == []
+    for i, (z, outcome) in enumerate(zip(latents, outcomes, strict=True)):
+        assert isinstance(outcome, np.ndarray), outcome
+        np.testing.assert_array_equal(outcome[:, 0, 0], 2.0 * z + 100.0 * (i % models))
+    for decoder in decoders:
+        # Batches were really merged, never past max_batch unless one job is larger alone.
+        assert all(len(b) <= 64 or len(b) == 80 for b in decoder.batches)
+        assert any(len(b) > 16 for b in decoder.batches if len(b) <= 64)
+    assert worker.batches_run == sum(len(d.batches) for d in decoders) < len(latents)
+
+
+def test_a_skipped_job_keeps_its_place_in_the_queue() -> None:
+    """max_batch 4: [3 rows, 2 rows, 1 row] -> the 1-row job joins the first batch past the
+    2-row one, which is decoded next, alone; every caller gets its own rows."""
+    worker = InferenceWorker(max_batch=4)
+    decoder = RecordingDecoder()
+    latents = [np.full((3, 2), 1, np.float32), np.full((2, 2), 2, np.float32)]
+    latents.append(np.full((1, 2), 3, np.float32))
+    try:
+        outcomes, unhandled = gather_all(worker, [("m", decoder, z) for z in latents])
+    finally:
+        worker.close()
+    assert unhandled == []
+    assert [b[:, 0].tolist() for b in decoder.batches] == [[1, 1, 1, 3], [2, 2]]
+    for z, outcome in zip(latents, outcomes, strict=True):
+        np.testing.assert_array_equal(outcome[:, 0, 0], 2.0 * z)  # type: ignore[index]
+
+
+def test_a_failure_inside_the_drain_loop_reaches_only_its_batch(worker: InferenceWorker) -> None:
+    """Faults outside the model call (latents of another width that cannot be stacked, a
+    decoder that returns the wrong number of images) fail the callers of that batch with a
+    readable error; the other callers, and later ones, are answered."""
+    decoder = RecordingDecoder()
+
+    def short(latents: np.ndarray) -> np.ndarray:
+        return decoder(latents)[:-1]
+
+    calls: list[tuple[object, object, np.ndarray]] = [
+        ("m", decoder, np.ones((2, 3), np.float32)),
+        ("m", decoder, np.ones((1, 5), np.float32)),  # cannot be stacked with the first
+        ("short", short, np.ones((2, 3), np.float32)),
+        ("other", RecordingDecoder(offset=1.0), np.zeros((1, 3), np.float32)),
+    ]
+    outcomes, unhandled = gather_all(worker, calls)
+    assert unhandled == []
+    assert isinstance(outcomes[0], ValueError) and isinstance(outcomes[1], ValueError)
+    assert isinstance(outcomes[2], RuntimeError)
+    assert "returned 1 images for 2 latents" in str(outcomes[2])
+    np.testing.assert_array_equal(outcomes[3], np.ones((1, 1, 1, 3)))  # type: ignore[arg-type]
+    later, unhandled = gather_all(worker, [("m", decoder, np.ones((1, 3), np.float32))])
+    np.testing.assert_array_equal(later[0], np.full((1, 1, 1, 3), 2.0))  # type: ignore[arg-type]
+    assert unhandled == []
+
+
+def test_a_bug_in_the_loop_itself_fails_every_waiter_and_is_logged(
+    worker: InferenceWorker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Even a fault in the batching itself leaves nobody waiting: every queued caller gets
+    the error, the drain task's exception is read (and logged), and the next call works."""
+    decoder = RecordingDecoder()
+
+    def broken_batching() -> list[object]:
+        raise KeyError("batching bug")
+
+    monkeypatch.setattr(worker, "_next_batch", broken_batching)
+    outcomes, unhandled = gather_all(worker, [("m", decoder, z) for z in requests(5)])
+    assert unhandled == []
+    assert all(isinstance(o, KeyError) for o in outcomes)
+    assert "drain loop failed" in caplog.text
+    monkeypatch.undo()
+    later, _ = gather_all(worker, [("m", decoder, np.ones((1, 3), np.float32))])
+    np.testing.assert_array_equal(later[0], np.full((1, 1, 1, 3), 2.0))  # type: ignore[arg-type]
+
+
+def test_cancelled_waiters_are_not_decoded(worker: InferenceWorker) -> None:
+    """A caller that left before its batch ran (a closed connection) costs no decoding."""
+    started, release = threading.Event(), threading.Event()
+    decoder = RecordingDecoder()
+
+    def slow_first(latents: np.ndarray) -> np.ndarray:
+        if not decoder.batches:
+            started.set()
+            assert release.wait(10)
+        return decoder(latents)
+
+    latents = requests(4)
+
+    async def main() -> list[object]:
+        first = asyncio.ensure_future(worker.decode("m", slow_first, latents[0]))
+        await asyncio.to_thread(started.wait, 10)
+        rest = [asyncio.ensure_future(worker.decode("m", slow_first, z)) for z in latents[1:]]
+        await asyncio.sleep(0)
+        rest[1].cancel()
+        release.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+    assert isinstance(outcomes[2], asyncio.CancelledError)
+    np.testing.assert_array_equal(decoder.batches[1], np.concatenate([latents[1], latents[3]]))
