@@ -99,6 +99,7 @@ class ModelOut(BaseModel):
     n_items: int
     quality: dict[str, Any]
     projections: list[str]
+    default_projection: str = Field(description="the projection the page shows first")
     label_field: str | None
     label_names: list[str]
     metadata_fields: dict[str, Literal["category", "number"]]

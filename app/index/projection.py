@@ -43,6 +43,7 @@ class Projection(ABC):
     """
 
     name: ClassVar[str]
+    label: ClassVar[str]  # how the page names it
     embedding_: FloatArray
 
     @abstractmethod
@@ -77,6 +78,7 @@ class PCAProjection(Projection):
     """
 
     name = "pca"
+    label = "PCA"
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -166,6 +168,7 @@ class UMAPProjection(Projection):
     """
 
     name = "umap"
+    label = "UMAP"
 
     def __init__(
         self,
@@ -311,6 +314,8 @@ class UMAPProjection(Projection):
             raise ConfigError(f"min_dist must be a number from 0 to 1; got {md!r}")
         _check_seed(self.seed)
 
+
+DEFAULT_PROJECTION = "umap"  # shown first where a model has it
 
 PROJECTIONS: dict[str, type[Projection]] = {
     PCAProjection.name: PCAProjection,

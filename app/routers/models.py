@@ -29,6 +29,7 @@ def model_out(m: LoadedModel) -> ModelOut:
         n_items=len(index),
         quality=index.quality,
         projections=list(index.projections),
+        default_projection=Explorer.projection_name(m, None),
         label_field=index.label_field,
         label_names=list(index.label_names),
         metadata_fields={

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.index.neighbors import NeighborIndex
+from app.index.projection import DEFAULT_PROJECTION
 from app.services import points
 from app.services.attributes import Attribute, custom_attribute, derive_attributes
 from app.services.errors import InvalidInputError, NotFoundError, UnsupportedError
@@ -73,7 +74,7 @@ class Explorer:
     def projection_name(m: LoadedModel, projection: str | None) -> str:
         names = list(m.index.projections)
         if projection is None:
-            return "umap" if "umap" in names else names[0]
+            return DEFAULT_PROJECTION if DEFAULT_PROJECTION in names else names[0]
         if projection not in m.index.projections:
             shown = projection[:40]
             raise UnsupportedError(
