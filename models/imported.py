@@ -131,8 +131,7 @@ def verify_on_sample(model: LatentModel, images: torch.Tensor, where: str) -> to
 
 @dataclass
 class ImportedConfig(ModelConfig):
-    """What both imported kinds add to ``ModelConfig``: the pixel range the model expects
-    (``width`` is inherited and unused, so it is not written)."""
+    """What both imported kinds add to ``ModelConfig``: the pixel range the model expects."""
 
     pixel_range: tuple[float, float] = UNIT_RANGE
 
@@ -142,6 +141,5 @@ class ImportedConfig(ModelConfig):
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
-        out.pop("width")
         out["pixel_range"] = list(self.pixel_range)
         return out
