@@ -26,6 +26,7 @@ from models.data.base import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from models.errors import CheckpointError, ConfigError
 
 MAX_LATENT_DIM = 1024
+MIN_MAPPED_DIM = 2  # the maps are 2-D projections of the latents (PCA needs two axes)
 
 
 @dataclass

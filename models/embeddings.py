@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.base import LatentModel, ModelConfig
+from models.base import MIN_MAPPED_DIM, LatentModel, ModelConfig
 from models.checkpoint import CheckpointInfo, sha256_file, verify_file
 from models.data.base import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from models.errors import CheckpointError, ConfigError
@@ -33,7 +33,7 @@ IMAGES_FILE = "images.npy"
 # The widest vectors an entry takes, and the longest latent a request may carry (app/schemas.py):
 # 4096 covers the common text and image embedding models (384 to 3072 dimensions).
 MAX_EMBEDDING_DIM = 4096
-MIN_EMBEDDING_DIM = 2  # the PCA map has two axes
+MIN_EMBEDDING_DIM = MIN_MAPPED_DIM
 # The fewest vectors an index is built from: its trustworthiness figure compares 10 neighbours
 # and needs 2 * 10 + 1 items (app/index/build.py), which also exceeds UMAP's 15 neighbours.
 MIN_EMBEDDING_ROWS = 21
@@ -73,7 +73,8 @@ class EmbeddingsConfig(ModelConfig):
             return
         c, h, w = self.image_shape
         if c not in (1, 3) or not all(MIN_IMAGE_SIZE <= s <= MAX_IMAGE_SIZE for s in (h, w)):
-            raise ConfigError(f"image shape {self.image_shape} is not (1 or 3, 8..64, 8..64)")
+            sides = f"{MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE}"
+            raise ConfigError(f"image shape {self.image_shape} is not (1 or 3, {sides}, {sides})")
 
 
 class EmbeddingsModel(LatentModel):
