@@ -31,7 +31,7 @@ class TrainRequest:
     colour: bool = False  # shapes only: coloured shapes on 3 channels
     data_dir: Path | None = None
     download: bool = False
-    width: int = 16  # see models/base.py; 16 trains digits in ~15 s on 2 cores at kNN ~0.95
+    width: int = 16  # see models/conv.py; 16 trains digits in ~15 s on 2 cores at kNN ~0.95
     beta: float = 0.5
     train: TrainConfig | None = None
     name: str | None = None
