@@ -245,8 +245,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     )
     from app.index.stream import refresh_folder_index
     from app.workspace import list_models, model_dir
-    from models.checkpoint import load_checkpoint
     from models.errors import ConfigError
+    from models.registry import load_checkpoint
 
     device = _runtime(args)
     names = [args.model] if args.model else list_models(args.workspace)
@@ -257,7 +257,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     for name in names:
         folder = model_dir(args.workspace, name)
         model, info = load_checkpoint(folder, device, trust_code=args.trust_code)
-        if info.architecture == "embeddings":  # no dataset: built from the stored vectors
+        if model.stored_latents:  # no dataset: built from the stored vectors
             ensure_index(folder, model, info, IndexParams(), device, force=args.force)
             log.info("%s: index ready", name)
             continue

@@ -180,7 +180,7 @@ def default_model_name() -> str:
     """The folder name `train_model(TrainRequest())` writes: the default digits model."""
     from app.services.training import TrainRequest
     from app.workspace import model_name
-    from models.base import architecture
+    from models.registry import architecture
 
     request = TrainRequest()
     return model_name(request.dataset, architecture(request.architecture).name, request.latent_dim)

@@ -5,15 +5,19 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from models.base import LatentModel, ModelConfig, register
-from models.conv import ConvDecoder, ConvEncoder
+from models.base import LatentModel
+from models.conv import ConvConfig, ConvDecoder, ConvEncoder
 
 
-@register("ae")
 class ConvAutoencoder(LatentModel):
     """Deterministic encoder and decoder trained on binary cross-entropy."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    name = "ae"
+    config_class = ConvConfig
+    config: ConvConfig
+    trainable = True
+
+    def __init__(self, config: ConvConfig) -> None:
         super().__init__(config)
         self.encoder = ConvEncoder(config.image_shape, config.width, config.latent_dim)
         self.decoder = ConvDecoder(config.image_shape, config.width, config.latent_dim)

@@ -1,32 +1,40 @@
-"""The one interface every latent model implements, and the name -> class registry.
+"""The one interface every latent model implements, and the config every kind extends.
 
 Every later part of the explorer (index, services, API) talks to a model only through
-``LatentModel``: ``encode``, ``decode``, ``latent_dim``, ``image_shape`` and ``loss``.
+``LatentModel``: ``encode``, ``decode``, ``latent_dim``, ``image_shape``, ``loss``, and the
+capability flags below. Which class a workspace folder holds is looked up by name in
+models/registry.py, the one list of kinds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Any, ClassVar, TypeVar
+from pathlib import Path
+from typing import Any, ClassVar, Self
 
 import torch
 from torch import nn
 
-from models.errors import ConfigError
+from models.checkpoint import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    CheckpointInfo,
+    load_weights,
+    verify_file,
+)
+from models.data.base import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
+from models.errors import CheckpointError, ConfigError
 
-MIN_IMAGE_SIZE = 8
-MAX_IMAGE_SIZE = 64
 MAX_LATENT_DIM = 1024
+MIN_MAPPED_DIM = 2  # the maps are 2-D projections of the latents (PCA needs two axes)
 
 
 @dataclass
 class ModelConfig:
-    """Arguments shared by every architecture; each architecture may extend it."""
+    """Arguments shared by every kind; each kind may extend it."""
 
     image_shape: tuple[int, int, int] = (1, 32, 32)  # (C, H, W) of the images it is trained on
     latent_dim: int = 8  # small enough to stay interpretable, large enough for digits (kNN >= 0.9)
-    width: int = 32  # channels of the first conv layer; doubles per downsampling stage
 
     def validate(self) -> None:
         """Raise ConfigError with a readable message for impossible sizes."""
@@ -43,8 +51,6 @@ class ModelConfig:
             raise ConfigError(
                 f"latent dimension {self.latent_dim} is out of range: allowed 1 to {MAX_LATENT_DIM}"
             )
-        if not 4 <= self.width <= 256:
-            raise ConfigError(f"width {self.width} is out of range: allowed 4 to 256")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready arguments (tuples become lists)."""
@@ -53,9 +59,14 @@ class ModelConfig:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+    def argument_names(cls) -> frozenset[str]:
+        """The keys ``from_dict`` accepts."""
+        return frozenset(f.name for f in fields(cls))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         """Rebuild from ``to_dict`` output; unknown keys are an error, not silently dropped."""
-        known = {f.name for f in fields(cls)}
+        known = cls.argument_names()
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown model arguments {unknown}: allowed {sorted(known)}")
@@ -69,21 +80,52 @@ class ModelConfig:
         config.validate()
         return config
 
+    @classmethod
+    def from_checkpoint(cls, folder: Path, info: CheckpointInfo) -> Self:
+        """``info.args`` as this config; a CheckpointError naming the folder's config.json
+        when they do not fit."""
+        try:
+            return cls.from_dict(dict(info.args))
+        except ConfigError as exc:
+            raise CheckpointError(f"{folder / CONFIG_FILE}: {exc}") from None
+        except TypeError as exc:  # a value of the wrong type, e.g. "latent_dim": "eight"
+            raise CheckpointError(f"{folder / CONFIG_FILE}: bad model arguments ({exc})") from None
+
 
 class LatentModel(nn.Module):
     """An encoder/decoder pair with a latent space the explorer can map.
 
-    Subclasses set ``config_class`` and implement ``encode``, ``decode`` and ``loss``.
+    A kind sets ``name`` (the ``architecture`` in config.json), ``config_class`` and its
+    capability flags, implements ``encode``, ``decode`` (and ``loss`` if it is trainable),
+    and overrides ``load`` when its folder holds more than ``model.safetensors``.
     Images are float tensors in [0, 1] of shape (B, C, H, W); latents are (B, latent_dim).
     """
 
     name: ClassVar[str]
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    # What the kind can do; the explorer reads these, never the kind's name.
+    trainable: ClassVar[bool] = False  # `latent-explorer train` builds it from a config and fits it
+    runs_code: ClassVar[bool] = False  # loading imports Python code named in config.json
+    stored_latents: ClassVar[bool] = False  # its latents are stored vectors, not encoded images
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         config.validate()
         self.config = config
+
+    @classmethod
+    def load(cls, folder: Path, info: CheckpointInfo, device: torch.device | str) -> LatentModel:
+        """Rebuild the model a checkpoint folder holds (``info`` is its config.json).
+
+        The trained kinds' way: build from the arguments, then load ``model.safetensors``
+        strictly. ``load_checkpoint`` moves the result to ``device`` and to eval mode."""
+        weights = folder / WEIGHTS_FILE
+        verify_file(
+            weights, info.weights_sha256, f"a checkpoint folder needs {WEIGHTS_FILE}", "saving"
+        )
+        model = cls(cls.config_class.from_checkpoint(folder, info))
+        load_weights(weights, model, fits=f"architecture {info.architecture!r}")
+        return model
 
     @property
     def latent_dim(self) -> int:
@@ -95,14 +137,14 @@ class LatentModel(nn.Module):
 
     @property
     def can_encode(self) -> bool:
-        """Whether ``encode`` works: False for precomputed embeddings (no encoder at all)."""
-        return True
+        """Whether ``encode`` works: False for stored latents (no encoder at all)."""
+        return not self.stored_latents
 
     @property
     def can_decode(self) -> bool:
-        """Whether ``decode`` works: False for encoder-only models and precomputed embeddings;
-        the explorer then shows the nearest real images instead of decoded ones."""
-        return True
+        """Whether ``decode`` works: False for encoder-only models and stored latents; the
+        explorer then shows the nearest real images instead of decoded ones."""
+        return not self.stored_latents
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> (B, latent_dim); deterministic (a VAE returns its mean)."""
@@ -115,37 +157,3 @@ class LatentModel(nn.Module):
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Training loss on a batch: a dict of named scalar terms; ``"loss"`` is the total."""
         raise NotImplementedError
-
-
-REGISTRY: dict[str, type[LatentModel]] = {}
-
-M = TypeVar("M", bound=type[LatentModel])
-
-
-def register(name: str) -> Callable[[M], M]:
-    """Class decorator: make an architecture buildable by name (and from a checkpoint)."""
-
-    def wrap(cls: M) -> M:
-        cls.name = name
-        REGISTRY[name] = cls
-        return cls
-
-    return wrap
-
-
-def architecture(name: str) -> type[LatentModel]:
-    """The class registered under ``name``; ConfigError listing the allowed names otherwise."""
-    import models.autoencoder  # noqa: F401  (registers "ae")
-    import models.vae  # noqa: F401  (registers "vae")
-
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        allowed = ", ".join(sorted(REGISTRY))
-        raise ConfigError(f"unknown model architecture {name!r}: choose one of {allowed}") from None
-
-
-def build_model(name: str, args: dict[str, Any]) -> LatentModel:
-    """Build an untrained model of architecture ``name`` from JSON-style arguments."""
-    cls = architecture(name)
-    return cls(cls.config_class.from_dict(args))

@@ -1,20 +1,16 @@
-"""Checkpoint IO: weights in safetensors plus a JSON config that rebuilds the model.
+"""Checkpoint files: the JSON config that names a model's kind, hashes and safetensors weights.
 
 A checkpoint is a folder::
 
-    config.json         architecture, its arguments, dataset, image shape, normalisation,
-                        training metrics, versions, and the SHA-256 of the weights file
+    config.json         architecture (the kind's name), its arguments, dataset, image shape,
+                        normalisation, training metrics, versions, and the SHA-256 of the
+                        weights file
     model.safetensors   the state dict, nothing else (no pickle anywhere)
 
 ``torch.load`` is never called: a file that is not safetensors cannot run code here.
 Every failure is a ``CheckpointError`` whose message names the file and the problem.
-
-Besides the built-in architectures (``REGISTRY`` in models/base.py), a workspace holds
-imported kinds, named by ``architecture`` in config.json and loaded by their own module
-(``KINDS``): ``pytorch-class`` (the user's own class, weights still safetensors; loaded only
-with ``trust_code``), ``onnx``
-(encoder/decoder run by onnxruntime) and ``embeddings`` (precomputed vectors, no model).
-Each module has ``load_model(folder, info, device) -> LatentModel``.
+Which class rebuilds the model is the registry's business: ``load_checkpoint`` and
+``save_checkpoint`` live in models/registry.py; this module knows only the files.
 """
 
 from __future__ import annotations
@@ -24,22 +20,12 @@ import json
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 
-from models.atomic import atomic_dir
-from models.base import LatentModel, ModelConfig, build_model
-from models.errors import CheckpointError, ConfigError
+from models.errors import CheckpointError
 
-KINDS = {
-    "pytorch-class": "models.external",
-    "onnx": "models.onnx_model",
-    "embeddings": "models.embeddings",
-}
-# Kinds whose loading imports Python code named in config.json: a workspace is data, so its
-# files alone must not run code; the user opts in with --trust-code (models/external.py).
-CODE_KINDS = frozenset({"pytorch-class"})
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 FORMAT = "latent-explorer-checkpoint"
@@ -74,20 +60,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-C = TypeVar("C", bound=ModelConfig)
-
-
-def kind_config(config_class: type[C], folder: Path, info: CheckpointInfo) -> C:
-    """An imported kind's ``args`` as its config class (see ``KINDS``); a CheckpointError
-    naming the folder's config.json when they do not fit."""
-    try:
-        config = config_class.from_dict(dict(info.args))
-    except (ConfigError, TypeError) as exc:
-        raise CheckpointError(f"{folder / CONFIG_FILE}: {exc}") from None
-    assert isinstance(config, config_class)
-    return config
-
-
 def verify_file(path: Path, sha256: str | None, needed: str, written_by: str) -> None:
     """CheckpointError unless ``path`` exists with the SHA-256 config.json recorded for it.
 
@@ -103,7 +75,7 @@ def verify_file(path: Path, sha256: str | None, needed: str, written_by: str) ->
         )
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
     import numpy
     import safetensors
 
@@ -114,31 +86,6 @@ def _versions() -> dict[str, str]:
         "safetensors": safetensors.__version__,
         "format": str(FORMAT_VERSION),
     }
-
-
-def save_checkpoint(
-    model: LatentModel,
-    folder: Path,
-    *,
-    dataset: dict[str, Any],
-    training: dict[str, Any] | None = None,
-) -> CheckpointInfo:
-    """Write the checkpoint folder atomically (see models/atomic.py)."""
-    from safetensors.torch import save_file
-
-    with atomic_dir(Path(folder)) as tmp:
-        state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-        save_file(state, str(tmp / WEIGHTS_FILE))
-        info = CheckpointInfo(
-            architecture=model.name,
-            args=model.config.to_dict(),
-            dataset=dataset,
-            training=training or {},
-            versions=_versions(),
-            weights_sha256=sha256_file(tmp / WEIGHTS_FILE),
-        )
-        write_config(info, tmp)
-    return info
 
 
 def write_config(info: CheckpointInfo, folder: Path) -> None:
@@ -152,7 +99,7 @@ def write_config(info: CheckpointInfo, folder: Path) -> None:
         "dataset": info.dataset,
         "normalisation": info.normalisation,
         "training": info.training,
-        "versions": info.versions or _versions(),
+        "versions": info.versions or library_versions(),
         "weights_sha256": info.weights_sha256,
     }
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
@@ -186,39 +133,6 @@ def read_info(folder: Path) -> CheckpointInfo:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: missing or malformed field {exc}") from None
-
-
-def load_checkpoint(
-    folder: Path, device: torch.device | str = "cpu", *, trust_code: bool = False
-) -> tuple[LatentModel, CheckpointInfo]:
-    """Rebuild the model from config.json, load its safetensors weights, put it in eval mode."""
-    folder = Path(folder)
-    info = read_info(folder)
-    if info.architecture in CODE_KINDS and not trust_code:
-        named = info.args.get("class_path", "?")
-        raise CheckpointError(
-            f"{folder / CONFIG_FILE}: this model runs Python code ({named}), imported only "
-            "when you allow it: pass --trust-code (or set LATENT_EXPLORER_TRUST_CODE=1) if you "
-            "trust this workspace and that code"
-        )
-    if info.architecture in KINDS:
-        import importlib
-
-        kind = importlib.import_module(KINDS[info.architecture])
-        loaded: LatentModel = kind.load_model(folder, info, device)
-        loaded.to(device).eval()
-        return loaded, info
-    weights = folder / WEIGHTS_FILE
-    verify_file(weights, info.weights_sha256, f"a checkpoint folder needs {WEIGHTS_FILE}", "saving")
-    try:
-        model = build_model(info.architecture, info.args)
-    except ConfigError as exc:
-        raise CheckpointError(f"{folder / CONFIG_FILE}: {exc}") from None
-    except TypeError as exc:
-        raise CheckpointError(f"{folder / CONFIG_FILE}: bad model arguments ({exc})") from None
-    load_weights(weights, model, fits=f"architecture {info.architecture!r}")
-    model.to(device).eval()
-    return model, info
 
 
 def load_weights(

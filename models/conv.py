@@ -8,10 +8,26 @@ feature map to the exact image size when the side is not a power of two.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from models.base import ModelConfig
+from models.errors import ConfigError
+
+
+@dataclass
+class ConvConfig(ModelConfig):
+    """What the convolutional kinds add to ``ModelConfig``."""
+
+    width: int = 32  # channels of the first conv layer; doubles per downsampling stage
+
+    def validate(self) -> None:
+        super().validate()
+        if not 4 <= self.width <= 256:
+            raise ConfigError(f"width {self.width} is out of range: allowed 4 to 256")
 
 
 def n_stages(height: int, width: int) -> int:

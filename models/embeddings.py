@@ -8,9 +8,9 @@ Folder layout (beside config.json, whose ``architecture`` is ``"embeddings"``)::
 
 ``source/`` is what the index is (re)built from; ``weights_sha256`` in config.json is the
 SHA-256 of ``items.npz``, so the index cache key changes when the vectors do.
-``EmbeddingsModel`` satisfies ``LatentModel`` with ``can_encode`` and ``can_decode`` False:
-nothing can be encoded or decoded, everything else (maps, neighbours, attribute vectors,
-export) works on the stored vectors.
+``EmbeddingsModel`` satisfies ``LatentModel`` with ``stored_latents`` True (so ``can_encode``
+and ``can_decode`` are False): nothing can be encoded or decoded, everything else (maps,
+neighbours, attribute vectors, export) works on the stored vectors.
 """
 
 from __future__ import annotations
@@ -21,15 +21,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.base import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, LatentModel, ModelConfig
-from models.checkpoint import CheckpointInfo, kind_config, sha256_file, verify_file
+from models.base import MIN_MAPPED_DIM, LatentModel, ModelConfig
+from models.checkpoint import CheckpointInfo, sha256_file, verify_file
+from models.data.base import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from models.errors import CheckpointError, ConfigError
 
 SOURCE_DIR = "source"
+ITEMS_FILE = "items.npz"
+METADATA_FILE = "metadata.npz"
+IMAGES_FILE = "images.npy"
 # The widest vectors an entry takes, and the longest latent a request may carry (app/schemas.py):
 # 4096 covers the common text and image embedding models (384 to 3072 dimensions).
 MAX_EMBEDDING_DIM = 4096
-MIN_EMBEDDING_DIM = 2  # the PCA map has two axes
+MIN_EMBEDDING_DIM = MIN_MAPPED_DIM
 # The fewest vectors an index is built from: its trustworthiness figure compares 10 neighbours
 # and needs 2 * 10 + 1 items (app/index/build.py), which also exceeds UMAP's 15 neighbours.
 MIN_EMBEDDING_ROWS = 21
@@ -69,7 +73,8 @@ class EmbeddingsConfig(ModelConfig):
             return
         c, h, w = self.image_shape
         if c not in (1, 3) or not all(MIN_IMAGE_SIZE <= s <= MAX_IMAGE_SIZE for s in (h, w)):
-            raise ConfigError(f"image shape {self.image_shape} is not (1 or 3, 8..64, 8..64)")
+            sides = f"{MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE}"
+            raise ConfigError(f"image shape {self.image_shape} is not (1 or 3, {sides}, {sides})")
 
 
 class EmbeddingsModel(LatentModel):
@@ -77,14 +82,15 @@ class EmbeddingsModel(LatentModel):
 
     name = "embeddings"
     config_class = EmbeddingsConfig
+    stored_latents = True
 
-    @property
-    def can_encode(self) -> bool:
-        return False
-
-    @property
-    def can_decode(self) -> bool:
-        return False
+    @classmethod
+    def load(cls, folder: Path, info: CheckpointInfo, device: torch.device | str) -> LatentModel:
+        """Only checks the vectors are there: the index reads them (``read_source``)."""
+        items = folder / SOURCE_DIR / ITEMS_FILE
+        if not items.is_file():
+            raise CheckpointError(f"{items}: missing (imported embeddings need their vectors)")
+        return cls(EmbeddingsConfig.from_checkpoint(folder, info))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         raise ConfigError("precomputed embeddings have no encoder")
@@ -130,7 +136,7 @@ def write_source(source: EmbeddingsSource, folder: Path) -> str:
     out.mkdir(parents=True, exist_ok=True)
     labels = source.labels if source.labels is not None else np.full(len(source.vectors), -1)
     np.savez(
-        out / "items.npz",
+        out / ITEMS_FILE,
         allow_pickle=False,
         vectors=source.vectors.astype(np.float32),
         item_names=source.item_names.astype(np.str_),
@@ -140,24 +146,24 @@ def write_source(source: EmbeddingsSource, folder: Path) -> str:
         f"col_{k}": v.astype(np.str_) if v.dtype == object else v
         for k, v in source.metadata.items()
     }
-    np.savez(out / "metadata.npz", allow_pickle=False, **columns)
+    np.savez(out / METADATA_FILE, allow_pickle=False, **columns)
     if source.images is not None:
-        np.save(out / "images.npy", source.images, allow_pickle=False)
-    return sha256_file(out / "items.npz")
+        np.save(out / IMAGES_FILE, source.images, allow_pickle=False)
+    return sha256_file(out / ITEMS_FILE)
 
 
 def read_source(folder: Path, info: CheckpointInfo) -> EmbeddingsSource:
     """Read ``source/`` back, checking the vectors file against config.json."""
     src = folder / SOURCE_DIR
-    items_file = src / "items.npz"
+    items_file = src / ITEMS_FILE
     verify_file(items_file, info.weights_sha256, "imported embeddings need their vectors", "import")
     fields: list[str] = list(info.dataset.get("metadata_fields", []))
     try:
         with np.load(items_file, allow_pickle=False) as items:
             vectors, names, labels = items["vectors"], items["item_names"], items["labels"]
-        with np.load(src / "metadata.npz", allow_pickle=False) as meta:
+        with np.load(src / METADATA_FILE, allow_pickle=False) as meta:
             metadata = {k: meta[f"col_{k}"] for k in fields}
-        images_file = src / "images.npy"
+        images_file = src / IMAGES_FILE
         images = (
             np.load(images_file, mmap_mode="r", allow_pickle=False)
             if images_file.is_file()
@@ -175,12 +181,3 @@ def read_source(folder: Path, info: CheckpointInfo) -> EmbeddingsSource:
         metadata=metadata,
         images=images,
     )
-
-
-def load_model(folder: Path, info: CheckpointInfo, device: torch.device | str) -> LatentModel:
-    """The ``embeddings`` kind's loader (see ``KINDS`` in models/checkpoint.py)."""
-    if not (folder / SOURCE_DIR / "items.npz").is_file():
-        raise CheckpointError(
-            f"{folder / SOURCE_DIR / 'items.npz'}: missing (imported embeddings need their vectors)"
-        )
-    return EmbeddingsModel(kind_config(EmbeddingsConfig, folder, info))

@@ -36,13 +36,7 @@ import torch
 from torch import nn
 
 from models.base import LatentModel
-from models.checkpoint import (
-    WEIGHTS_FILE,
-    CheckpointInfo,
-    kind_config,
-    load_weights,
-    verify_file,
-)
+from models.checkpoint import WEIGHTS_FILE, CheckpointInfo, load_weights, verify_file
 from models.errors import ConfigError, ModelCodeError
 from models.imported import (
     ImportedConfig,
@@ -72,7 +66,7 @@ def parse_class_path(class_path: str) -> tuple[str, str]:
 
 @dataclass
 class ExternalConfig(ImportedConfig):
-    """``args`` of a pytorch-class model (``width`` is inherited and unused: not written)."""
+    """``args`` of a pytorch-class model."""
 
     class_path: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
@@ -252,11 +246,22 @@ class ExternalModel(LatentModel):
     name = "pytorch-class"
     config_class = ExternalConfig
     config: ExternalConfig
+    runs_code = True  # a workspace is data: its files alone must not run code (--trust-code)
 
     def __init__(self, config: ExternalConfig, code: UserCode) -> None:
         super().__init__(config)
         self.code = code
         self.inner = code.module  # a submodule, so .to(device) and .eval() reach it
+
+    @classmethod
+    def load(cls, folder: Path, info: CheckpointInfo, device: torch.device | str) -> LatentModel:
+        """Import the class config.json names, build it and load its safetensors weights."""
+        config = ExternalConfig.from_checkpoint(folder, info)
+        weights = folder / WEIGHTS_FILE
+        needed = f"a checkpoint folder needs {WEIGHTS_FILE}"
+        verify_file(weights, info.weights_sha256, needed, "import")
+        methods = (config.encode_method, config.decode_method)
+        return cls(config, build_user_code(config.class_path, config.kwargs, weights, methods))
 
     @property
     def can_decode(self) -> bool:
@@ -275,17 +280,6 @@ class ExternalModel(LatentModel):
         y = self.code.call(method, z)  # (B, C, H, W) in the model's pixel range
         check_images(y, z.shape[0], self.image_shape, self.code.where(method))
         return from_model_range(y, self.config.pixel_range)
-
-
-def load_model(folder: Path, info: CheckpointInfo, device: torch.device | str) -> LatentModel:
-    """The ``pytorch-class`` kind's loader (see ``KINDS`` in models/checkpoint.py)."""
-    config = kind_config(ExternalConfig, folder, info)
-    weights = folder / WEIGHTS_FILE
-    verify_file(weights, info.weights_sha256, f"a checkpoint folder needs {WEIGHTS_FILE}", "import")
-    code = build_user_code(
-        config.class_path, config.kwargs, weights, (config.encode_method, config.decode_method)
-    )
-    return ExternalModel(config, code)
 
 
 def measure_latent_dim(code: UserCode, method: str, x: torch.Tensor, pixel_range: Any) -> int:

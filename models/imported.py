@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from models.base import MAX_LATENT_DIM, LatentModel, ModelConfig
+from models.base import MAX_LATENT_DIM, MIN_MAPPED_DIM, LatentModel, ModelConfig
 from models.errors import ConfigError, ModelCodeError
 
 UNIT_RANGE = (0.0, 1.0)
@@ -75,7 +75,7 @@ def first_output(out: object, where: str) -> torch.Tensor:
 
 
 def check_latents(z: torch.Tensor, batch: int, where: str, latent_dim: int | None = None) -> int:
-    """``z`` must be (batch, D) with D in 1..MAX_LATENT_DIM (and ``latent_dim`` when given).
+    """``z`` must be (batch, D), D in MIN_MAPPED_DIM..MAX_LATENT_DIM (``latent_dim`` if given).
 
     Only shapes are compared, never turned into ints on the batch side, so this also runs
     while torch.onnx traces the adapter with a symbolic batch size."""
@@ -85,9 +85,9 @@ def check_latents(z: torch.Tensor, batch: int, where: str, latent_dim: int | Non
             f"2-D, (batch, latent_dim) = ({batch}, D) ({OUTPUT_RULE})"
         )
     dim = z.shape[1]
-    # At least 2: the maps are 2-D projections of the latents (PCA needs two dimensions).
-    if not 2 <= dim <= MAX_LATENT_DIM or (latent_dim is not None and dim != latent_dim):
-        wanted = latent_dim if latent_dim is not None else f"2 to {MAX_LATENT_DIM}"
+    wrong = latent_dim is not None and dim != latent_dim
+    if wrong or not MIN_MAPPED_DIM <= dim <= MAX_LATENT_DIM:
+        wanted = latent_dim if latent_dim is not None else f"{MIN_MAPPED_DIM} to {MAX_LATENT_DIM}"
         raise ModelCodeError(f"{where} returned latents of dimension {dim}, expected {wanted}")
     return int(dim)
 
@@ -131,8 +131,7 @@ def verify_on_sample(model: LatentModel, images: torch.Tensor, where: str) -> to
 
 @dataclass
 class ImportedConfig(ModelConfig):
-    """What both imported kinds add to ``ModelConfig``: the pixel range the model expects
-    (``width`` is inherited and unused, so it is not written)."""
+    """What both imported kinds add to ``ModelConfig``: the pixel range the model expects."""
 
     pixel_range: tuple[float, float] = UNIT_RANGE
 
@@ -142,6 +141,5 @@ class ImportedConfig(ModelConfig):
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
-        out.pop("width")
         out["pixel_range"] = list(self.pixel_range)
         return out

@@ -31,7 +31,7 @@ from models.atomic import atomic_dir
 from models.base import LatentModel
 from models.errors import ConfigError, ModelCodeError
 from models.imported import one_line
-from models.onnx_model import DECODER_FILE, ENCODER_FILE, OnnxModel, open_runners
+from models.onnx_model import DECODER_FILE, ENCODER_FILE, OnnxModel, OnnxRunner, open_runners
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,29 @@ def _compare(ours: np.ndarray, theirs: torch.Tensor, path: Path, tolerance: floa
     return diff
 
 
+def _measure(
+    enc: OnnxRunner,
+    dec: OnnxRunner | None,
+    images: torch.Tensor,
+    latents: torch.Tensor,
+    recon: torch.Tensor | None,
+    out: Path,
+    tolerance: float,
+) -> dict[str, float]:
+    """Max difference per file between onnxruntime and torch (``_compare``), on the whole
+    sample and then on one item: a batch size other than the traced one."""
+    diffs: dict[str, float] = {}
+    for batch in (slice(None), slice(0, 1)):
+        z = enc.run(images[batch].numpy())
+        diff = _compare(z, latents[batch], out / ENCODER_FILE, tolerance)
+        diffs[ENCODER_FILE] = max(diffs.get(ENCODER_FILE, 0.0), diff)
+        if dec is not None and recon is not None:
+            y = dec.run(latents[batch].numpy())
+            diff = _compare(y, recon[batch], out / DECODER_FILE, tolerance)
+            diffs[DECODER_FILE] = max(diffs.get(DECODER_FILE, 0.0), diff)
+    return diffs
+
+
 def export_onnx(
     model: LatentModel, images: torch.Tensor, out: Path, *, tolerance: float = TOLERANCE
 ) -> ExportReport:
@@ -166,26 +189,13 @@ def export_onnx(
         recon = model.decode(latents) if model.can_decode else None  # (B, C, H, W)
     # Inference-mode tensors cannot enter torch.export's tracing: plain copies.
     latents, recon = latents.clone(), recon.clone() if recon is not None else None
-    diffs: dict[str, float] = {}
     with atomic_dir(out) as tmp:
         _export(_Encode(model).eval(), images, ("images", "latents"), tmp / ENCODER_FILE)
         if recon is not None:
             _export(_Decode(model).eval(), latents, ("latents", "images"), tmp / DECODER_FILE)
         decoder = tmp / DECODER_FILE if recon is not None else None
         enc, dec = open_runners(tmp / ENCODER_FILE, decoder, "cpu")
-        # The whole sample, then one item: a batch size other than the traced one.
-        for batch in (slice(None), slice(0, 1)):
-            z = enc.run(images[batch].numpy())
-            diffs[ENCODER_FILE] = max(
-                diffs.get(ENCODER_FILE, 0.0),
-                _compare(z, latents[batch], out / ENCODER_FILE, tolerance),
-            )
-            if dec is not None and recon is not None:
-                y = dec.run(latents[batch].numpy())
-                diffs[DECODER_FILE] = max(
-                    diffs.get(DECODER_FILE, 0.0),
-                    _compare(y, recon[batch], out / DECODER_FILE, tolerance),
-                )
+        diffs = _measure(enc, dec, images, latents, recon, out, tolerance)
         report = ExportReport(
             folder=str(out),
             files=sorted(diffs),

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from models.base import LatentModel
-from models.checkpoint import CheckpointInfo, kind_config, verify_file
+from models.checkpoint import CheckpointInfo, verify_file
 from models.errors import CheckpointError, ConfigError, ModelCodeError
 from models.imported import (
     ImportedConfig,
@@ -166,7 +166,7 @@ class OnnxRunner:
 
 @dataclass
 class OnnxConfig(ImportedConfig):
-    """``args`` of an onnx model (``width`` is inherited and unused: not written)."""
+    """``args`` of an onnx model."""
 
     encoder: str = ENCODER_FILE
     decoder: str | None = DECODER_FILE
@@ -193,6 +193,16 @@ class OnnxModel(LatentModel):
         super().__init__(config)
         self.encoder = encoder
         self.decoder = decoder
+
+    @classmethod
+    def load(cls, folder: Path, info: CheckpointInfo, device: torch.device | str) -> LatentModel:
+        """Check each file against its recorded SHA-256, then open onnxruntime sessions."""
+        config = OnnxConfig.from_checkpoint(folder, info)
+        for name in filter(None, (config.encoder, config.decoder)):
+            sha = config.files_sha256.get(name)
+            verify_file(folder / name, sha, "config.json names it", "import")
+        decoder = folder / config.decoder if config.decoder else None
+        return cls(config, *open_runners(folder / config.encoder, decoder, device))
 
     @property
     def can_decode(self) -> bool:
@@ -221,13 +231,3 @@ def open_runners(
     enc = OnnxRunner(encoder, 4, providers)
     dec = OnnxRunner(decoder, 2, providers) if decoder is not None else None
     return enc, dec
-
-
-def load_model(folder: Path, info: CheckpointInfo, device: torch.device | str) -> LatentModel:
-    """The ``onnx`` kind's loader (see ``KINDS`` in models/checkpoint.py)."""
-    config = kind_config(OnnxConfig, folder, info)
-    for name in filter(None, (config.encoder, config.decoder)):
-        verify_file(folder / name, config.files_sha256.get(name), "config.json names it", "import")
-    decoder = folder / config.decoder if config.decoder else None
-    enc, dec = open_runners(folder / config.encoder, decoder, device)
-    return OnnxModel(config, enc, dec)

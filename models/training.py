@@ -57,6 +57,10 @@ def as_float(images: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(images).to(device=device, dtype=torch.float32).div_(255.0)
 
 
+MIN_TRAIN_IMAGES = 10  # one held out for validation still leaves a few batches to learn from
+IMPROVEMENT = 1e-4  # a validation loss must beat the best by this much to count as better
+
+
 def train(
     model: LatentModel,
     images: np.ndarray,
@@ -71,30 +75,17 @@ def train(
     from tqdm import tqdm
 
     config.validate()
+    check_training_images(model, images)
     device = torch.device(device)
-    n = len(images)
-    if n < 10:
-        raise ConfigError(f"need at least 10 images to train, got {n}")
-    if tuple(images.shape[1:]) != model.image_shape:
-        raise ConfigError(
-            f"images are {tuple(images.shape[1:])} but the model expects {model.image_shape}"
-        )
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    order = rng.permutation(n)
-    n_val = max(1, int(round(n * config.val_fraction)))
-    val_idx, train_idx = np.sort(order[:n_val]), order[n_val:]
+    val_idx, train_idx = split_holdout(len(images), config.val_fraction, rng)
     x_val = as_float(images[val_idx], device)
     model.to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
-    steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimiser, T_max=config.epochs * steps_per_epoch
-    )
-    best_val, best_epoch, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
+    optimiser, schedule = make_optimiser(model, config, len(train_idx))
+    best = BestWeights(model)
     history: list[dict[str, float]] = []
     start = time.perf_counter()
-    seen = 0
     bar = tqdm(
         range(1, config.epochs + 1),
         desc="train",
@@ -104,45 +95,103 @@ def train(
     )
     epoch = 0
     for epoch in bar:
-        model.train()
-        perm = train_idx[rng.permutation(len(train_idx))]
-        sums: dict[str, float] = {}
-        for first in range(0, len(perm), config.batch_size):
-            x = as_float(images[perm[first : first + config.batch_size]], device)
-            terms = model.loss(x)
-            optimiser.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            optimiser.step()
-            schedule.step()
-            seen += len(x)
-            for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + float(value.detach()) * len(x)
+        order = train_idx[rng.permutation(len(train_idx))]
+        row = train_epoch(model, images, order, optimiser, schedule, config.batch_size, device)
         val = evaluate(model, x_val, config.batch_size * 4)
-        row = {key: value / len(perm) for key, value in sums.items()}
         row |= {f"val_{key}": value for key, value in val.items()}
         row["epoch"] = float(epoch)
         history.append(row)
-        rate = seen / max(time.perf_counter() - start, 1e-9)
+        rate = epoch * len(train_idx) / max(time.perf_counter() - start, 1e-9)
         bar.set_postfix(
             {k: f"{v:.2f}" for k, v in row.items() if k != "epoch"} | {"img/s": f"{rate:.0f}"}
         )
-        if val["loss"] < best_val - 1e-4:
-            best_val, best_epoch = val["loss"], epoch
-            best_state = copy.deepcopy(model.state_dict())
-        elif epoch - best_epoch >= config.patience:
+        if not best.offer(model, val["loss"], epoch) and epoch - best.epoch >= config.patience:
             break
     bar.close()
-    model.load_state_dict(best_state)
+    model.load_state_dict(best.state)
     model.eval()
     seconds = time.perf_counter() - start
     return TrainResult(
         epochs_run=epoch,
-        best_epoch=best_epoch,
-        best_val_loss=best_val,
+        best_epoch=best.epoch,
+        best_val_loss=best.loss,
         seconds=seconds,
-        images_per_second=seen / max(seconds, 1e-9),
+        images_per_second=epoch * len(train_idx) / max(seconds, 1e-9),
         history=history,
     )
+
+
+def check_training_images(model: LatentModel, images: np.ndarray) -> None:
+    """ConfigError unless there are enough images and they have the model's (C, H, W)."""
+    if len(images) < MIN_TRAIN_IMAGES:
+        raise ConfigError(f"need at least {MIN_TRAIN_IMAGES} images to train, got {len(images)}")
+    if tuple(images.shape[1:]) != model.image_shape:
+        raise ConfigError(
+            f"images are {tuple(images.shape[1:])} but the model expects {model.image_shape}"
+        )
+
+
+def split_holdout(
+    n: int, val_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the validation items (sorted, at least one) and of the training items."""
+    order = rng.permutation(n)
+    n_val = max(1, int(round(n * val_fraction)))
+    return np.sort(order[:n_val]), order[n_val:]
+
+
+def make_optimiser(
+    model: LatentModel, config: TrainConfig, n_train: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """Adam, with a cosine schedule that reaches ~0 at the last step of the last epoch."""
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    steps_per_epoch = math.ceil(n_train / config.batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimiser, T_max=config.epochs * steps_per_epoch
+    )
+    return optimiser, schedule
+
+
+def train_epoch(
+    model: LatentModel,
+    images: np.ndarray,
+    order: np.ndarray,
+    optimiser: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    batch_size: int,
+    device: torch.device,
+) -> dict[str, float]:
+    """One pass over ``images[order]`` in batches; the mean of each loss term per image."""
+    model.train()
+    sums: dict[str, float] = {}
+    for first in range(0, len(order), batch_size):
+        x = as_float(images[order[first : first + batch_size]], device)
+        terms = model.loss(x)
+        optimiser.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        optimiser.step()
+        schedule.step()
+        for key, value in terms.items():
+            sums[key] = sums.get(key, 0.0) + float(value.detach()) * len(x)
+    return {key: value / len(order) for key, value in sums.items()}
+
+
+class BestWeights:
+    """The weights of the epoch with the lowest validation loss so far (early stopping)."""
+
+    def __init__(self, model: LatentModel) -> None:
+        self.loss = math.inf
+        self.epoch = 0
+        self.state = copy.deepcopy(model.state_dict())
+
+    def offer(self, model: LatentModel, loss: float, epoch: int) -> bool:
+        """Keep ``model``'s weights if ``loss`` beats the best by ``IMPROVEMENT``; whether
+        it did (a NaN loss never does)."""
+        if not loss < self.loss - IMPROVEMENT:
+            return False
+        self.loss, self.epoch = loss, epoch
+        self.state = copy.deepcopy(model.state_dict())
+        return True
 
 
 def evaluate(model: LatentModel, x: torch.Tensor, batch_size: int) -> dict[str, float]:

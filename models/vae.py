@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from models.base import LatentModel, ModelConfig, register
-from models.conv import ConvDecoder, ConvEncoder
+from models.base import LatentModel
+from models.conv import ConvConfig, ConvDecoder, ConvEncoder
 from models.errors import ConfigError
 
 
 @dataclass
-class VAEConfig(ModelConfig):
+class VAEConfig(ConvConfig):
     # beta < 1 keeps the posterior means informative (digits kNN >= 0.9) while the KL term
     # still shapes a smooth, decodable space between the points.
     beta: float = 0.5
@@ -24,12 +24,13 @@ class VAEConfig(ModelConfig):
             raise ConfigError(f"beta {self.beta} is out of range: allowed 0 to 100")
 
 
-@register("vae")
 class ConvVAE(LatentModel):
     """Gaussian posterior q(z|x) = N(mu, sigma^2); ``encode`` returns mu."""
 
+    name = "vae"
     config_class = VAEConfig
     config: VAEConfig
+    trainable = True
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__(config)

@@ -17,9 +17,9 @@ import torch
 from app.services.embeddings import EmbeddingsImport, import_embeddings
 from app.services.training import TrainRequest, train_model
 from models.autoencoder import ConvAutoencoder
-from models.base import REGISTRY, register
 from models.data import load_dataset
 from models.embeddings import EmbeddingsSource
+from models.registry import register, unregister
 from models.training import TrainConfig
 
 EMBEDDINGS_DIM = 6
@@ -55,6 +55,8 @@ class EncoderOnlyAutoencoder(ConvAutoencoder):
     model (a user's PyTorch class, an ONNX encoder) declares it. ``decode`` fails loudly, so
     any code path that still decodes is caught."""
 
+    name = ENCODER_ONLY
+
     @property
     def can_decode(self) -> bool:
         return False
@@ -67,11 +69,11 @@ class EncoderOnlyAutoencoder(ConvAutoencoder):
 def encoder_only_registered() -> Iterator[None]:
     """Register the encoder-only class for the time of a test module (in this process only),
     so the registry other tests list is left as it was."""
-    register(ENCODER_ONLY)(EncoderOnlyAutoencoder)
+    register(EncoderOnlyAutoencoder)
     try:
         yield
     finally:
-        REGISTRY.pop(ENCODER_ONLY, None)
+        unregister(ENCODER_ONLY)
 
 
 def add_encoder_only(workspace: Path, name: str, n: int) -> None:

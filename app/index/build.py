@@ -280,7 +280,7 @@ def ensure_index(
         cached = cached_index(folder, info, params)
         if cached is not None:
             return cached, False
-    if info.architecture == "embeddings":
+    if model.stored_latents:
         index = embeddings_index(folder, info, params)
     elif data is None and streams_folder(info):
         from app.index.stream import refresh_folder_index  # it imports this module

@@ -17,9 +17,10 @@ from app.index.store import LatentIndex
 from app.services.errors import NotFoundError
 from app.workspace import NAME_PATTERN, list_models
 from models.base import LatentModel
-from models.checkpoint import CheckpointInfo, load_checkpoint
+from models.checkpoint import CheckpointInfo
 from models.device import onednn
 from models.errors import LatentExplorerError
+from models.registry import load_checkpoint
 
 log = logging.getLogger(__name__)
 

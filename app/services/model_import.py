@@ -32,7 +32,6 @@ from models.base import LatentModel
 from models.checkpoint import (
     WEIGHTS_FILE,
     CheckpointInfo,
-    load_checkpoint,
     sha256_file,
     write_config,
 )
@@ -46,6 +45,7 @@ from models.imported import (
     verify_on_sample,
 )
 from models.onnx_export import ExportReport, export_onnx
+from models.registry import load_checkpoint
 from models.training import as_float
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,7 @@ def export_model(
     folder = model_dir(workspace, name)
     model: LatentModel
     model, info = load_checkpoint(folder, "cpu", trust_code=trust_code)
-    if info.architecture == "embeddings":
+    if model.stored_latents:
         raise ConfigError(f"{folder}: precomputed embeddings have no encoder to export")
     sample = sample_images(dataset_for(info), EXPORT_SAMPLE_ITEMS)
     return export_onnx(model, sample, Path(out))

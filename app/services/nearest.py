@@ -74,7 +74,7 @@ def nearest_frame(m: LoadedModel, projection: str, xy: np.ndarray) -> NearestFra
 
 
 def _what(m: LoadedModel, part: str) -> str:
-    if m.info.architecture == "embeddings":
+    if m.model.stored_latents:
         return f"is precomputed embeddings (no {part})"
     return f"has no {part}"
 

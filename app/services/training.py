@@ -12,8 +12,7 @@ import torch
 from app.index.build import DatasetChoice, IndexParams, ensure_index
 from app.index.store import LatentIndex
 from app.workspace import check_name, model_name
-from models.base import architecture
-from models.checkpoint import load_checkpoint, save_checkpoint
+from models.registry import architecture, load_checkpoint, save_checkpoint
 from models.training import TrainConfig, train
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ class TrainRequest:
     colour: bool = False  # shapes only: coloured shapes on 3 channels
     data_dir: Path | None = None
     download: bool = False
-    width: int = 16  # see models/base.py; 16 trains digits in ~15 s on 2 cores at kNN ~0.95
+    width: int = 16  # see models/conv.py; 16 trains digits in ~15 s on 2 cores at kNN ~0.95
     beta: float = 0.5
     train: TrainConfig | None = None
     name: str | None = None
@@ -66,7 +65,7 @@ def train_model(
         "latent_dim": request.latent_dim,
         "width": request.width,
     }
-    if cls.name == "vae":
+    if "beta" in cls.config_class.argument_names():
         args["beta"] = request.beta
     config = request.train or TrainConfig()
     torch.manual_seed(config.seed)  # the initial weights too come from the seed

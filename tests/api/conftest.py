@@ -12,7 +12,7 @@ import torch
 from app.index.store import LatentIndex, load_index
 from app.workspace import INDEX_DIR
 from models.base import LatentModel
-from models.checkpoint import load_checkpoint
+from models.registry import load_checkpoint
 
 
 @pytest.fixture(scope="session")

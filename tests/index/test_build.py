@@ -13,7 +13,7 @@ import pytest
 from app.index.build import IndexParams, cache_key, cached_index, ensure_index
 from app.index.store import load_index, read_manifest
 from app.workspace import index_dir
-from models.checkpoint import load_checkpoint
+from models.registry import load_checkpoint
 
 
 @pytest.fixture(scope="module")

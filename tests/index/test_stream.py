@@ -22,9 +22,10 @@ from app.index.stream import SCRATCH_PREFIX, refresh_folder_index, scan_folder
 from app.services.attributes import derive_attributes
 from app.workspace import index_dir
 from models.base import LatentModel
-from models.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
+from models.checkpoint import CheckpointInfo
 from models.data.folder import list_folder, load_folder
 from models.errors import DatasetError
+from models.registry import load_checkpoint, save_checkpoint
 from models.training import encode_all
 from models.vae import ConvVAE, VAEConfig
 

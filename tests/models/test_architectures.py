@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from models.base import REGISTRY, architecture, build_model
 from models.errors import ConfigError
+from models.registry import KINDS, architecture, build_model
 
 
 @pytest.mark.parametrize("name", ["ae", "vae"])
@@ -50,7 +50,7 @@ def test_vae_encode_is_the_posterior_mean_and_loss_has_named_terms() -> None:
 
 def test_registry_names_and_unknown_architecture() -> None:
     architecture("vae")
-    assert {"ae", "vae"} <= set(REGISTRY)
+    assert {"ae", "vae"} <= set(KINDS)
     with pytest.raises(
         ConfigError, match=r"unknown model architecture 'gan': choose one of ae, vae"
     ):

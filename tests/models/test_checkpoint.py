@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import torch
 
-from models.base import build_model
-from models.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_checkpoint, save_checkpoint
+from models.checkpoint import CONFIG_FILE, WEIGHTS_FILE
 from models.errors import CheckpointError
+from models.registry import build_model, load_checkpoint, save_checkpoint
 
 DATASET = {"spec": "digits", "image_size": 16}
 

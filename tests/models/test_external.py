@@ -11,7 +11,7 @@ import torch
 
 from models.checkpoint import CheckpointInfo
 from models.errors import CheckpointError, ConfigError, ModelCodeError
-from models.external import ExternalConfig, ExternalModel, build_user_code, load_model
+from models.external import ExternalConfig, ExternalModel, build_user_code
 from tests.models.usercode import line_of, save_weights, write_package
 
 SHAPE = (1, 16, 16)
@@ -199,7 +199,7 @@ def test_serving_a_model_whose_code_is_gone_says_how_to_fix_it(user, tmp_path, m
         dataset={},
         weights_sha256=sha256_file(tmp_path / "m" / "model.safetensors"),
     )
-    model = load_model(tmp_path / "m", info, "cpu")  # importable: loads, encoder only
+    model = ExternalModel.load(tmp_path / "m", info, "cpu")  # importable: loads, encoder only
     assert not model.can_decode and model.latent_dim == 3
     root = str(path.parent.parent)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p != root])
@@ -207,11 +207,11 @@ def test_serving_a_model_whose_code_is_gone_says_how_to_fix_it(user, tmp_path, m
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.chdir(tmp_path)  # the current folder is searched too: not this one
     with pytest.raises(ModelCodeError) as err:
-        load_model(tmp_path / "m", info, "cpu")
+        ExternalModel.load(tmp_path / "m", info, "cpu")
     assert str(err.value) == (
         f"cannot import {module}: No module named '{module.split('.')[0]}'; install the package "
         "or add its folder to PYTHONPATH (the current folder is searched first)"
     )
     (tmp_path / "m" / "model.safetensors").write_bytes(b"changed")
     with pytest.raises(CheckpointError, match="do not match the checksum"):
-        load_model(tmp_path / "m", info, "cpu")
+        ExternalModel.load(tmp_path / "m", info, "cpu")

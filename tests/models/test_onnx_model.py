@@ -18,7 +18,6 @@ from models.onnx_model import (
     OnnxConfig,
     OnnxModel,
     files_digest,
-    load_model,
     open_runners,
     providers_for,
 )
@@ -131,14 +130,14 @@ def test_load_model_checks_each_files_checksum(tmp_path: Path) -> None:
     config = OnnxConfig(image_shape=SHAPE, latent_dim=3, files_sha256=files)
     info = CheckpointInfo("onnx", config.to_dict(), {}, weights_sha256=files_digest(files))
     assert json.loads(json.dumps(info.args))["decoder"] == DECODER_FILE
-    model = load_model(tmp_path, info, "cpu")
+    model = OnnxModel.load(tmp_path, info, "cpu")
     assert model.can_decode and model.latent_dim == 3
     (tmp_path / DECODER_FILE).write_bytes((tmp_path / DECODER_FILE).read_bytes() + b"\0")
     with pytest.raises(CheckpointError, match=rf"{DECODER_FILE}: contents do not match"):
-        load_model(tmp_path, info, "cpu")
+        OnnxModel.load(tmp_path, info, "cpu")
     info.args["encoder"] = "../elsewhere.onnx"
     with pytest.raises(CheckpointError, match="config.json: encoder/decoder must be"):
-        load_model(tmp_path, info, "cpu")
+        OnnxModel.load(tmp_path, info, "cpu")
 
 
 def test_an_unfaithful_export_is_refused_with_the_difference() -> None:
@@ -165,7 +164,7 @@ def test_export_refuses_a_folder_it_would_wipe(tmp_path: Path) -> None:
     model = _model(tmp_path / "e.onnx", None)
     with pytest.raises(ConfigError, match="this model is ONNX already"):
         export_onnx(model, _images(4), tmp_path / "out")
-    from models.base import build_model
+    from models.registry import build_model
 
     vae = build_model("vae", {"image_shape": list(SHAPE), "latent_dim": 3, "width": 4})
     with pytest.raises(ConfigError, match=r"out: folder is not empty \(notes.txt\.\.\.\)"):
