@@ -51,10 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.ann_min_items,
             settings.trust_code,
         )
-        explorer = Explorer(store, worker, settings.max_image_pixels)
+        explorer = Explorer(store, worker, str(device))
         await worker.run(explorer.prepare)
         app.state.explorer = explorer
-        app.state.device = str(device)
         # Start-up leaves some 250,000 objects (torch, pydantic, the index) that live as long
         # as the app. Frozen, no later collection walks them; unfrozen, each full collection
         # under load took 80-250 ms with the GIL held, and every request (health too) waited.

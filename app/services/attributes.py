@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.index.store import LatentIndex
-from app.services.errors import InvalidInputError
+from models.errors import InvalidInputError, NotFoundError
 
 MAX_CATEGORIES = 50  # a field with more distinct values (file names...) is not an attribute
 MAX_PAIR_CLASSES = 20  # pairwise differences for up to 20 classes (380 vectors)
@@ -131,7 +131,7 @@ def custom_attribute(
             raise InvalidInputError(f"{label} is empty: select at least one item")
         bad = [i for i in group if not 0 <= i < n]
         if bad:
-            raise InvalidInputError(
+            raise NotFoundError(
                 f"{label} has unknown item ids {bad[:5]}: ids run from 0 to {n - 1}",
                 code="unknown_item",
             )
