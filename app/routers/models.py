@@ -68,13 +68,13 @@ Both forms are serialised once per model and projection and then served from mem
 async def get_points(
     m: ModelDep,
     projection: str | None = Query(None, max_length=32, description="umap or pca"),
-    format_: Literal["json", "binary"] = Query(
+    points_format: Literal["json", "binary"] = Query(
         "json", alias="format", description="`json` (default) or `binary` (see above)"
     ),
 ) -> Response:
     # The first request serialises (seconds at a million points): off the event loop.
-    body = await run_in_threadpool(items.map_points, m, projection, format_)
-    media_type = "application/octet-stream" if format_ == "binary" else "application/json"
+    body = await run_in_threadpool(items.map_points, m, projection, points_format)
+    media_type = "application/octet-stream" if points_format == "binary" else "application/json"
     return Response(body, media_type=media_type)
 
 

@@ -47,7 +47,7 @@ def effect_size(latents: np.ndarray, a: np.ndarray, b: np.ndarray, vector: np.nd
 
 def _make(
     index: LatentIndex,
-    id_: str,
+    attribute_id: str,
     name: str,
     kind: str,
     field: str | None,
@@ -58,7 +58,9 @@ def _make(
     vector = (z[a].mean(0, dtype=np.float64) - z[b].mean(0, dtype=np.float64)).astype(np.float32)
     n_a = int(a.sum()) if a.dtype == bool else len(a)
     n_b = int(b.sum()) if b.dtype == bool else len(b)
-    return Attribute(id_, name, kind, field, vector, effect_size(z, a, b, vector), n_a, n_b)
+    return Attribute(
+        attribute_id, name, kind, field, vector, effect_size(z, a, b, vector), n_a, n_b
+    )
 
 
 def derive_attributes(index: LatentIndex) -> list[Attribute]:

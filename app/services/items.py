@@ -14,11 +14,11 @@ from app.services.refs import parse_item, projection_name
 PointsFormat = Literal["json", "binary"]
 
 
-def map_points(m: LoadedModel, projection: str | None, format_: PointsFormat) -> bytes:
+def map_points(m: LoadedModel, projection: str | None, points_format: PointsFormat) -> bytes:
     """Every item's position on ``projection`` (the default for None), label and metadata,
     as columnar JSON or the binary form (app/services/points.py)."""
     name = projection_name(m, projection)
-    return m.points_binary(name) if format_ == "binary" else m.points_json(name)
+    return m.points_binary(name) if points_format == "binary" else m.points_json(name)
 
 
 def item_names(m: LoadedModel) -> bytes:
