@@ -6,6 +6,7 @@ the stream starts (unknown model or projection) closes it with code 4000 + statu
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -16,6 +17,7 @@ from app.services.explorer import Explorer
 from models.errors import LatentExplorerError
 
 router = APIRouter(prefix="/api/models", tags=["drag"])
+log = logging.getLogger(__name__)
 
 
 @router.websocket("/{model}/drag")
@@ -32,7 +34,9 @@ async def drag_stream(websocket: WebSocket, model: str, projection: str = "umap"
     async def answer(text: str) -> None:
         try:
             frame = await drag_frame(explorer.worker, session, text)
-        except LatentExplorerError as exc:
+        except Exception as exc:  # an error frame, and the stream goes on
+            if not isinstance(exc, LatentExplorerError):
+                log.exception("drag frame failed on %s", session.model.name)
             await websocket.send_json(error_body(exc))
             return
         await websocket.send_json(frame)
