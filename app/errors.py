@@ -1,11 +1,12 @@
-"""One error vocabulary and one JSON error shape for every error the API returns.
+"""One JSON error shape for every error the API returns, made by one function.
 
     {"error": {"status": 404, "code": "unknown_model", "message": "no model named 'x': ..."}}
 
-Services and routers raise ``LatentExplorerError`` subclasses that carry a ``status`` and a
-``code`` as plain data (app/services/errors.py, app/services/images.py); this module turns them,
-and FastAPI's own validation and routing errors, into that shape. Nothing a user sends
-produces a 500.
+Services raise ``LatentExplorerError`` subclasses (models/errors.py), which carry their
+``status`` and ``code``. ``error_body`` turns any exception into the shape: those errors,
+FastAPI's own validation and routing errors, and (as a 500) anything unexpected. The HTTP
+handlers, the middleware and the drag WebSocket all answer with it. docs/errors.md lists which
+status each kind of mistake gets. Nothing a user sends produces a 500.
 """
 
 from __future__ import annotations
@@ -26,24 +27,40 @@ from models.errors import LatentExplorerError
 log = logging.getLogger(__name__)
 
 
-def error_body(status: int, code: str, message: str) -> dict[str, Any]:
-    """``{"error": {"status", "code", "message"}}``: app.schemas.ErrorOut, as a dict."""
+def error_body(exc: BaseException) -> dict[str, Any]:
+    """``{"error": {"status", "code", "message"}}`` (app.schemas.ErrorOut) for any exception."""
+    status, code, message = _describe_error(exc)
     return {"error": {"status": status, "code": code, "message": message}}
 
 
-def error_response(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
+def error_response(exc: BaseException, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """``error_body`` as a response with its status (and Retry-After on 429 and 503)."""
+    body = error_body(exc)
+    status = body["error"]["status"]
     extra = {"Retry-After": "1"} if status in (429, 503) else {}
-    return JSONResponse(
-        error_body(status, code, message), status, headers={**extra, **(headers or {})}
-    )
+    return JSONResponse(body, status, headers={**extra, **(headers or {})})
+
+
+def _describe_error(exc: BaseException) -> tuple[int, str, str]:
+    if isinstance(exc, LatentExplorerError):
+        return exc.status, exc.code, str(exc)
+    if isinstance(exc, RequestValidationError):
+        return 422, "invalid_input", _describe(list(exc.errors()))
+    if isinstance(exc, StarletteHTTPException):
+        code = HTTP_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        if exc.status_code == 404 and message == "Not Found":
+            message = "no such page or API endpoint"
+        if message == "There was an error parsing the body":  # FastAPI's, e.g. for non-UTF-8
+            message += ": send a JSON object in UTF-8 (to /encode, a multipart form)"
+        return exc.status_code, code, message
+    return 500, "internal_error", "the server failed unexpectedly; see its log"
 
 
 # What each error status means here, for the OpenAPI document (`error_responses`).
 ERROR_DESCRIPTIONS = {
-    400: "Malformed request: a body that cannot be parsed, a broken multipart form, a damaged "
-    "or truncated upload, or an unknown projection",
+    400: "Malformed request: a body that cannot be parsed, a broken multipart form, or a "
+    "damaged or truncated upload",
     401: "Missing or wrong access token (only when the server runs with one): send "
     "`Authorization: Bearer <token>`, or open the page once with `?token=<token>`",
     404: "Unknown model, item or attribute; or an item image of embeddings imported without "
@@ -116,29 +133,22 @@ def allowed_methods(request: Request) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LatentExplorerError)
     async def domain_error(_: Request, exc: LatentExplorerError) -> JSONResponse:
-        status = int(getattr(exc, "status", 400))
-        code = str(getattr(exc, "code", "bad_request"))
-        return error_response(status, code, str(exc))
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_input", _describe(list(exc.errors())))
+        return error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = HTTP_CODES.get(exc.status_code, "error")
-        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         headers = dict(exc.headers or {})  # e.g. WWW-Authenticate on a 401
-        if exc.status_code == 404 and message == "Not Found":
-            message = "no such page or API endpoint"
-        if message == "There was an error parsing the body":  # FastAPI's, e.g. for non-UTF-8
-            message += ": send a JSON object in UTF-8 (to /encode, a multipart form)"
         if exc.status_code == 405 and (allowed := allowed_methods(request)):
             headers["Allow"] = ", ".join(allowed)
             message = f"{request.method} is not allowed here: use {' or '.join(allowed)}"
-        return error_response(exc.status_code, code, message, headers)
+            exc = StarletteHTTPException(405, message)
+        return error_response(exc, headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "the server failed unexpectedly; see its log")
+        return error_response(exc)

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -26,58 +27,58 @@ STATIC_DIR = ROOT / "static"
 TEMPLATES_DIR = ROOT / "templates"
 
 
+@asynccontextmanager
+async def _serve(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """Load every model (on the inference thread), serve, then stop the worker."""
+    from app.services.explorer import Explorer
+    from app.services.inference import InferenceWorker
+    from app.services.loaded import ModelStore
+    from models.device import configure_torch, resolve_device
+
+    start = time.perf_counter()
+    device = resolve_device(settings.device)
+    configure_torch(settings.threads)
+    worker = InferenceWorker()
+    # Loading runs on the inference thread: it is torch work like any other.
+    store = await worker.run(
+        ModelStore.load,
+        settings.workspace,
+        device,
+        settings.models,
+        settings.build_missing_index,
+        settings.ann_min_items,
+        settings.trust_code,
+    )
+    explorer = Explorer(store, worker, str(device))
+    await worker.run(explorer.prepare)
+    app.state.explorer = explorer
+    # Start-up leaves some 250,000 objects (torch, pydantic, the index) that live as long
+    # as the app. Frozen, no later collection walks them; unfrozen, each full collection
+    # under load took 80-250 ms with the GIL held, and every request (health too) waited.
+    gc.collect()
+    gc.freeze()
+    app.state.ready = True
+    log.info(
+        "ready in %.2fs: %d models on %s",
+        time.perf_counter() - start,
+        len(store.models),
+        device,
+    )
+    try:
+        yield
+    finally:
+        app.state.ready = False
+        worker.close()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the explorer app for ``settings`` (defaults and env vars when None)."""
     settings = settings or Settings.from_env()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from app.services.explorer import Explorer
-        from app.services.inference import InferenceWorker
-        from app.services.loaded import ModelStore
-        from models.device import configure_torch, resolve_device
-
-        start = time.perf_counter()
-        device = resolve_device(settings.device)
-        configure_torch(settings.threads)
-        worker = InferenceWorker()
-        # Loading runs on the inference thread: it is torch work like any other.
-        store = await worker.run(
-            ModelStore.load,
-            settings.workspace,
-            device,
-            settings.models,
-            settings.build_missing_index,
-            settings.ann_min_items,
-            settings.trust_code,
-        )
-        explorer = Explorer(store, worker, settings.max_image_pixels)
-        await worker.run(explorer.prepare)
-        app.state.explorer = explorer
-        app.state.device = str(device)
-        # Start-up leaves some 250,000 objects (torch, pydantic, the index) that live as long
-        # as the app. Frozen, no later collection walks them; unfrozen, each full collection
-        # under load took 80-250 ms with the GIL held, and every request (health too) waited.
-        gc.collect()
-        gc.freeze()
-        app.state.ready = True
-        log.info(
-            "ready in %.2fs: %d models on %s",
-            time.perf_counter() - start,
-            len(store.models),
-            device,
-        )
-        try:
-            yield
-        finally:
-            app.state.ready = False
-            worker.close()
-
     app = FastAPI(
         title="Latent Explorer",
         version="0.1.0",
         summary="Encode, project, decode, interpolate and do arithmetic in latent spaces.",
-        lifespan=lifespan,
+        lifespan=partial(_serve, settings=settings),
     )
     app.state.settings = settings
     app.state.ready = False

@@ -14,6 +14,12 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_body
+from models.errors import (
+    LatentExplorerError,
+    OverloadedError,
+    TooLargeError,
+    UnauthorizedError,
+)
 
 
 class BodyTooLarge(HTTPException):
@@ -24,12 +30,13 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body is larger than the limit of {limit:,} bytes")
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any], headers: list[Any]) -> None:
-    payload = json.dumps(body).encode()
+async def _send_error(send: Send, exc: LatentExplorerError, headers: list[Any]) -> None:
+    """Answer with ``exc`` in the one error shape, before the app sees the request."""
+    payload = json.dumps(error_body(exc)).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": exc.status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
@@ -60,12 +67,7 @@ class BodyLimitMiddleware:
                     too_big = False
                 if too_big:
                     message = f"request body is larger than the limit of {self.max_bytes:,} bytes"
-                    await _send_json(
-                        send,
-                        413,
-                        error_body(413, "payload_too_large", message),
-                        [(b"connection", b"close")],
-                    )
+                    await _send_error(send, TooLargeError(message), [(b"connection", b"close")])
                     return
         seen = 0
 
@@ -99,9 +101,7 @@ class InflightLimitMiddleware:
             message = (
                 f"the server is busy (limit of {self.limit} requests in flight); retry in a moment"
             )
-            await _send_json(
-                send, 503, error_body(503, "overloaded", message), [(b"retry-after", b"1")]
-            )
+            await _send_error(send, OverloadedError(message), [(b"retry-after", b"1")])
             return
         self.inflight += 1
         try:
@@ -147,10 +147,9 @@ class TokenMiddleware:
                 await receive()  # websocket.connect; closing now refuses the handshake
                 await send({"type": "websocket.close", "code": 1008, "reason": "unauthorized"})
                 return
-            await _send_json(
+            await _send_error(
                 send,
-                401,
-                error_body(401, "unauthorized", message),
+                UnauthorizedError(message),
                 [(b"www-authenticate", b'Bearer realm="latent-explorer"')],
             )
             return

@@ -153,7 +153,7 @@ def ensure_big_model(
     from app.index.store import read_manifest
     from app.services.training import TrainRequest, train_model
     from app.workspace import index_dir, list_models, model_name
-    from models.checkpoint import load_checkpoint
+    from models.registry import load_checkpoint
     from models.training import TrainConfig
 
     device = torch.device("cpu")

@@ -22,12 +22,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from app.config import Settings
 from app.index.inverse import InverseMap
-from app.services.explorer import Explorer
+from app.services.drag import decoded_frame
 from app.services.images import png_bytes
 from app.services.inference import InferenceWorker
-from app.services.loaded import LoadedModel, ModelStore
+from app.services.loaded import LoadedModel
 from bench.stats import Figure, Stats, time_calls
 from models.conv import ConvDecoder
 
@@ -132,9 +131,6 @@ def _time_frames(
     stretch of machine noise lands on both rather than on whichever ran during it.
     """
     worker = InferenceWorker()
-    explorer = Explorer(
-        ModelStore({m.name: m}, {}), worker, Settings.model_validate({}).max_image_pixels
-    )
     steps: dict[str, list[int]] = {"inverse": [], "decode": [], "png": []}
     served: list[int] = []
     clock = time.perf_counter_ns
@@ -148,7 +144,7 @@ def _time_frames(
             t2 = clock()
             png_bytes(images[0])
             t3 = clock()
-            await explorer.drag_frame(m, PROJECTION, xy)
+            await decoded_frame(worker, m, PROJECTION, xy)
             t4 = clock()
             if i >= warmup:
                 steps["inverse"].append(t1 - t0)

@@ -245,7 +245,7 @@ def child(mode: str, model_dir: Path, threads: int | None, batch_size: int | Non
     from app.index.store import save_index
     from app.index.stream import STREAM_BATCH, scan_folder
     from app.workspace import index_dir
-    from models.checkpoint import load_checkpoint
+    from models.registry import load_checkpoint
     from models.data.folder import list_folder
     from models.device import configure_torch
     from models.training import encode_all

@@ -53,7 +53,7 @@ def ensure_synthetic(
     from app.index.build import IndexParams, cache_key
     from app.index.store import read_manifest
     from app.workspace import index_dir
-    from models.checkpoint import load_checkpoint
+    from models.registry import load_checkpoint
 
     name = synthetic_name(source_folder.name, n_items)
     folder = workspace / name

@@ -4,10 +4,11 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Query
 
-from app.deps import ExplorerDep, ModelDep
+from app.deps import ModelDep, StoreDep
 from app.errors import API_ERRORS, error_responses
 from app.schemas import ComparableOut, CompareOut
-from app.services.compare import comparable, compare
+from app.services.compare import comparable_models
+from app.services.compare import compare_models as compare_service
 
 router = APIRouter(prefix="/api", tags=["compare"], responses=API_ERRORS)
 
@@ -23,14 +24,13 @@ router = APIRouter(prefix="/api", tags=["compare"], responses=API_ERRORS)
     responses=error_responses(409),
 )
 async def compare_models(
-    explorer: ExplorerDep,
+    store: StoreDep,
     a: str = Query(
         min_length=1, max_length=200, description="a model, as GET /api/models names it"
     ),
     b: str = Query(min_length=1, max_length=200, description="another model on the same items"),
 ) -> CompareOut:
-    ma, mb = explorer.model(a), explorer.model(b)
-    return CompareOut(**asdict(compare(ma.name, ma.index, mb.name, mb.index)))
+    return CompareOut(**asdict(compare_service(store, a, b)))
 
 
 @router.get(
@@ -39,6 +39,5 @@ async def compare_models(
     description="The names of the models that `GET /api/compare` would accept next to this one: "
     "the same number of items with the same names in the same order.",
 )
-async def list_comparable(m: ModelDep, explorer: ExplorerDep) -> ComparableOut:
-    others = {name: other.index for name, other in explorer.store.models.items()}
-    return ComparableOut(model=m.name, comparable=comparable(m.name, m.index, others))
+async def list_comparable(m: ModelDep, store: StoreDep) -> ComparableOut:
+    return ComparableOut(model=m.name, comparable=comparable_models(store, m))

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.deps import ExplorerDep, ModelDep
+from app.convert import placed_out, ref
+from app.deps import ModelDep, WorkerDep
 from app.errors import API_ERRORS, error_responses
-from app.routers.convert import placed_out, ref
 from app.schemas import DecodeIn, PlacedOut
+from app.services.decoding import decode_ref
 
 router = APIRouter(prefix="/api/models", tags=["decode"], responses=API_ERRORS)
 
@@ -19,5 +20,5 @@ router = APIRouter(prefix="/api/models", tags=["decode"], responses=API_ERRORS)
     "`nearest`) and a `latent` with 409 `no_decoder`.",
     responses=error_responses(409),
 )
-async def decode_latent(m: ModelDep, explorer: ExplorerDep, body: DecodeIn) -> PlacedOut:
-    return placed_out(await explorer.decode_ref(m, ref(body)))
+async def decode_latent(m: ModelDep, worker: WorkerDep, body: DecodeIn) -> PlacedOut:
+    return placed_out(await decode_ref(worker, m, ref(body)))

@@ -4,12 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
 
-from app.deps import ExplorerDep, ModelDep, SettingsDep
+from app.convert import encoded_out
+from app.deps import ModelDep, SettingsDep, WorkerDep
 from app.errors import API_ERRORS, error_responses
-from app.routers.convert import image_out, nearest_out, neighbours_out
-from app.schemas import EncodedOut, EncodeOut
-from app.services.errors import InvalidInputError
-from app.services.images import png_data_url
+from app.schemas import EncodeOut
+from app.services.uploads import Upload, encode_uploads
 
 router = APIRouter(prefix="/api/models", tags=["encode"], responses=API_ERRORS)
 
@@ -27,32 +26,18 @@ router = APIRouter(prefix="/api/models", tags=["encode"], responses=API_ERRORS)
 )
 async def encode_images(
     m: ModelDep,
-    explorer: ExplorerDep,
+    worker: WorkerDep,
     settings: SettingsDep,
     file: Annotated[list[UploadFile], File(description="image files")],
     k: Annotated[int, Query(description="neighbours to return per image (0 to 1000)")] = 8,
 ) -> EncodeOut:
-    if len(file) > settings.max_batch_images:
-        raise InvalidInputError(
-            f"{len(file)} images in one request; the limit is {settings.max_batch_images}",
-            code="too_many_images",
-        )
-    items = []
-    for upload in file:
-        data = await upload.read()
-        result = await explorer.encode_upload(m, data, k, upload.filename)
-        assert result.input_image is not None
-        items.append(
-            EncodedOut(
-                latent=result.latent.tolist(),
-                positions=result.positions,
-                image=image_out(result.image),
-                neighbours=neighbours_out(result.neighbours),
-                **nearest_out(result),
-                reconstruction_error=result.reconstruction_error,
-                error_percentile=result.error_percentile,
-                input=png_data_url(result.input_image),
-                filename=upload.filename,
-            )
-        )
-    return EncodeOut(items=items)
+    uploads = [Upload(await f.read(), f.filename) for f in file]
+    encoded = await encode_uploads(
+        worker,
+        m,
+        uploads,
+        k,
+        max_images=settings.max_batch_images,
+        max_pixels=settings.max_image_pixels,
+    )
+    return EncodeOut(items=[encoded_out(e) for e in encoded])

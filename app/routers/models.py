@@ -9,62 +9,22 @@ from starlette.concurrency import run_in_threadpool
 from app.deps import ExplorerDep, ModelDep
 from app.errors import API_ERRORS
 from app.schemas import ItemOut, ModelOut, ModelsOut, NamesOut
-from app.services.errors import NotFoundError
-from app.services.explorer import Explorer
-from app.services.loaded import LoadedModel
+from app.services import items
+from app.services.model_facts import describe_model, describe_models
 
 router = APIRouter(prefix="/api/models", tags=["models"], responses=API_ERRORS)
 
 PNG = {"content": {"image/png": {}}, "description": "PNG image"}
 
 
-def model_out(m: LoadedModel) -> ModelOut:
-    index = m.index
-    return ModelOut(
-        name=m.name,
-        architecture=m.info.architecture,
-        dataset={k: v for k, v in m.info.dataset.items() if k != "data_dir"},
-        latent_dim=m.latent_dim,
-        image_shape=m.image_shape,
-        n_items=len(index),
-        quality=index.quality,
-        projections=list(index.projections),
-        default_projection=Explorer.projection_name(m, None),
-        label_field=index.label_field,
-        label_names=list(index.label_names),
-        metadata_fields={
-            k: "category" if v.dtype.kind in "US" else "number" for k, v in index.metadata.items()
-        },
-        latent_std=index.latents.std(0).astype(float).tolist(),
-        can_encode=m.can_encode,
-        can_decode=m.can_decode,
-        has_images=m.has_images,
-    )
-
-
-def parse_id(m: LoadedModel, item_id: str) -> int:
-    """Ids in paths are row numbers; anything else (``..``, long strings) is simply not found.
-
-    ASCII digits only: ``str.isdigit`` also accepts characters such as ``²`` that ``int``
-    cannot parse.
-    """
-    if not (item_id.isascii() and item_id.isdigit() and len(item_id) <= 12):
-        shown = item_id if len(item_id) <= 40 else item_id[:37] + "..."
-        raise NotFoundError(
-            f"model {m.name!r} has no item {shown!r}: ids run from 0 to {len(m.index) - 1}",
-            code="unknown_item",
-        )
-    return int(item_id)
-
-
 @router.get("", summary="Loaded models with their dataset, sizes and quality figures")
 async def list_models(explorer: ExplorerDep) -> ModelsOut:
-    return ModelsOut(models=[model_out(m) for m in explorer.store.models.values()])
+    return ModelsOut(models=[ModelOut(**asdict(f)) for f in describe_models(explorer)])
 
 
 @router.get("/{model}", summary="One loaded model")
 async def get_model(m: ModelDep) -> ModelOut:
-    return model_out(m)
+    return ModelOut(**asdict(describe_model(m)))
 
 
 POINTS_DESCRIPTION = """Every item's map position, label and metadata as columns; item ids are the
@@ -107,18 +67,15 @@ Both forms are serialised once per model and projection and then served from mem
 )
 async def get_points(
     m: ModelDep,
-    explorer: ExplorerDep,
     projection: str | None = Query(None, max_length=32, description="umap or pca"),
-    format_: Literal["json", "binary"] = Query(
+    points_format: Literal["json", "binary"] = Query(
         "json", alias="format", description="`json` (default) or `binary` (see above)"
     ),
 ) -> Response:
     # The first request serialises (seconds at a million points): off the event loop.
-    if format_ == "binary":
-        body = await run_in_threadpool(explorer.points_binary, m, projection)
-        return Response(body, media_type="application/octet-stream")
-    body = await run_in_threadpool(explorer.points_json, m, projection)
-    return Response(body, media_type="application/json")
+    body = await run_in_threadpool(items.map_points, m, projection, points_format)
+    media_type = "application/octet-stream" if points_format == "binary" else "application/json"
+    return Response(body, media_type=media_type)
 
 
 @router.get(
@@ -127,14 +84,18 @@ async def get_points(
     response_class=Response,
     responses={200: {"model": NamesOut, "description": "names; ids are the positions"}},
 )
-async def get_names(m: ModelDep, explorer: ExplorerDep) -> Response:
-    body = await run_in_threadpool(explorer.names_json, m)
+async def get_names(m: ModelDep) -> Response:
+    body = await run_in_threadpool(items.item_names, m)
     return Response(body, media_type="application/json")
 
 
 @router.get("/{model}/items/{item_id}", summary="One dataset item's name, label and metadata")
-async def get_item(m: ModelDep, explorer: ExplorerDep, item_id: str) -> ItemOut:
-    return ItemOut(**asdict(explorer.item_facts(m, parse_id(m, item_id))))
+async def get_item(m: ModelDep, item_id: str) -> ItemOut:
+    return ItemOut(**asdict(items.describe_item(m, item_id)))
+
+
+# Items never change while the server runs: let the browser keep them for an hour.
+IMAGE_CACHING = {"Cache-Control": "max-age=3600"}
 
 
 @router.get(
@@ -143,8 +104,9 @@ async def get_item(m: ModelDep, explorer: ExplorerDep, item_id: str) -> ItemOut:
     response_class=Response,
     responses={200: PNG},
 )
-async def get_item_image(m: ModelDep, explorer: ExplorerDep, item_id: str) -> Response:
-    return item_png_response(m, explorer, item_id)
+async def get_item_image(m: ModelDep, item_id: str) -> Response:
+    png = items.item_png(m, item_id)
+    return Response(png, media_type="image/png", headers=IMAGE_CACHING)
 
 
 @router.get(
@@ -153,11 +115,6 @@ async def get_item_image(m: ModelDep, explorer: ExplorerDep, item_id: str) -> Re
     response_class=Response,
     responses={200: PNG},
 )
-async def get_item_thumbnail(m: ModelDep, explorer: ExplorerDep, item_id: str) -> Response:
-    return item_png_response(m, explorer, item_id)
-
-
-def item_png_response(m: LoadedModel, explorer: Explorer, item_id: str) -> Response:
-    # Items never change while the server runs: let the browser keep them for an hour.
-    png = explorer.item_png(m, parse_id(m, item_id))
-    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+async def get_item_thumbnail(m: ModelDep, item_id: str) -> Response:
+    png = items.item_png(m, item_id)
+    return Response(png, media_type="image/png", headers=IMAGE_CACHING)

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.deps import ExplorerDep, ModelDep
+from app.convert import neighbors_out, ref
+from app.deps import ModelDep
 from app.errors import API_ERRORS
-from app.routers.convert import neighbours_out, ref
 from app.schemas import NeighboursIn, NeighboursOut
+from app.services.neighbors import find_neighbors as find_neighbors_of
 
 router = APIRouter(prefix="/api/models", tags=["neighbors"], responses=API_ERRORS)
 
@@ -16,7 +17,5 @@ router = APIRouter(prefix="/api/models", tags=["neighbors"], responses=API_ERROR
     description="An item is not its own neighbour. Distances are euclidean, or cosine "
     "distance (1 - cosine similarity).",
 )
-async def find_neighbors(m: ModelDep, explorer: ExplorerDep, body: NeighboursIn) -> NeighboursOut:
-    result = neighbours_out(explorer.neighbours_of(m, ref(body), body.k, body.metric))
-    assert result is not None
-    return result
+async def find_neighbors(m: ModelDep, body: NeighboursIn) -> NeighboursOut:
+    return neighbors_out(find_neighbors_of(m, ref(body), body.k, body.metric))

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query
 from app.deps import ModelDep
 from app.errors import API_ERRORS, error_responses
 from app.schemas import OutlierOut, OutliersOut
-from app.services.outliers import MAX_OUTLIERS, worst_reconstructed
+from app.services import outliers
+from app.services.outliers import MAX_OUTLIERS
 
 router = APIRouter(prefix="/api/models", tags=["outliers"], responses=API_ERRORS)
 
@@ -24,7 +25,7 @@ async def list_outliers(
     m: ModelDep,
     n: int = Query(20, ge=1, le=MAX_OUTLIERS, description=f"how many, 1 to {MAX_OUTLIERS}"),
 ) -> OutliersOut:
-    found = worst_reconstructed(m.index, m.name, n)
+    found = outliers.list_outliers(m, n)
     return OutliersOut(
         model=m.name, count=len(m.index), outliers=[OutlierOut(**asdict(o)) for o in found]
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.index.store import LatentIndex
-from app.services.errors import InvalidInputError
+from models.errors import InvalidInputError, NotFoundError
 
 MAX_CATEGORIES = 50  # a field with more distinct values (file names...) is not an attribute
 MAX_PAIR_CLASSES = 20  # pairwise differences for up to 20 classes (380 vectors)
@@ -47,7 +47,7 @@ def effect_size(latents: np.ndarray, a: np.ndarray, b: np.ndarray, vector: np.nd
 
 def _make(
     index: LatentIndex,
-    id_: str,
+    attribute_id: str,
     name: str,
     kind: str,
     field: str | None,
@@ -58,7 +58,9 @@ def _make(
     vector = (z[a].mean(0, dtype=np.float64) - z[b].mean(0, dtype=np.float64)).astype(np.float32)
     n_a = int(a.sum()) if a.dtype == bool else len(a)
     n_b = int(b.sum()) if b.dtype == bool else len(b)
-    return Attribute(id_, name, kind, field, vector, effect_size(z, a, b, vector), n_a, n_b)
+    return Attribute(
+        attribute_id, name, kind, field, vector, effect_size(z, a, b, vector), n_a, n_b
+    )
 
 
 def derive_attributes(index: LatentIndex) -> list[Attribute]:
@@ -131,7 +133,7 @@ def custom_attribute(
             raise InvalidInputError(f"{label} is empty: select at least one item")
         bad = [i for i in group if not 0 <= i < n]
         if bad:
-            raise InvalidInputError(
+            raise NotFoundError(
                 f"{label} has unknown item ids {bad[:5]}: ids run from 0 to {n - 1}",
                 code="unknown_item",
             )

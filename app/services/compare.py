@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from app.index.store import LatentIndex
-from app.services.errors import ConflictError
+from app.services.loaded import LoadedModel, ModelStore
+from models.errors import ConflictError
 
 
 @dataclass
@@ -46,6 +47,18 @@ PER_PROJECTION = (
     ("trustworthiness", "trustworthiness", "higher"),
     ("faithfulness", "faithfulness (k=10)", "higher"),
 )
+
+
+def compare_models(store: ModelStore, a: str, b: str) -> Comparison:
+    """GET /api/compare: models ``a`` and ``b`` side by side; 409 unless they align."""
+    ma, mb = store.get(a), store.get(b)
+    return compare(ma.name, ma.index, mb.name, mb.index)
+
+
+def comparable_models(store: ModelStore, m: LoadedModel) -> list[str]:
+    """The other loaded models on the same items as ``m``."""
+    others = {name: other.index for name, other in store.models.items()}
+    return comparable(m.name, m.index, others)
 
 
 def check_aligned(a: str, index_a: LatentIndex, b: str, index_b: LatentIndex) -> None:

@@ -3,8 +3,8 @@
 `load_upload` is the one door user files come through, so it is also the security boundary:
 only the PNG, JPEG, GIF, WebP and BMP decoders are ever tried (never Ghostscript for EPS/PDF,
 never TIFF's many codecs), the pixel count is checked from the header before anything is
-decoded, and every way a file can be broken ends as an `ImageInputError` with an HTTP status
-and a message a person can act on.
+decoded, and every way a file can be broken ends as a `LatentExplorerError`
+(models/errors.py) with an HTTP status and a message a person can act on.
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ from typing import Final
 import numpy as np
 from PIL import Image, ImageOps
 
-from models.errors import LatentExplorerError
+from models.errors import (
+    BadRequestError,
+    LatentExplorerError,
+    TooLargeError,
+    UnsupportedMediaError,
+)
 
 _PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
 
@@ -84,20 +89,6 @@ _DECODE_ERRORS: Final = (
 )
 
 
-class ImageInputError(LatentExplorerError):
-    """An upload that cannot be turned into a model input; carries the HTTP status to answer.
-
-    `status` is 415 for a file that is not an accepted image format, 413 for an image with too
-    many pixels, 400 for an empty, truncated or damaged file. `code` is a short snake_case
-    name for the same thing, stable for clients to branch on.
-    """
-
-    def __init__(self, message: str, *, status: int, code: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
 def load_upload(
     data: bytes,
     *,
@@ -117,7 +108,8 @@ def load_upload(
     The pixel limit is the smaller of `max_pixels` and Pillow's own decompression-bomb limit
     (`PIL.Image.MAX_IMAGE_PIXELS`, about 89 million), which is left untouched.
 
-    Raises `ImageInputError` (415, 413 or 400) for anything that cannot be used.
+    Raises `UnsupportedMediaError` (415), `TooLargeError` (413) or `BadRequestError` (400)
+    for anything that cannot be used.
     """
     channels, height, width = image_shape
     if channels not in (1, 3) or height < 1 or width < 1:
@@ -129,9 +121,8 @@ def load_upload(
 
     label = _label(filename)
     if not data:
-        raise ImageInputError(
+        raise BadRequestError(
             f"{label}the upload is empty (0 bytes): choose {ACCEPTED} file",
-            status=400,
             code="empty_upload",
         )
 
@@ -146,8 +137,8 @@ def load_upload(
             limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
             found = _PIL_BOMB_PIXELS.search(str(exc))
             size = f"image has {int(found.group(1)):,} pixels" if found else "image is too large"
-            raise ImageInputError(
-                f"{label}{size}; the limit is {limit:,}", status=413, code="image_too_large"
+            raise TooLargeError(
+                f"{label}{size}; the limit is {limit:,}", code="image_too_large"
             ) from exc
         except Image.UnidentifiedImageError as exc:  # before _DECODE_ERRORS: it is an OSError
             raise _unidentified(data, label) from exc
@@ -242,9 +233,8 @@ def _decode(
 ) -> np.ndarray:
     """Check, fully decode and resize an opened file into the model's (C, H, W) array."""
     if im.format not in _ALLOWED_FORMATS:  # unreachable while formats= holds; kept as the rule
-        raise ImageInputError(
+        raise UnsupportedMediaError(
             f"{label}{im.format} images are not accepted: upload {ACCEPTED}",
-            status=415,
             code="unsupported_format",
         )
     kind = _FORMAT_NAMES.get(im.format, im.format)
@@ -252,9 +242,8 @@ def _decode(
     if w < 1 or h < 1:
         raise _corrupt(kind, label)
     if w * h > max_pixels:
-        raise ImageInputError(
+        raise TooLargeError(
             f"{label}image is {w}x{h} = {w * h:,} pixels; the limit is {max_pixels:,}",
-            status=413,
             code="image_too_large",
         )
     try:
@@ -344,7 +333,7 @@ def _to_model_array(im: Image.Image, full: float, channels: int, background: flo
     return np.ascontiguousarray(chw, dtype=np.float32)
 
 
-def _unidentified(data: bytes, label: str) -> ImageInputError:
+def _unidentified(data: bytes, label: str) -> LatentExplorerError:
     """Why no accepted decoder took the file: damaged if it looks like one of ours, else 415."""
     kind = _sniff(data)
     if kind:
@@ -353,20 +342,17 @@ def _unidentified(data: bytes, label: str) -> ImageInputError:
     text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     for magic, what in _FOREIGN_MAGIC:
         if head.startswith(magic) or text_head.startswith(magic.lower()):
-            return ImageInputError(
+            return UnsupportedMediaError(
                 f"{label}the file is {what}, which is not accepted: upload {ACCEPTED}",
-                status=415,
                 code="unsupported_format",
             )
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        return ImageInputError(
+        return UnsupportedMediaError(
             f"{label}HEIC/AVIF images are not accepted: upload {ACCEPTED}",
-            status=415,
             code="unsupported_format",
         )
-    return ImageInputError(
+    return UnsupportedMediaError(
         f"{label}the file is not an image: upload {ACCEPTED}",
-        status=415,
         code="unsupported_format",
     )
 
@@ -381,10 +367,8 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def _corrupt(kind: str, label: str) -> ImageInputError:
-    return ImageInputError(
-        f"{label}the {kind} file is truncated or damaged", status=400, code="corrupt_image"
-    )
+def _corrupt(kind: str, label: str) -> LatentExplorerError:
+    return BadRequestError(f"{label}the {kind} file is truncated or damaged", code="corrupt_image")
 
 
 def _label(filename: str | None) -> str:

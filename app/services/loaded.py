@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -13,13 +14,15 @@ import torch
 from app.index.ann import ApproxNeighborIndex, make_neighbor_index
 from app.index.build import IndexParams, cached_index, ensure_index
 from app.index.neighbors import NeighborSearch
+from app.index.projection import DEFAULT_PROJECTION
 from app.index.store import LatentIndex
-from app.services.errors import NotFoundError
+from app.services import points
+from app.services.attributes import Attribute, derive_attributes
 from app.workspace import NAME_PATTERN, list_models
 from models.base import LatentModel
 from models.checkpoint import CheckpointInfo
 from models.device import onednn
-from models.errors import LatentExplorerError
+from models.errors import LatentExplorerError, NotFoundError
 from models.registry import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -27,8 +30,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class LoadedModel:
-    """A model ready to serve. ``encode``/``decode`` are synchronous: call them from the
-    inference worker, never from the event loop."""
+    """A model ready to serve, and the one home of its state: the index, the neighbour
+    searches and every cache its requests share (attribute vectors, serialised points and
+    names, sorted errors, the latents' spread), each computed on first use and kept.
+
+    ``encode``/``decode`` are synchronous: call them from the inference worker, never from the
+    event loop."""
 
     name: str
     folder: Path
@@ -42,8 +49,15 @@ class LoadedModel:
     # decoding is no faster with it up to batch 64 (1.2x at 256), so it stays off there.
     encode_onednn_min_batch: int = 8
     decode_onednn: bool = False
-    neighbors: dict[str, NeighborSearch] = field(default_factory=dict)
-    custom_attributes: dict[str, dict[str, object]] = field(default_factory=dict)
+    neighbor_searches: dict[str, NeighborSearch] = field(default_factory=dict, init=False)
+    custom_attributes: list[Attribute] = field(default_factory=list, init=False)
+    derived_attributes: list[Attribute] | None = field(default=None, init=False)
+    _points_json: dict[str, bytes] = field(default_factory=dict, init=False)
+    _points_binary: dict[str, bytes] = field(default_factory=dict, init=False)
+    _names_json: bytes | None = field(default=None, init=False)
+    _draw_order: np.ndarray | None = field(default=None, init=False)  # (N,) uint32
+    _sorted_errors: np.ndarray | None = field(default=None, init=False)  # (N,)
+    _latent_std: np.ndarray | None = field(default=None, init=False)  # (D,) float64
 
     @property
     def latent_dim(self) -> int:
@@ -69,9 +83,15 @@ class LoadedModel:
     def background(self) -> float:
         return float(self.info.normalisation.get("background", 0.0))
 
+    @property
+    def default_projection(self) -> str:
+        names = list(self.index.projections)
+        return DEFAULT_PROJECTION if DEFAULT_PROJECTION in names else names[0]
+
+    # ---- caches: computed on first use, then shared by every request ---------------------
     def neighbor_index(self, metric: str) -> NeighborSearch:
         """Built once per metric and reused: exact, or approximate from ``ann_min_items`` on."""
-        if metric not in self.neighbors:
+        if metric not in self.neighbor_searches:
             search = make_neighbor_index(
                 self.index.latents, metric, ann_min_items=self.ann_min_items
             )
@@ -87,9 +107,52 @@ class LoadedModel:
                     search.recall_,
                     search.build_seconds_,
                 )
-            self.neighbors[metric] = search
-        return self.neighbors[metric]
+            self.neighbor_searches[metric] = search
+        return self.neighbor_searches[metric]
 
+    def attributes(self) -> list[Attribute]:
+        """The attribute vectors derived from the metadata, then the ones users defined."""
+        if self.derived_attributes is None:
+            self.derived_attributes = derive_attributes(self.index)
+        return self.derived_attributes + self.custom_attributes
+
+    def latent_std(self) -> np.ndarray:
+        """(D,) float64: the spread of every latent dimension over the dataset."""
+        if self._latent_std is None:
+            self._latent_std = self.index.latents.std(0).astype(np.float64)
+        return self._latent_std
+
+    def sorted_errors(self) -> np.ndarray | None:
+        """The items' reconstruction errors, ascending; None without a decoder."""
+        if self._sorted_errors is None and self.index.errors is not None:
+            self._sorted_errors = np.sort(self.index.errors)
+        return self._sorted_errors
+
+    def points_json(self, projection: str) -> bytes:
+        """All points of a (checked) projection as columnar JSON, serialised once."""
+        if projection not in self._points_json:
+            body = points.points_json(self.index, self.name, projection)
+            self._points_json[projection] = body
+        return self._points_json[projection]
+
+    def points_binary(self, projection: str) -> bytes:
+        """All points of a (checked) projection in the binary form, serialised once."""
+        if projection not in self._points_binary:
+            if self._draw_order is None:
+                self._draw_order = points.draw_order(len(self.index))
+            body = points.points_binary(self.index, self.name, projection, self._draw_order)
+            self._points_binary[projection] = body
+        return self._points_binary[projection]
+
+    def names_json(self) -> bytes:
+        """Every item's name, in id order, as ``{"count": N, "names": [...]}``."""
+        if self._names_json is None:
+            names = self.index.item_names.tolist()
+            body = {"count": len(names), "names": names}
+            self._names_json = json.dumps(body, separators=(",", ":")).encode()
+        return self._names_json
+
+    # ---- inference: on the inference worker ---------------------------------------------
     @torch.inference_mode()
     def encode(self, images: np.ndarray) -> np.ndarray:
         """(B, C, H, W) float32 in [0, 1] -> (B, D) float32."""

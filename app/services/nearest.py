@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.services.errors import ConflictError, NotFoundError
 from app.services.images import png_bytes
 from app.services.loaded import LoadedModel
+from models.errors import ConflictError, NotFoundError
 
 
 @dataclass
@@ -66,7 +66,8 @@ def nearest_items(
 
 def nearest_frame(m: LoadedModel, projection: str, xy: np.ndarray) -> NearestFrame:
     """2D point -> latent (the inverse map) -> nearest item and its PNG: what
-    ``Explorer.drag_frame`` does with a decoder, likewise in one call on the inference thread."""
+    ``app.services.drag.decoded_frame`` does with a decoder, likewise in one call on the
+    inference thread."""
     latent = m.index.inverses[projection].transform(xy[None])  # (1, D)
     near = nearest_items(m, latent)
     png = None if near.images is None else png_bytes(near.images[0])

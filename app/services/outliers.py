@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.index.store import LatentIndex
-from app.services.errors import ConflictError
+from app.services.loaded import LoadedModel
+from models.errors import ConflictError
 
 MAX_OUTLIERS = 1000  # a list to look through, not an export (the points carry every error)
 
@@ -23,6 +24,11 @@ class Outlier:
     error: float  # the item's reconstruction MSE
     label: str | None
     percentile: float  # share of items (in %) reconstructed at least as well, as for uploads
+
+
+def list_outliers(m: LoadedModel, n: int) -> list[Outlier]:
+    """GET .../outliers: the ``n`` items ``m`` reconstructs worst; 409 without a decoder."""
+    return worst_reconstructed(m.index, m.name, n)
 
 
 def worst_reconstructed(index: LatentIndex, model: str, n: int) -> list[Outlier]:

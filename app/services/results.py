@@ -10,17 +10,7 @@ from app.services.nearest import Nearest
 
 
 @dataclass
-class Ref:
-    """A place in latent space: a dataset item, a latent vector, or a point on a projection."""
-
-    id: int | None = None
-    latent: list[float] | None = None
-    point: tuple[float, float] | None = None
-    projection: str | None = None
-
-
-@dataclass
-class Neighbours:
+class Neighbors:
     ids: list[int]
     distances: list[float]
     metric: str
@@ -35,7 +25,7 @@ class Placed:
     positions: dict[str, tuple[float, float]]
     # (C, H, W): float32 decoded, or (no decoder) uint8 the nearest item's; None: it has none
     image: np.ndarray | None
-    neighbours: Neighbours | None = None
+    neighbors: Neighbors | None = None
     nearest: Nearest | None = None  # set when the image is the nearest real item's (B = 1)
 
 
@@ -44,10 +34,11 @@ class Encoded(Placed):
     reconstruction_error: float | None = None  # None: no decoder, so no reconstruction
     error_percentile: float | None = None
     input_image: np.ndarray | None = None
+    filename: str | None = None
 
 
 @dataclass
-class Path_:
+class LatentPath:
     latents: np.ndarray  # (T, D)
     positions: np.ndarray  # (T, 2) on the requested projection
     images: np.ndarray | None  # (T, C, H, W), decoded or the nearest items' (see Placed.image)

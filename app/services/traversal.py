@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.services.errors import InvalidInputError
+from app.services.attribute_catalog import find_attribute
+from app.services.inference import InferenceWorker
+from app.services.loaded import LoadedModel
+from app.services.nearest import require_decoder
+from app.services.placing import decode
+from app.services.refs import Ref, resolve
+from models.errors import InvalidInputError
 
 
 @dataclass
@@ -15,6 +21,32 @@ class TraversalRow:
     label: str
     offsets: np.ndarray  # (S,) in standard deviations
     latents: np.ndarray  # (S, D)
+    images: np.ndarray | None = None  # (S, C, H, W) decoded, once ``traverse`` drew them
+
+
+async def traverse(
+    worker: InferenceWorker,
+    m: LoadedModel,
+    start: Ref,
+    steps: int,
+    radius: float,
+    attributes: list[str] | None = None,
+) -> list[TraversalRow]:
+    """The traversal grid around ``start``, decoded: one row per latent dimension, or per
+    attribute (by id) when ``attributes`` is given. A model without a decoder: 409."""
+    z = resolve(m, start, "start")
+    # A grid of the decoder's variations: nearest items would mostly repeat one image.
+    require_decoder(m, "a traversal grid (decoded variations around a place)")
+    directions = None
+    if attributes is not None:
+        directions = [(a, find_attribute(m, a).vector) for a in attributes]
+    rows = traversal_rows(z, m.index.latents, steps, radius, directions, std=m.latent_std())
+    images = await decode(worker, m, np.concatenate([row.latents for row in rows]))
+    first = 0
+    for row in rows:
+        row.images = images[first : first + len(row.latents)]
+        first += len(row.latents)
+    return rows
 
 
 def traversal_rows(
@@ -23,12 +55,14 @@ def traversal_rows(
     steps: int,
     radius: float,
     directions: list[tuple[str, np.ndarray]] | None = None,
+    std: np.ndarray | None = None,
 ) -> list[TraversalRow]:
     """Rows of latents around ``start``.
 
     With ``directions`` None: one row per latent dimension d, moving z_d by -radius..+radius
     times the dataset's standard deviation of z_d. Otherwise one row per (label, vector): moving
     along the unit vector by the same multiples of the dataset's spread along that vector.
+    ``std``: the (D,) spread of ``latents`` when the caller has it already.
     """
     if not 3 <= steps <= 15:
         raise InvalidInputError(f"steps must be from 3 to 15, got {steps}", code="bad_steps")
@@ -39,7 +73,8 @@ def traversal_rows(
     offsets = np.linspace(-radius, radius, steps)  # (S,)
     rows = []
     if directions is None:
-        std = latents.std(0).astype(np.float64)  # (D,)
+        if std is None:
+            std = latents.std(0).astype(np.float64)  # (D,)
         for d in range(latents.shape[1]):
             z = np.repeat(start[None].astype(np.float64), steps, 0)  # (S, D)
             z[:, d] += offsets * std[d]

@@ -74,6 +74,33 @@ def read_vector_files(files: VectorFiles) -> EmbeddingsImport:
     suffix = files.vectors.suffix.lower()
     tables: list[Table] = []
     keep_text = frozenset({files.image_column} if files.image_column else ())
+    vectors = _read_vectors(files, suffix, keep_text, tables)
+    if files.metadata is not None:
+        table = read_metadata(files.metadata, keep_text)
+        _check_length(files.vectors, len(vectors), table)
+        tables.append(table)
+    metadata, origin = _merge(tables)
+    check_finite(vectors, lambda rows: _rows_text(files.vectors, suffix, rows))
+    _check_columns(files, metadata, tables)
+    images = _images(files, metadata, origin, len(vectors))
+    described = _described(files, suffix)
+    return EmbeddingsImport(
+        source=EmbeddingsSource(
+            vectors=vectors,
+            item_names=item_names(metadata, len(vectors)),
+            labels=None,  # import_embeddings makes them from label_field
+            metadata=metadata,
+            images=images,
+        ),
+        label_field=files.label,
+        described_as=described,
+    )
+
+
+def _read_vectors(
+    files: VectorFiles, suffix: str, keep_text: frozenset[str], tables: list[Table]
+) -> np.ndarray:
+    """The (N, D) vectors, checked for shape; a Parquet file's other columns join ``tables``."""
     if suffix == ".npy":
         vectors = read_npy(files.vectors)
     elif suffix == ".parquet":
@@ -85,13 +112,13 @@ def read_vector_files(files: VectorFiles) -> EmbeddingsImport:
     problem = shape_problem(*vectors.shape)
     if problem is not None:
         raise DatasetError(f"{files.vectors}: {problem}")
-    if files.metadata is not None:
-        table = read_metadata(files.metadata, keep_text)
-        _check_length(files.vectors, len(vectors), table)
-        tables.append(table)
-    metadata, origin = _merge(tables)
-    check_finite(vectors, lambda rows: _rows_text(files.vectors, suffix, rows))
+    return vectors
 
+
+def _check_columns(
+    files: VectorFiles, metadata: dict[str, np.ndarray], tables: list[Table]
+) -> None:
+    """--label and --image-column must name a metadata column."""
     for option, column in (("--label", files.label), ("--image-column", files.image_column)):
         if column is not None and not metadata:
             raise DatasetError(
@@ -103,19 +130,29 @@ def read_vector_files(files: VectorFiles) -> EmbeddingsImport:
                 f"{option} {column!r}: no such metadata column in "
                 f"{_sources(tables)}; columns are {', '.join(metadata)}"
             )
-    images = None
+
+
+def _images(
+    files: VectorFiles, metadata: dict[str, np.ndarray], origin: dict[str, Table], n: int
+) -> np.ndarray | None:
+    """The items' images from an image-path column or a sprite sheet; None without either."""
     if files.image_column is not None:
-        table = origin[files.image_column]  # read as text (keep_text), even "0001"
-        images = images_from_paths(
-            [str(p) for p in metadata[files.image_column]],
+        column = files.image_column
+        table = origin[column]  # read as text (keep_text), even "0001"
+        return images_from_paths(
+            [str(p) for p in metadata[column]],
             table.file.parent,
-            lambda i: table.at(i, files.image_column),
+            lambda i: table.at(i, column),
             files.image_size,
         )
-    elif files.sprite is not None and files.sprite_size is not None:
-        images = images_from_sprite(files.sprite, files.sprite_size, len(vectors), files.image_size)
+    if files.sprite is not None and files.sprite_size is not None:
+        return images_from_sprite(files.sprite, files.sprite_size, n, files.image_size)
+    return None
 
-    described = {
+
+def _described(files: VectorFiles, suffix: str) -> dict[str, object]:
+    """How the entry was imported, for its config.json."""
+    return {
         "format": suffix.lstrip("."),
         "files": {
             k: str(v.resolve())
@@ -129,17 +166,6 @@ def read_vector_files(files: VectorFiles) -> EmbeddingsImport:
         "vector_column": files.vector_column,
         "image_column": files.image_column,
     }
-    return EmbeddingsImport(
-        source=EmbeddingsSource(
-            vectors=vectors,
-            item_names=item_names(metadata, len(vectors)),
-            labels=None,  # import_embeddings makes them from label_field
-            metadata=metadata,
-            images=images,
-        ),
-        label_field=files.label,
-        described_as=described,
-    )
 
 
 def default_name(vectors: Path) -> str:

@@ -14,8 +14,8 @@ from app.config import Settings
 from app.index.store import LatentIndex, load_index
 from app.main import create_app
 from app.services.compare import check_aligned
-from app.services.errors import ConflictError
 from app.workspace import INDEX_DIR
+from models.errors import ConflictError
 from tests.api.helpers import assert_error
 from tests.compare_workspace import EMBEDDINGS, OTHER, VAE, build_compare_workspace
 

@@ -44,7 +44,7 @@ def test_the_lifespan_derives_attribute_vectors_before_serving(client, model_nam
     # Derived lazily, the first GET /attributes would compute them on the event loop (seconds
     # at a million items) while every other request waited.
     explorer = client.app.state.explorer
-    state = explorer.state(explorer.model(model_name))
-    assert state.attributes is not None and len(state.attributes) > 10
+    derived = explorer.store.get(model_name).derived_attributes
+    assert derived is not None and len(derived) > 10
     listed = client.get(f"/api/models/{model_name}/attributes").json()["attributes"]
-    assert [a["id"] for a in listed][: len(state.attributes)] == [a.id for a in state.attributes]
+    assert [a["id"] for a in listed][: len(derived)] == [a.id for a in derived]

@@ -15,12 +15,12 @@ import pytest
 from PIL import Image, ImageFile, JpegImagePlugin
 
 from app.services.images import (
-    ImageInputError,
     images_grid,
     load_upload,
     png_bytes,
     png_data_url,
 )
+from models.errors import LatentExplorerError
 from tests.uploads import (
     EXIF_ORIENTATION,
     asymmetric_pattern,
@@ -42,8 +42,8 @@ def load(data: bytes, shape: tuple[int, int, int], *, background: float = 0.0) -
 
 def refused(
     data: bytes, *, max_pixels: int = LIMIT, filename: str | None = None
-) -> ImageInputError:
-    with pytest.raises(ImageInputError) as caught:
+) -> LatentExplorerError:
+    with pytest.raises(LatentExplorerError) as caught:
         load_upload(data, image_shape=(1, 28, 28), max_pixels=max_pixels, filename=filename)
     return caught.value
 

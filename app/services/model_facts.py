@@ -1,0 +1,77 @@
+"""What the server says about itself and its models: health, and each model's description."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.services.explorer import Explorer
+from app.services.loaded import LoadedModel
+
+
+@dataclass
+class Health:
+    status: str  # "ok" once every model is loaded, "starting" before
+    device: str
+    models: list[str]
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ModelFacts:
+    """GET /api/models/{m}: what the page needs to know about a model before its points."""
+
+    name: str
+    architecture: str
+    dataset: dict[str, Any]
+    latent_dim: int
+    image_shape: tuple[int, int, int]
+    n_items: int
+    quality: dict[str, Any]
+    projections: list[str]
+    default_projection: str
+    label_field: str | None
+    label_names: list[str]
+    metadata_fields: dict[str, str]  # field -> "category" | "number"
+    latent_std: list[float]
+    can_encode: bool
+    can_decode: bool
+    has_images: bool
+
+
+def health(explorer: Explorer | None) -> Health:
+    """``explorer`` is None until the lifespan has loaded every model."""
+    if explorer is None:
+        return Health(status="starting", device="", models=[])
+    store = explorer.store
+    return Health(
+        status="ok", device=explorer.device, models=list(store.models), failed=store.failed
+    )
+
+
+def describe_model(m: LoadedModel) -> ModelFacts:
+    index = m.index
+    return ModelFacts(
+        name=m.name,
+        architecture=m.info.architecture,
+        dataset={k: v for k, v in m.info.dataset.items() if k != "data_dir"},
+        latent_dim=m.latent_dim,
+        image_shape=m.image_shape,
+        n_items=len(index),
+        quality=index.quality,
+        projections=list(index.projections),
+        default_projection=m.default_projection,
+        label_field=index.label_field,
+        label_names=list(index.label_names),
+        metadata_fields={
+            k: "category" if v.dtype.kind in "US" else "number" for k, v in index.metadata.items()
+        },
+        latent_std=m.latent_std().tolist(),
+        can_encode=m.can_encode,
+        can_decode=m.can_decode,
+        has_images=m.has_images,
+    )
+
+
+def describe_models(explorer: Explorer) -> list[ModelFacts]:
+    return [describe_model(m) for m in explorer.store.models.values()]
