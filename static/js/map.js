@@ -12,7 +12,7 @@
 
 /* global Plotly */
 import { indexOf, insidePolygon, pickDrawn } from "./drawn.js";
-import { categoryColour } from "./legend.js";
+import { categoryColour } from "./colours.js";
 
 // Most points in the trace at once. 100,000 scattergl markers take Plotly about a second to
 // lay out and paint on 2 cores without a GPU; more only pile up on each other at the
@@ -64,6 +64,11 @@ function markerFor(ids, field, scale) {
     marker.color = "#4e79a7";
   }
   return marker;
+}
+
+/** Item ids in ascending order, or null for none. */
+function sortedOrNull(ids) {
+  return ids && ids.length ? [...ids].sort((a, b) => a - b) : null;
 }
 
 function axis() {
@@ -118,7 +123,7 @@ export class LatentMap {
   }
 
   /**
-   * Listen to the user: "select" (ids | null, how: "select" | "click" | "page"), "probe"
+   * Listen to the user: "select" (ids, empty when cleared; how: "select" | "click" | "page"), "probe"
    * ({phase: "start" | "move" | "end", xy, moved, item}), "hover" (id, pointer event),
    * "unhover", and "view" (after every draw, zoom, pan or resize).
    */
@@ -142,7 +147,7 @@ export class LatentMap {
   async draw({ points, key, colour = null, hidden = null, highlighted = undefined }) {
     this.view = { points, key, colour, hidden };
     if (highlighted !== undefined) {
-      this.highlighted = highlighted && highlighted.length ? [...highlighted].sort((a, b) => a - b) : null;
+      this.highlighted = sortedOrNull(highlighted);
       this.selectionRevision += 1;
     }
     if (key !== this.zoomKey) {
@@ -280,7 +285,7 @@ export class LatentMap {
   /** Light up these item ids (null or empty: none), drawing the others faint; a box or lasso
    * the user left on the map goes, since it no longer says what is lit. */
   async highlight(ids) {
-    this.highlighted = ids && ids.length ? [...ids].sort((a, b) => a - b) : null;
+    this.highlighted = sortedOrNull(ids);
     this.selectionRevision += 1;
     if (!this.gd.data) return;
     await this.quietly(async () => {
@@ -514,7 +519,7 @@ export class LatentMap {
     gd.on("plotly_selected", (event) => {
       if (this.muted) return;
       const ids = event ? this.selectedIds(event) : [];
-      this.highlighted = ids.length ? [...ids].sort((a, b) => a - b) : null;
+      this.highlighted = sortedOrNull(ids);
       this.lastRange = (event && event.range) || null;
       this.emit("select", ids, "select");
     });
