@@ -12,74 +12,18 @@
 
 /* global Plotly */
 import { indexOf, insidePolygon, pickDrawn } from "./drawn.js";
-import { categoryColour } from "./colours.js";
+import { mapLayout, overlayTrace, pointsTrace } from "./map-figure.js";
+import { bindProbe } from "./map-probe.js";
 
 // Most points in the trace at once. 100,000 scattergl markers take Plotly about a second to
 // lay out and paint on 2 cores without a GPU; more only pile up on each other at the
 // overview's scale.
 export const DRAW_CAP = 100_000;
 const REDRAW_MS = 120; // after the last zoom or pan step (a scroll zoom fires many)
-const PROBE_REACH = 5; // px: a press this close to a drawn point is on that item
-const DRAG_START = 3; // px the pointer must move before a press becomes a drag
-
-const TRACE_TYPE = (() => {
-  try {
-    return document.createElement("canvas").getContext("webgl") ? "scattergl" : "scatter";
-  } catch {
-    return "scatter";
-  }
-})();
-
-/** The full range of a numeric field, so a sample's colours mean what the whole map's do. */
-function valueRange(field) {
-  if (!field.range) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of field.values) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    field.range = lo <= hi ? [lo, hi] : [0, 1];
-  }
-  return field.range;
-}
-
-function markerFor(ids, field, scale) {
-  const size = scale < 3000 ? 6 : scale < 20000 ? 4 : 3;
-  const marker = { size, opacity: 0.85 };
-  if (field && field.type === "number") {
-    const [cmin, cmax] = valueRange(field);
-    Object.assign(marker, {
-      color: Array.from(ids, (id) => field.values[id]),
-      cmin,
-      cmax,
-      colorscale: field.colorscale || "Viridis",
-      showscale: true,
-      colorbar: { thickness: 10, len: 0.7, outlinewidth: 0, title: { text: field.label, side: "right" } },
-    });
-  } else if (field) {
-    const palette = field.categories.map((_, code) => categoryColour(code));
-    marker.color = Array.from(ids, (id) => palette[field.codes[id]]);
-  } else {
-    marker.color = "#4e79a7";
-  }
-  return marker;
-}
 
 /** Item ids in ascending order, or null for none. */
 function sortedOrNull(ids) {
   return ids && ids.length ? [...ids].sort((a, b) => a - b) : null;
-}
-
-function axis() {
-  // A new object per axis: Plotly writes each axis' range into its own.
-  return {
-    zeroline: false,
-    showline: false,
-    gridcolor: "#eef0f3",
-    tickfont: { size: 10, color: "#8a95a1" },
-    automargin: false,
-  };
 }
 
 export class LatentMap {
@@ -160,7 +104,10 @@ export class LatentMap {
   /** Draw again what was last drawn (the points and every overlay). */
   async render() {
     if (!this.view) return;
-    const data = [this.pointsTrace(), ...Object.keys(this.overlays).map((name) => this.overlayTrace(name))];
+    const overlays = Object.keys(this.overlays).map((name) =>
+      overlayTrace(name, this.options.overlays[name], this.overlayXY(name)),
+    );
+    const data = [this.sampleTrace(), ...overlays];
     await this.quietly(() =>
       Plotly.react(this.gd, data, this.layout(), {
         displayModeBar: false,
@@ -222,48 +169,32 @@ export class LatentMap {
     return n;
   }
 
-  pointsTrace() {
+  /** Pick the items to draw (the sample for the view) and make their trace. */
+  sampleTrace() {
     const { points, colour, hidden } = this.view;
     // Everything fits under the cap: draw it all, whatever the view (no redraws on zoom).
     const range = this.visibleCount() > this.drawCap ? this.zoomRange : null;
     const { ids, complete } = pickDrawn(points, { cap: this.drawCap, range, hidden });
     this.drawn = ids;
     this.complete = complete;
-    // Plain arrays and colour strings: Plotly lays out typed arrays and colour scales more slowly
-    // (70,000 points: 0.8 s this way, 0.95 s with Float32Arrays, 1.2 s through a colour scale).
-    const label = this.options.hoverLabel;
-    return {
-      type: TRACE_TYPE,
-      mode: "markers",
-      name: "points",
-      x: Array.from(ids, (id) => points.x[id]),
-      y: Array.from(ids, (id) => points.y[id]),
-      marker: markerFor(ids, colour, Math.min(points.count, this.drawCap)),
-      hoverinfo: label ? "text" : "none",
-      text: label ? Array.from(ids, label) : undefined,
-      selectedpoints: this.traceIndices(this.highlighted),
-      selected: { marker: { opacity: 1 } },
-      unselected: { marker: { opacity: this.options.faded } },
-    };
+    return pointsTrace({
+      points,
+      ids,
+      colour,
+      scale: Math.min(points.count, this.drawCap),
+      selected: this.traceIndices(this.highlighted),
+      faded: this.options.faded,
+      hoverLabel: this.options.hoverLabel,
+    });
   }
 
   layout() {
-    const numeric = this.view.colour && this.view.colour.type === "number";
-    return {
-      margin: { l: 36, r: numeric ? 70 : 12, t: 8, b: 26 },
+    return mapLayout({
+      colour: this.view.colour,
       dragmode: this.dragmode(),
-      hovermode: "closest",
-      hoverdistance: 12,
-      showlegend: false,
-      uirevision: this.view.key,
-      selectionrevision: this.selectionRevision,
-      selections: [],
-      xaxis: axis(),
-      yaxis: axis(),
-      plot_bgcolor: "#ffffff",
-      paper_bgcolor: "#ffffff",
-      font: { family: "system-ui, sans-serif" },
-    };
+      key: this.view.key,
+      selectionRevision: this.selectionRevision,
+    });
   }
 
   dragmode() {
@@ -303,26 +234,6 @@ export class LatentMap {
   }
 
   // ---- overlays -----------------------------------------------------------------------------
-  overlayTrace(name) {
-    const style = this.options.overlays[name];
-    const data = this.overlayXY(name);
-    return {
-      type: TRACE_TYPE,
-      name,
-      mode: style.mode || "markers",
-      x: data.x,
-      y: data.y,
-      hoverinfo: "skip",
-      marker: {
-        symbol: style.symbol,
-        size: style.size,
-        color: style.color,
-        line: { width: style.line, color: style.lineColor || style.color },
-      },
-      line: { color: "#1c232b", width: 2 },
-    };
-  }
-
   // An overlay holds either dataset item ids (placed from the current points, so they follow a
   // change of projection) or positions the page gave for the current projection.
   overlayXY(name) {
@@ -433,33 +344,6 @@ export class LatentMap {
     return this.toData(cx, cy);
   }
 
-  /** The drawn item under the pointer (within its marker), or null. */
-  itemAt(clientX, clientY) {
-    const frame = this.frame();
-    if (!frame) return null;
-    const { x, y } = this.points;
-    const rect = this.gd.getBoundingClientRect();
-    const { l, t, w, h } = frame.area;
-    const [x0, x1] = frame.range.x;
-    const [y0, y1] = frame.range.y;
-    const sx = w / (x1 - x0);
-    const sy = h / (y1 - y0);
-    const px = clientX - rect.left - l;
-    const py = clientY - rect.top - t;
-    let best = null;
-    let bestD = PROBE_REACH * PROBE_REACH;
-    for (const id of this.drawn) {
-      const dx = (x[id] - x0) * sx - px;
-      const dy = (y1 - y[id]) * sy - py;
-      const d = dx * dx + dy * dy;
-      if (d <= bestD) {
-        bestD = d;
-        best = id;
-      }
-    }
-    return best;
-  }
-
   // ---- the user's selections ------------------------------------------------------------------
   /** The items a box or lasso selected: Plotly's own answer when every point in view is drawn,
    * else the shape tested against every shown point (undrawn ones too). */
@@ -540,7 +424,7 @@ export class LatentMap {
         this.zoomed(change["xaxis.autorange"] || change["yaxis.autorange"] ? null : this.viewRange());
       }
     });
-    this.bindProbe();
+    bindProbe(this);
     // The observer also fires once when it starts, at the size the map was just drawn at: a
     // resize then would redraw every point for nothing (1.4-1.8 s at 70,000 points).
     let size = null;
@@ -552,36 +436,5 @@ export class LatentMap {
     }).observe(gd.parentElement);
   }
 
-  // Probing: press, drag, release. A press on a point is on that item; a drag streams places.
-  bindProbe() {
-    this.gd.addEventListener(
-      "pointerdown",
-      (event) => {
-        if (this.tool !== "probe" || event.button !== 0 || !this.points) return;
-        const xy = this.toData(event.clientX, event.clientY);
-        if (!xy) return;
-        event.preventDefault();
-        const item = this.itemAt(event.clientX, event.clientY);
-        this.press = { x0: event.clientX, y0: event.clientY, moved: false, item };
-        this.emit("unhover");
-        this.emit("probe", { phase: "start", xy, item });
-      },
-      true,
-    );
-    window.addEventListener("pointermove", (event) => {
-      const press = this.press;
-      if (!press) return;
-      if (!press.moved && Math.hypot(event.clientX - press.x0, event.clientY - press.y0) < DRAG_START) return;
-      press.moved = true;
-      const xy = this.clampedData(event.clientX, event.clientY);
-      if (xy) this.emit("probe", { phase: "move", xy, item: null });
-    });
-    window.addEventListener("pointerup", (event) => {
-      if (!this.press) return;
-      const { moved, item } = this.press;
-      this.press = null;
-      const xy = this.clampedData(event.clientX, event.clientY);
-      if (xy) this.emit("probe", { phase: "end", xy, moved, item: moved ? null : item });
-    });
-  }
+
 }
