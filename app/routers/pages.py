@@ -6,21 +6,32 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.index.projection import DEFAULT_PROJECTION, PROJECTIONS
 from models.errors import NotFoundError
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
 
 
+def projection_choices() -> list[dict[str, str]]:
+    """Every registered projection as {name, label}, the default first: the header's choices.
+
+    The page hides the ones the current model was not indexed with (GET /api/models says)."""
+    ordered = sorted(PROJECTIONS.values(), key=lambda p: p.name != DEFAULT_PROJECTION)
+    return [{"name": p.name, "label": p.label} for p in ordered]
+
+
 @router.get("/", response_class=HTMLResponse)
 async def get_index(request: Request) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(request, "index.html", {})
+    return TEMPLATES.TemplateResponse(request, "index.html", {"projections": projection_choices()})
 
 
 @router.get("/compare", response_class=HTMLResponse)
 async def get_compare(request: Request) -> HTMLResponse:
     """Two models' maps side by side (?a=MODEL&b=MODEL; static/js/compare.js reads them)."""
-    return TEMPLATES.TemplateResponse(request, "compare.html", {})
+    return TEMPLATES.TemplateResponse(
+        request, "compare.html", {"projections": projection_choices()}
+    )
 
 
 @router.get("/vendor/plotly.min.js")

@@ -4,13 +4,14 @@
 
 import { api } from "./api.js";
 import { imageCaption, nearestOf } from "./capabilities.js";
-import * as map from "./map.js";
+import { map } from "./explorer-map.js";
 import { renderGallery, Slot } from "./places.js";
+import { projectionLabel } from "./projections.js";
 import { goTo, showPlace } from "./preview.js";
 import { loaded, on, save, state } from "./state.js";
 import { $, $$, busy, clearError, debounce, el, fmt, latestOnly, showError, STALE } from "./ui.js";
 
-const panel = $("#panel-arithmetic");
+const root = $("#panel-arithmetic");
 const termsBox = $("#arith-terms");
 const guard = latestOnly();
 const K = 8;
@@ -23,39 +24,51 @@ const KINDS = {
   custom: "Made on this page",
 };
 
-const start = new Slot($("#arith-start"), (ref) => {
-  state.arith.start = ref;
-  save();
-  compute();
-});
-const analogy = ["a", "b", "c"].map(
-  (key) =>
-    new Slot($(`#arith-${key}`), (ref) => {
-      state.arith[key] = ref;
+let start = null; // the start slot, and the analogy's a, b and c
+let analogy = [];
+
+function setup() {
+  start = new Slot($("#arith-start"), (ref) => {
+    state.arith.start = ref;
+    save();
+    compute();
+  });
+  analogy = ["a", "b", "c"].map(
+    (key) =>
+      new Slot($(`#arith-${key}`), (ref) => {
+        state.arith[key] = ref;
+        save();
+      }),
+  );
+  $$('input[name="arith-mode"]').forEach((radio) =>
+    radio.addEventListener("change", () => {
+      state.arith.mode = radio.value;
+      showMode();
       save();
     }),
-);
+  );
+  $("#arith-add").addEventListener("click", addTerm);
+  $("#arith-make").addEventListener("click", makeVector);
+  $("#arith-analogy-run").addEventListener("click", () => runAnalogy());
+  $("#arith-show").addEventListener("click", showResult);
+  on("groups", updateMakeButton);
+  on("projection", () => {
+    if (result) map.setOverlay("result", [result.positions[state.projection]]);
+  });
+}
 
-$$('input[name="arith-mode"]').forEach((radio) =>
-  radio.addEventListener("change", () => {
-    state.arith.mode = radio.value;
-    showMode();
-    save();
-  }),
-);
-$("#arith-add").addEventListener("click", () => {
+function addTerm() {
   const first = loaded.attributes.find((a) => a.kind === "pair") || loaded.attributes[0];
   if (!first) {
-    showError(panel, "This model has no attribute vectors: its dataset has no labels or factors. Make one from groups A and B.");
+    showError(root, "This model has no attribute vectors: its dataset has no labels or factors. Make one from groups A and B.");
     return;
   }
   state.arith.terms.push({ attribute: first.id, weight: 1 });
   renderTerms();
   changed();
-});
-$("#arith-make").addEventListener("click", makeVector);
-$("#arith-analogy-run").addEventListener("click", () => runAnalogy());
-$("#arith-show").addEventListener("click", () => {
+}
+
+function showResult() {
   if (!result) return;
   showPlace({
     ref: { latent: result.latent },
@@ -65,7 +78,7 @@ $("#arith-show").addEventListener("click", () => {
     label: "arithmetic result",
     nearest: nearestOf(result),
   });
-});
+}
 
 function showMode() {
   const analogyMode = state.arith.mode === "analogy";
@@ -157,7 +170,7 @@ function termBody(term) {
 
 async function runTerms() {
   if (!start.ref) {
-    showError(panel, 'Choose a start first: click the map, then press "Use current".');
+    showError(root, 'Choose a start first: click the map, then press "Use current".');
     return;
   }
   await runBody({ start: start.ref, terms: state.arith.terms.map(termBody), k: K });
@@ -166,20 +179,20 @@ async function runTerms() {
 async function runAnalogy() {
   const [a, b, c] = analogy.map((slot) => slot.ref);
   if (!a || !b || !c) {
-    showError(panel, "Choose all three of a, b and c first.");
+    showError(root, "Choose all three of a, b and c first.");
     return;
   }
   await runBody({ analogy: { a, b, c }, k: K });
 }
 
 async function runBody(body) {
-  clearError(panel);
+  clearError(root);
   try {
-    const placed = await guard(busy(panel, api.arithmetic(state.model, body)));
+    const placed = await guard(busy(root, api.arithmetic(state.model, body)));
     if (placed === STALE) return;
     result = placed;
   } catch (error) {
-    showError(panel, error);
+    showError(root, error);
     return;
   }
   state.arith.run = true;
@@ -193,7 +206,7 @@ async function runBody(body) {
   picture.alt = nearest ? imageCaption(nearest) : "Decoded result of the arithmetic";
   const xy = result.positions[state.projection];
   const shown = nearest ? ` · ${imageCaption(nearest, { lower: true })}` : "";
-  $("#arith-where").textContent = `lands at (${fmt(xy[0])}, ${fmt(xy[1])}) on ${state.projection.toUpperCase()}${shown}`;
+  $("#arith-where").textContent = `lands at (${fmt(xy[0])}, ${fmt(xy[1])}) on ${projectionLabel(state.projection)}${shown}`;
   renderGallery($("#arith-neighbours"), result.neighbours, (id) => goTo({ id }));
   showOnMap();
 }
@@ -206,10 +219,10 @@ function showOnMap() {
 
 async function makeVector() {
   const name = $("#arith-vector-name").value.trim() || `A − B (${state.groupA.length} vs ${state.groupB.length})`;
-  clearError(panel);
+  clearError(root);
   try {
     const attribute = await busy(
-      panel,
+      root,
       api.createAttribute(state.model, { name, group_a: state.groupA, group_b: state.groupB }),
     );
     loaded.attributes.push(attribute);
@@ -218,7 +231,7 @@ async function makeVector() {
     renderTerms();
     changed();
   } catch (error) {
-    showError(panel, error);
+    showError(root, error);
   }
 }
 
@@ -235,9 +248,13 @@ export function termAttributeIds() {
   return state.arith.terms.map((t) => t.attribute || t.id).filter(Boolean);
 }
 
-export function restore() {
+function reset() {
   result = null;
-  clearError(panel);
+}
+
+function restore() {
+  result = null;
+  clearError(root);
   $("#arith-result").hidden = true;
   map.setOverlay("result", []);
   $$('input[name="arith-mode"]').forEach((r) => (r.checked = r.value === state.arith.mode));
@@ -251,7 +268,4 @@ export function restore() {
   else if (start.ref) runTerms();
 }
 
-on("groups", updateMakeButton);
-on("projection", () => {
-  if (result) map.setOverlay("result", [result.positions[state.projection]]);
-});
+export const panel = { name: "arithmetic", label: "Arithmetic", setup, reset, restore };

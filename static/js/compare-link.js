@@ -27,6 +27,9 @@ async function update(model) {
   link.hidden = false;
 }
 
-on("model", (model) => {
-  update(model);
-});
+/** Follow the current model ("model" events). */
+export function setup() {
+  on("model", (model) => {
+    update(model);
+  });
+}

@@ -3,14 +3,15 @@
 // other), and their quality figures in a table. GET /api/compare says whether they align.
 
 import { api } from "./api.js";
-import { LinkedMap } from "./compare-map.js";
+import { LatentMap } from "./map.js";
 import { buildFields } from "./places.js";
+import { chooseProjection, onProjectionChange, showProjections } from "./projections.js";
 import { $, $$, busy, el, latestOnly, STALE, toast } from "./ui.js";
 
 const view = {
   a: null,
   b: null,
-  projection: "umap",
+  projection: null, // null: the models' default_projection (GET /api/models)
   colour: null,
   tool: "select",
   highlighted: null, // sorted item ids lit up in both maps, or null
@@ -18,9 +19,17 @@ const view = {
 };
 const models = new Map(); // name -> ModelOut
 const fields = { a: {}, b: {} };
+// The map component of the explorer page, without its probe: a click selects the item.
+const MAP_OPTIONS = {
+  tool: "select",
+  faded: 0.15,
+  hoverLabel: (id) => `item #${id}`,
+  clickSelects: true,
+  doubleClickResets: true,
+};
 const maps = {
-  a: new LinkedMap($("#map-a"), (ids, how) => selected("a", ids, how)),
-  b: new LinkedMap($("#map-b"), (ids, how) => selected("b", ids, how)),
+  a: new LatentMap($("#map-a"), MAP_OPTIONS).on("select", (ids, how) => selected("a", ids, how)),
+  b: new LatentMap($("#map-b"), MAP_OPTIONS).on("select", (ids, how) => selected("b", ids, how)),
 };
 
 /** The user selected `ids` (null: cleared) in map `side`: light up the same ids everywhere. */
@@ -100,12 +109,10 @@ function commonFields() {
 }
 
 function setProjectionRadios() {
-  const shared = models.get(view.a).projections.filter((p) => models.get(view.b).projections.includes(p));
-  if (!shared.includes(view.projection)) view.projection = shared.includes("umap") ? "umap" : shared[0];
-  $$('input[name="projection"]').forEach((radio) => {
-    radio.disabled = !shared.includes(radio.value);
-    radio.checked = radio.value === view.projection;
-  });
+  const [a, b] = [models.get(view.a), models.get(view.b)];
+  const shared = a.projections.filter((p) => b.projections.includes(p));
+  view.projection = chooseProjection(shared, view.projection, [a.default_projection, b.default_projection]);
+  showProjections(shared, view.projection);
 }
 
 function saveUrl() {
@@ -135,10 +142,14 @@ async function drawMaps() {
   fields.a = buildFields(pa);
   fields.b = buildFields(pb);
   commonFields();
-  await Promise.all([
-    maps.a.draw(pa, fields.a[view.colour], view.tool),
-    maps.b.draw(pb, fields.b[view.colour], view.tool),
-  ]);
+  const draw = (side, points) =>
+    maps[side].draw({
+      points,
+      key: `${points.model}/${points.projection}`,
+      colour: fields[side][view.colour] || null,
+      highlighted: view.highlighted,
+    });
+  await Promise.all([draw("a", pa), draw("b", pb)]);
 }
 
 /** Compare view.a with view.b: the table, then both maps (a 409 names the difference). */
@@ -158,7 +169,6 @@ async function load() {
   showError("");
   renderTable(view.comparison);
   view.highlighted = null;
-  maps.a.highlighted = maps.b.highlighted = null;
   showCount();
   try {
     await drawMaps();
@@ -175,13 +185,11 @@ for (const side of ["a", "b"]) {
     load();
   });
 }
-$$('input[name="projection"]').forEach((radio) =>
-  radio.addEventListener("change", () => {
-    view.projection = radio.value;
-    saveUrl();
-    drawMaps().catch((error) => toast(error.message));
-  }),
-);
+onProjectionChange((projection) => {
+  view.projection = projection;
+  saveUrl();
+  drawMaps().catch((error) => toast(error.message));
+});
 $("#colour-select").addEventListener("change", (event) => {
   view.colour = event.target.value;
   saveUrl();

@@ -4,13 +4,13 @@
 // grid as PNG, and the link to this view.
 
 import { saveStrip } from "./interpolate.js";
-import * as map from "./map.js";
+import { map } from "./explorer-map.js";
 import { allNames, fieldValue } from "./places.js";
 import { loaded, on, saveNow, state } from "./state.js";
 import { $, $$, download, showError, toast } from "./ui.js";
 import { saveGrid } from "./traverse.js";
 
-const panel = $("#panel-export");
+const root = $("#panel-export");
 
 /** A float32 as a short decimal that reads back as the same float32 (0.1, not
  * 0.10000000149011612): 6 to 9 significant digits, trailing zeros dropped. */
@@ -52,10 +52,10 @@ export function toCsv(rows) {
 async function exportRows(ids, what, format) {
   if (!loaded.points) return;
   if (!ids.length) {
-    showError(panel, `There is nothing to export: the ${what} is empty.`);
+    showError(root, `There is nothing to export: the ${what} is empty.`);
     return;
   }
-  $(".error", panel).hidden = true;
+  $(".error", root).hidden = true;
   const rows = rowsFor(ids, await allNames());
   const base = `${state.model}-${state.projection}-${what.replace(/\s+/g, "-")}`;
   if (format === "csv") {
@@ -66,21 +66,19 @@ async function exportRows(ids, what, format) {
   }
 }
 
-$$("[data-export]", panel).forEach((button) =>
-  button.addEventListener("click", () => {
-    const kind = button.dataset.export;
-    const format = button.dataset.format;
-    const failed = (error) => showError(panel, error);
-    if (kind === "visible") exportRows(map.visibleIds(), "points", format).catch(failed);
-    else if (kind === "selection") {
-      const which = $("#export-which").value;
-      const ids = { selection: state.selection, a: state.groupA, b: state.groupB }[which];
-      const what = which === "selection" ? "selection" : `group ${which.toUpperCase()}`;
-      exportRows(ids, what, format).catch(failed);
-    } else if (kind === "strip") saveStrip().catch((e) => showError(panel, e));
-    else if (kind === "grid") saveGrid().catch((e) => showError(panel, e));
-  }),
-);
+function exportClicked(button) {
+  const kind = button.dataset.export;
+  const format = button.dataset.format;
+  const failed = (error) => showError(root, error);
+  if (kind === "visible") exportRows(map.visibleIds(), "points", format).catch(failed);
+  else if (kind === "selection") {
+    const which = $("#export-which").value;
+    const ids = { selection: state.selection, a: state.groupA, b: state.groupB }[which];
+    const what = which === "selection" ? "selection" : `group ${which.toUpperCase()}`;
+    exportRows(ids, what, format).catch(failed);
+  } else if (kind === "strip") saveStrip().catch(failed);
+  else if (kind === "grid") saveGrid().catch(failed);
+}
 
 /** Copy the link to this view (the state is already in the address bar). */
 export async function copyLink() {
@@ -96,10 +94,14 @@ export async function copyLink() {
   }
 }
 
-$("#share-copy").addEventListener("click", copyLink);
-$("#share-button").addEventListener("click", copyLink);
+function setup() {
+  $$("[data-export]", root).forEach((button) => button.addEventListener("click", () => exportClicked(button)));
+  $("#share-copy").addEventListener("click", copyLink);
+  $("#share-button").addEventListener("click", copyLink);
+  on("saved", (url) => {
+    $("#share-url").value = url;
+    $("#export-visible-count").textContent = loaded.points ? `(${map.visibleCount()})` : "";
+  });
+}
 
-on("saved", (url) => {
-  $("#share-url").value = url;
-  $("#export-visible-count").textContent = loaded.points ? `(${map.visibleCount()})` : "";
-});
+export const panel = { name: "export", label: "Export", setup, reset: () => {}, restore: () => {} };

@@ -4,50 +4,56 @@
 
 import { api } from "./api.js";
 import { imageCaption, nearestOf } from "./capabilities.js";
-import * as map from "./map.js";
+import { map } from "./explorer-map.js";
 import { Slot } from "./places.js";
 import { saveImageGrid } from "./png.js";
 import { showPlace } from "./preview.js";
 import { on, save, state } from "./state.js";
 import { $, $$, busy, clearError, el, latestOnly, showError, STALE } from "./ui.js";
 
-const panel = $("#panel-interpolate");
+const root = $("#panel-interpolate");
 const strip = $("#interp-strip");
 const slider = $("#interp-slider");
 const guard = latestOnly();
 let path = null; // the last InterpolateOut
+let start = null; // the endpoint slots
+let end = null;
 
-const start = new Slot($("#interp-start"), (ref) => {
-  state.interp.start = ref;
-  save();
-});
-const end = new Slot($("#interp-end"), (ref) => {
-  state.interp.end = ref;
-  save();
-});
-
-$$('input[name="interp-method"]').forEach((radio) =>
-  radio.addEventListener("change", () => {
-    state.interp.method = radio.value;
+function setup() {
+  start = new Slot($("#interp-start"), (ref) => {
+    state.interp.start = ref;
     save();
-  }),
-);
-$("#interp-steps").addEventListener("change", (event) => {
-  const steps = Math.round(Number(event.target.value));
-  state.interp.steps = Math.min(64, Math.max(2, Number.isFinite(steps) ? steps : 8));
-  event.target.value = state.interp.steps;
-  save();
-});
-$("#interp-run").addEventListener("click", run);
-slider.addEventListener("input", () => scrub(Number(slider.value)));
-$("#interp-png").addEventListener("click", saveStrip);
+  });
+  end = new Slot($("#interp-end"), (ref) => {
+    state.interp.end = ref;
+    save();
+  });
+  $$('input[name="interp-method"]').forEach((radio) =>
+    radio.addEventListener("change", () => {
+      state.interp.method = radio.value;
+      save();
+    }),
+  );
+  $("#interp-steps").addEventListener("change", (event) => {
+    const steps = Math.round(Number(event.target.value));
+    state.interp.steps = Math.min(64, Math.max(2, Number.isFinite(steps) ? steps : 8));
+    event.target.value = state.interp.steps;
+    save();
+  });
+  $("#interp-run").addEventListener("click", run);
+  slider.addEventListener("input", () => scrub(Number(slider.value)));
+  $("#interp-png").addEventListener("click", saveStrip);
+  on("projection", () => {
+    if (path) run(); // positions differ per projection: ask the server again
+  });
+}
 
 export async function run() {
   if (!start.ref || !end.ref) {
-    showError(panel, 'Choose a start and an end first: click the map, then press "Use current", or type an item number.');
+    showError(root, 'Choose a start and an end first: click the map, then press "Use current", or type an item number.');
     return;
   }
-  clearError(panel);
+  clearError(root);
   const body = {
     start: start.ref,
     end: end.ref,
@@ -56,11 +62,11 @@ export async function run() {
     projection: state.projection,
   };
   try {
-    const result = await guard(busy(panel, api.interpolate(state.model, body)));
+    const result = await guard(busy(root, api.interpolate(state.model, body)));
     if (result === STALE) return;
     path = result;
   } catch (error) {
-    showError(panel, error);
+    showError(root, error);
     return;
   }
   state.interp.run = true;
@@ -114,11 +120,11 @@ export function stripImages() {
 
 export async function saveStrip() {
   if (!path) {
-    showError(panel, "Run an interpolation first.");
+    showError(root, "Run an interpolation first.");
     return;
   }
   if (path.images.some((src) => !src)) {
-    showError(panel, "This model's items have no images: there is no strip to save.");
+    showError(root, "This model's items have no images: there is no strip to save.");
     return;
   }
   await saveImageGrid([{ label: "", images: path.images }], `interpolation-${state.model}.png`);
@@ -134,9 +140,9 @@ function clear() {
 }
 
 /** Fill the controls from the state (after a model loads or the URL is read). */
-export function restore() {
+function restore() {
   clear();
-  clearError(panel);
+  clearError(root);
   start.set(state.interp.start);
   end.set(state.interp.end);
   $$('input[name="interp-method"]').forEach((r) => (r.checked = r.value === state.interp.method));
@@ -144,6 +150,4 @@ export function restore() {
   if (state.interp.run && start.ref && end.ref) run();
 }
 
-on("projection", () => {
-  if (path) run(); // positions differ per projection: ask the server again
-});
+export const panel = { name: "interpolate", label: "Interpolate", setup, reset: clear, restore };

@@ -1,15 +1,9 @@
 // The legend: class colours, and clickable chips that hide or show a class. With a single
 // scattergl trace Plotly's own legend cannot do this: hidden classes become gaps in the trace.
 
+import { categoryColour } from "./colours.js";
 import { emit, loaded, state } from "./state.js";
 import { $, el } from "./ui.js";
-
-const PALETTE = [
-  "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-  "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
-];
-export const categoryColour = (i) =>
-  i < PALETTE.length ? PALETTE[i] : `hsl(${(i * 137.508) % 360}, 55%, 52%)`;
 
 /** The field that the legend chips filter: the colour field when it is categorical. */
 export function legendField() {

@@ -2,55 +2,58 @@
 // gallery and ringed on the map. Refreshed whenever the place changes while the tab is open.
 
 import { api } from "./api.js";
-import * as map from "./map.js";
+import { map } from "./explorer-map.js";
 import { current, describeRef, renderGallery } from "./places.js";
 import { goTo } from "./preview.js";
 import { on, save, state } from "./state.js";
 import { $, busy, clearError, latestOnly, showError, STALE } from "./ui.js";
 
-const panel = $("#panel-neighbours");
+const root = $("#panel-neighbours");
 const guard = latestOnly();
 
-$("#nn-k").addEventListener("change", (event) => {
-  const k = Math.round(Number(event.target.value));
-  state.nn.k = Math.min(100, Math.max(1, Number.isFinite(k) ? k : 8));
-  event.target.value = state.nn.k;
-  save();
-  refresh();
-});
-$("#nn-metric").addEventListener("change", (event) => {
-  state.nn.metric = event.target.value;
-  save();
-  refresh();
-});
+function setup() {
+  $("#nn-k").addEventListener("change", (event) => {
+    const k = Math.round(Number(event.target.value));
+    state.nn.k = Math.min(100, Math.max(1, Number.isFinite(k) ? k : 8));
+    event.target.value = state.nn.k;
+    save();
+    refresh();
+  });
+  $("#nn-metric").addEventListener("change", (event) => {
+    state.nn.metric = event.target.value;
+    save();
+    refresh();
+  });
+  on("here", refresh);
+  on("tab", (tab) => {
+    if (tab === "neighbours") refresh();
+  });
+}
 
-export async function refresh() {
+async function refresh() {
   const place = current.get();
-  if (!place || panel.hidden) return;
-  clearError(panel);
+  if (!place || root.hidden) return;
+  clearError(root);
   $("#nn-query").textContent = `Nearest to ${place.label || describeRef(place.ref)}`;
   let result;
   try {
     const body = { ...place.ref, k: state.nn.k, metric: state.nn.metric };
-    result = await guard(busy(panel, api.neighbours(state.model, body)));
+    result = await guard(busy(root, api.neighbours(state.model, body)));
     if (result === STALE) return;
   } catch (error) {
-    showError(panel, error);
+    showError(root, error);
     return;
   }
   renderGallery($("#nn-gallery"), result, (id) => goTo({ id }));
   map.setOverlayIds("neighbours", result.ids);
 }
 
-export function restore() {
+function restore() {
   $("#nn-k").value = state.nn.k;
   $("#nn-metric").value = state.nn.metric;
   $("#nn-gallery").replaceChildren();
   $("#nn-query").textContent = "Click the map to choose a place.";
-  clearError(panel);
+  clearError(root);
 }
 
-on("here", refresh);
-on("tab", (tab) => {
-  if (tab === "neighbours") refresh();
-});
+export const panel = { name: "neighbours", label: "Neighbours", setup, reset: () => {}, restore };

@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { can } from "./capabilities.js";
-import * as map from "./map.js";
+import { map } from "./explorer-map.js";
 import { itemLabel } from "./places.js";
 import { goTo } from "./preview.js";
 import { loaded, on, state } from "./state.js";
@@ -64,4 +64,12 @@ function pick(id) {
   goTo({ id });
 }
 
-on("model", load);
+// A card of its own: it fills as soon as a model's points are in ("model"), not waiting for
+// the attribute vectors the tabs restore with.
+export const panel = {
+  name: "outliers",
+  label: null,
+  setup: () => on("model", load),
+  reset: () => {},
+  restore: () => {},
+};

@@ -3,6 +3,7 @@
 
 import { api } from "./api.js";
 import { can } from "./capabilities.js";
+import { projectionLabel } from "./projections.js";
 import { encodeRef, loaded, state } from "./state.js";
 import { el, fmt } from "./ui.js";
 
@@ -130,7 +131,7 @@ export function describeRef(ref) {
   if (ref.id !== undefined && ref.id !== null) return itemLabel(ref.id);
   if (ref.point) {
     const [x, y] = ref.point;
-    return `map point (${fmt(x)}, ${fmt(y)}) on ${ref.projection.toUpperCase()}`;
+    return `map point (${fmt(x)}, ${fmt(y)}) on ${projectionLabel(ref.projection)}`;
   }
   return ref.name || "latent vector";
 }

@@ -4,8 +4,9 @@
 
 import { api, openDragStream } from "./api.js";
 import { can, imageCaption, nearestOf } from "./capabilities.js";
-import * as map from "./map.js";
+import { map } from "./explorer-map.js";
 import { current, describeRef, imageFor } from "./places.js";
+import { projectionLabel } from "./projections.js";
 import { emit, loaded, on, save, state } from "./state.js";
 import { $, busy, el, fmt, latestOnly, STALE, toast } from "./ui.js";
 
@@ -44,7 +45,7 @@ export function showPlace(next, { quiet = false } = {}) {
   $("#preview-title").textContent = next.label || title(next.ref);
   const xy = next.positions && next.positions[state.projection];
   $("#preview-sub").textContent = xy
-    ? `at (${fmt(xy[0])}, ${fmt(xy[1])}) on ${state.projection.toUpperCase()}`
+    ? `at (${fmt(xy[0])}, ${fmt(xy[1])}) on ${projectionLabel(state.projection)}`
     : "";
   // Without a decoder the main image already is the item's own.
   const isItem = next.ref.id !== undefined && next.ref.id !== null && can.decode && can.images;
@@ -71,7 +72,7 @@ export async function goTo(ref, label = null) {
   }
 }
 
-export function reset() {
+function reset() {
   place = null;
   showImage(null, null);
   image.dataset.frames = "0";
@@ -172,7 +173,7 @@ function showFrame(frame) {
   }
 }
 
-map.onProbe(({ phase, xy, moved, item }) => {
+function probed({ phase, xy, moved, item }) {
   if (!state.model) return;
   dragging = phase !== "end";
   if (phase === "start") {
@@ -188,12 +189,12 @@ map.onProbe(({ phase, xy, moved, item }) => {
     placeHandle(xy);
     goTo({ point: xy, projection: state.projection });
   }
-});
+}
 
 // The keyboard: arrow keys move the probe by 2% of the view (10% with Shift) and decode there;
 // the first press starts from the middle of the view.
 const KEYS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
-$("#map-wrap").addEventListener("keydown", (event) => {
+function keyed(event) {
   const step = KEYS[event.key];
   const view = map.viewRange();
   if (!step || !view || !state.model) return;
@@ -210,6 +211,19 @@ $("#map-wrap").addEventListener("keydown", (event) => {
   ];
   placeHandle(xy);
   goTo({ point: xy, projection: state.projection });
-});
+}
 
-on("view", () => placeHandle());
+function setup() {
+  map.on("probe", probed);
+  $("#map-wrap").addEventListener("keydown", keyed);
+  on("view", () => placeHandle());
+}
+
+// A card of its own (no tab): the place shown, from a click, a drag, the keyboard or a panel.
+export const panel = {
+  name: "preview",
+  label: null,
+  setup,
+  reset,
+  restore: () => (state.here ? goTo(state.here) : undefined), // the place a link names
+};

@@ -4,7 +4,7 @@
 
 export const state = {
   model: null,
-  projection: "umap",
+  projection: null, // null: the model's default_projection (GET /api/models)
   colour: null, // a metadata field name, or "reconstruction_error"
   hidden: new Set(), // hidden category names of the legend field
   here: null, // the ref shown in the preview

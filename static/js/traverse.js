@@ -9,36 +9,43 @@ import { saveImageGrid } from "./png.js";
 import { on, save, state } from "./state.js";
 import { $, $$, busy, clearError, el, fmt, latestOnly, showError, STALE } from "./ui.js";
 
-const panel = $("#panel-traverse");
+const root = $("#panel-traverse");
 const table = $("#trav-grid");
 const guard = latestOnly();
 let grid = null; // the last TraverseOut
+let start = null; // the slot of the place the grid is drawn around
 
-const start = new Slot($("#trav-start"), (ref) => {
-  state.trav.start = ref;
-  save();
-});
-
-$$('input[name="trav-mode"]').forEach((radio) =>
-  radio.addEventListener("change", () => {
-    state.trav.mode = radio.value;
+function setup() {
+  start = new Slot($("#trav-start"), (ref) => {
+    state.trav.start = ref;
     save();
-  }),
-);
-$("#trav-steps").addEventListener("change", (event) => {
-  const steps = Math.round(Number(event.target.value));
-  state.trav.steps = Math.min(15, Math.max(3, Number.isFinite(steps) ? steps : 7));
-  event.target.value = state.trav.steps;
-  save();
-});
-$("#trav-radius").addEventListener("change", (event) => {
-  const radius = Number(event.target.value);
-  state.trav.radius = Math.min(10, Math.max(0.5, Number.isFinite(radius) ? radius : 3));
-  event.target.value = state.trav.radius;
-  save();
-});
-$("#trav-run").addEventListener("click", run);
-$("#trav-png").addEventListener("click", saveGrid);
+  });
+  $$('input[name="trav-mode"]').forEach((radio) =>
+    radio.addEventListener("change", () => {
+      state.trav.mode = radio.value;
+      save();
+    }),
+  );
+  $("#trav-steps").addEventListener("change", (event) => {
+    const steps = Math.round(Number(event.target.value));
+    state.trav.steps = Math.min(15, Math.max(3, Number.isFinite(steps) ? steps : 7));
+    event.target.value = state.trav.steps;
+    save();
+  });
+  $("#trav-radius").addEventListener("change", (event) => {
+    const radius = Number(event.target.value);
+    state.trav.radius = Math.min(10, Math.max(0.5, Number.isFinite(radius) ? radius : 3));
+    event.target.value = state.trav.radius;
+    save();
+  });
+  $("#trav-run").addEventListener("click", run);
+  $("#trav-png").addEventListener("click", saveGrid);
+  on("tab", (tab) => {
+    if (tab === "traverse" && !start.ref && current.get()) {
+      start.set(current.get().ref, current.get().image, true);
+    }
+  });
+}
 
 export async function run() {
   if (!start.ref) {
@@ -46,24 +53,24 @@ export async function run() {
     if (place) start.set(place.ref, place.image, true);
   }
   if (!start.ref) {
-    showError(panel, "Choose a place first: click the map, or type an item number.");
+    showError(root, "Choose a place first: click the map, or type an item number.");
     return;
   }
   const body = { start: start.ref, steps: state.trav.steps, radius: state.trav.radius };
   if (state.trav.mode === "attrs") {
     body.attributes = termAttributeIds();
     if (!body.attributes.length) {
-      showError(panel, "Add attribute vectors in the Arithmetic tab first, or choose latent dimensions.");
+      showError(root, "Add attribute vectors in the Arithmetic tab first, or choose latent dimensions.");
       return;
     }
   }
-  clearError(panel);
+  clearError(root);
   try {
-    const result = await guard(busy(panel, api.traverse(state.model, body)));
+    const result = await guard(busy(root, api.traverse(state.model, body)));
     if (result === STALE) return;
     grid = result;
   } catch (error) {
-    showError(panel, error);
+    showError(root, error);
     return;
   }
   state.trav.run = true;
@@ -97,17 +104,17 @@ export function gridRows() {
 
 export async function saveGrid() {
   if (!grid) {
-    showError(panel, "Draw a grid first.");
+    showError(root, "Draw a grid first.");
     return;
   }
   await saveImageGrid(grid.rows, `traversal-${state.model}.png`, columnTitles());
 }
 
-export function restore() {
+function restore() {
   grid = null;
   table.replaceChildren();
   $("#trav-result").hidden = true;
-  clearError(panel);
+  clearError(root);
   start.set(state.trav.start);
   $$('input[name="trav-mode"]').forEach((r) => (r.checked = r.value === state.trav.mode));
   $("#trav-steps").value = state.trav.steps;
@@ -116,8 +123,4 @@ export function restore() {
   if (state.trav.run && start.ref && can.decode) run();
 }
 
-on("tab", (tab) => {
-  if (tab === "traverse" && !start.ref && current.get()) {
-    start.set(current.get().ref, current.get().image, true);
-  }
-});
+export const panel = { name: "traverse", label: "Traverse", setup, reset: () => {}, restore };

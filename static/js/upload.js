@@ -3,36 +3,39 @@
 
 import { api } from "./api.js";
 import { can, imageCaption, nearestOf } from "./capabilities.js";
-import * as map from "./map.js";
+import { map } from "./explorer-map.js";
 import { renderGallery } from "./places.js";
 import { goTo, showPlace } from "./preview.js";
 import { on, state } from "./state.js";
 import { $, busy, clearError, el, fmt, showError, toast } from "./ui.js";
 
-const panel = $("#panel-upload");
+const root = $("#panel-upload");
 const list = $("#upload-list");
 const input = $("#upload-input");
 const K = 8;
 const BATCH = 8;
 let uploads = []; // EncodedOut items, newest last
 
-input.addEventListener("change", () => {
-  upload([...input.files]);
-  input.value = "";
-});
-
-for (const zone of [$("#dropzone"), $("#map").parentElement]) {
-  zone.addEventListener("dragover", (event) => {
-    if (![...event.dataTransfer.types].includes("Files")) return;
-    event.preventDefault();
-    zone.classList.add("over");
+function setup() {
+  input.addEventListener("change", () => {
+    upload([...input.files]);
+    input.value = "";
   });
-  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
-  zone.addEventListener("drop", (event) => {
-    event.preventDefault();
-    zone.classList.remove("over");
-    upload([...event.dataTransfer.files]);
-  });
+  // Images dropped on the map land there too.
+  for (const zone of [$("#dropzone"), $("#map-wrap")]) {
+    zone.addEventListener("dragover", (event) => {
+      if (![...event.dataTransfer.types].includes("Files")) return;
+      event.preventDefault();
+      zone.classList.add("over");
+    });
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      zone.classList.remove("over");
+      upload([...event.dataTransfer.files]);
+    });
+  }
+  on("projection", drawOnMap);
 }
 
 export async function upload(files) {
@@ -43,10 +46,10 @@ export async function upload(files) {
   }
   const images = files.filter((f) => f.type.startsWith("image/") || /\.(png|jpe?g|gif|webp|bmp)$/i.test(f.name));
   if (!images.length) {
-    showError(panel, "None of those files is an image (PNG, JPEG, GIF, WebP or BMP).");
+    showError(root, "None of those files is an image (PNG, JPEG, GIF, WebP or BMP).");
     return;
   }
-  clearError(panel);
+  clearError(root);
   const first = uploads.length;
   const status = $("#upload-status");
   try {
@@ -54,13 +57,13 @@ export async function upload(files) {
     // server's per-request image limit.
     for (let done = 0; done < images.length; done += BATCH) {
       status.textContent = `Encoding ${Math.min(done + BATCH, images.length)} of ${images.length} image${images.length === 1 ? "" : "s"}…`;
-      const answer = await busy(panel, api.encode(state.model, images.slice(done, done + BATCH), K));
+      const answer = await busy(root, api.encode(state.model, images.slice(done, done + BATCH), K));
       uploads.push(...answer.items);
       drawOnMap();
       renderCards();
     }
   } catch (error) {
-    showError(panel, error);
+    showError(root, error);
   } finally {
     status.textContent = "";
   }
@@ -145,11 +148,11 @@ function focus(i) {
   });
 }
 
-export function reset() {
+function reset() {
   uploads = [];
   list.replaceChildren();
-  clearError(panel);
+  clearError(root);
   map.setOverlay("uploads", []);
 }
 
-on("projection", drawOnMap);
+export const panel = { name: "upload", label: "Upload", setup, reset, restore: () => {} };

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.index.projection import DEFAULT_PROJECTION, PROJECTIONS
 from tests.browser.conftest import Explorer
 from tests.browser.helpers import (
     EMPTY_SPOT,
@@ -13,6 +14,11 @@ from tests.browser.helpers import (
     wait_for_title,
     wait_for_url,
 )
+from tests.serverproc import get_json
+
+# Each projection choice of the header: [name, label, shown].
+PROJECTION_CHOICES = """() => [...document.querySelectorAll("#projection-group input")].map(
+  (r) => [r.value, r.closest("label").textContent.trim(), !r.closest("label").hidden])"""
 
 
 def wait_for_preview_change(explorer: Explorer, before: str | None) -> str:
@@ -22,6 +28,32 @@ def wait_for_preview_change(explorer: Explorer, before: str | None) -> str:
         arg=before,
     )
     return explorer.page.get_attribute("#preview-image", "src") or ""
+
+
+def test_projection_choices_are_the_registry_and_the_model(
+    explorer: Explorer, model_name: str
+) -> None:
+    """Every registered projection is offered by its label (the default first), those the model
+    has are shown, and the page opens on the default the server names: adding a projection to
+    the registry needs no change to the page."""
+    explorer.open()
+    choices = explorer.js(PROJECTION_CHOICES)
+    assert {name: label for name, label, _ in choices} == {
+        name: projection.label for name, projection in PROJECTIONS.items()
+    }
+    assert choices[0][0] == DEFAULT_PROJECTION
+    models = get_json(f"{explorer.base}/api/models")["models"]
+    model = next(m for m in models if m["name"] == model_name)
+    assert {name for name, _, shown in choices if shown} == set(model["projections"])
+    checked = explorer.page.eval_on_selector("input[name=projection]:checked", "r => r.value")
+    assert checked == model["default_projection"]
+    assert explorer.js("() => document.getElementById('map').dataset.projection") == checked
+    # A model without a projection: its choice is hidden and cannot be picked.
+    explorer.js(
+        "async () => (await import('/static/js/projections.js')).showProjections(['pca'], 'pca')"
+    )
+    assert [name for name, _, shown in explorer.js(PROJECTION_CHOICES) if shown] == ["pca"]
+    assert explorer.page.is_disabled(f"input[name=projection][value={DEFAULT_PROJECTION}]")
 
 
 def test_page_shows_model_quality_and_every_point(explorer: Explorer, model_name: str) -> None:
