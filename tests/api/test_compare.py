@@ -16,6 +16,7 @@ from app.main import create_app
 from app.services.compare import check_aligned
 from app.services.errors import ConflictError
 from app.workspace import INDEX_DIR
+from models.data.items import ItemColumns
 from tests.api.helpers import assert_error
 from tests.compare_workspace import EMBEDDINGS, OTHER, VAE, build_compare_workspace
 
@@ -114,14 +115,9 @@ def test_the_compare_page_is_served(cc: TestClient) -> None:
 
 def tiny_index(names: list[str]) -> LatentIndex:
     return LatentIndex(
-        latents=np.zeros((len(names), 2), np.float32),
-        errors=None,
-        images=None,
-        labels=None,
-        label_field=None,
-        label_names=(),
-        item_names=np.array(names),
-        metadata={},
+        items=ItemColumns(
+            item_names=np.array(names), latents=np.zeros((len(names), 2), np.float32)
+        ),
         projections={},
         inverses={},
     )

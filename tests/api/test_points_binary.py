@@ -168,7 +168,7 @@ def test_unknown_format_is_a_422_naming_the_choices(client: TestClient, api: str
 def test_binary_unknown_projection_and_model_keep_the_error_shape(
     client: TestClient, api: str
 ) -> None:
-    response = client.get(f"{api}/points", params={"format": "binary", "projection": "tsne"})
+    response = client.get(f"{api}/points", params={"format": "binary", "projection": "isomap"})
     assert "umap" in assert_error(response, 400, "unknown_projection")
     response = client.get("/api/models/nope/points", params={"format": "binary"})
     assert_error(response, 404)

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.index.build import IndexParams, cache_key, cached_index, ensure_index
+from app.index.ensure import ensure_index
+from app.index.fitting import IndexParams, cache_key, cached_index
 from app.index.store import load_index, read_manifest
 from app.workspace import index_dir
 from models.checkpoint import load_checkpoint
@@ -68,7 +69,7 @@ def test_reloading_reads_the_cache_and_does_not_refit(loaded, monkeypatch) -> No
     def no_refit(*args, **kwargs):
         raise AssertionError("the index was rebuilt although its cache matches")
 
-    monkeypatch.setattr("app.index.build.build_index", no_refit)
+    monkeypatch.setattr("app.index.ensure.build_index", no_refit)
     index, built = ensure_index(folder, model, info, IndexParams())
     assert not built and len(index) == 1797
     assert (index_dir(folder) / "manifest.json").stat().st_mtime_ns == before
@@ -77,7 +78,7 @@ def test_reloading_reads_the_cache_and_does_not_refit(loaded, monkeypatch) -> No
 def test_the_cache_key_changes_with_weights_data_spec_and_parameters(loaded) -> None:
     _, _, info = loaded
     base = cache_key(info, IndexParams())
-    assert cache_key(info, IndexParams(umap_neighbors=30)) != base
+    assert cache_key(info, IndexParams(projection_params={"umap": {"n_neighbors": 30}})) != base
     assert cache_key(info, IndexParams(seed=1)) != base
     changed = type(info)(**{**info.__dict__, "weights_sha256": "0" * 64})
     assert cache_key(changed, IndexParams()) != base
@@ -86,16 +87,20 @@ def test_the_cache_key_changes_with_weights_data_spec_and_parameters(loaded) -> 
     assert cached_index(Path("/nonexistent"), info, IndexParams()) is None
 
 
-def test_loading_a_cached_index_does_not_import_umap_or_numba(workspace: Path, model_name) -> None:
+def test_loading_a_cached_index_does_not_import_umap_numba_or_opentsne(
+    workspace: Path, model_name
+) -> None:
     code = (
         "import sys; from pathlib import Path;"
         "from app.index.store import load_index;"
         f"i = load_index(Path({str(workspace / model_name / 'index')!r}));"
         "i.inverses['umap'].transform(i.projections['umap'].embedding_[:3]);"
         "i.projections['umap'].transform(i.latents[:3]);"
-        "print(json.dumps(['umap' in sys.modules, 'numba' in sys.modules]))"
+        "i.projections['tsne'].transform(i.latents[:3]);"
+        "print(json.dumps(['umap' in sys.modules, 'numba' in sys.modules,"
+        " 'openTSNE' in sys.modules]))"
     )
     out = subprocess.run(
         [sys.executable, "-c", "import json;" + code], capture_output=True, text=True, check=True
     )
-    assert json.loads(out.stdout) == [False, False]
+    assert json.loads(out.stdout) == [False, False, False]
