@@ -45,7 +45,7 @@ def decode(body: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return header, columns
 
 
-@pytest.fixture(scope="module", params=["umap", "pca"])
+@pytest.fixture(scope="module", params=["umap", "pca", "tsne"])
 def binary(client: TestClient, api: str, request: pytest.FixtureRequest) -> dict[str, Any]:
     projection = request.param
     response = client.get(f"{api}/points", params={"projection": projection, "format": "binary"})

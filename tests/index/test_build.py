@@ -33,7 +33,7 @@ def test_index_holds_every_item_with_latents_thumbnails_metadata_and_projections
     assert index.errors.shape == (n,) and (index.errors >= 0).all()
     assert index.labels is not None and np.bincount(index.labels).tolist()[0] == 178
     assert index.label_field == "digit" and index.metadata["digit"][0] == "0"
-    assert set(index.projections) == {"pca", "umap"}
+    assert set(index.projections) == {"pca", "umap", "tsne"}
     for name, projection in index.projections.items():
         assert projection.embedding_.shape == (n, 2)
         # the inverse map sends an item's own 2D position back to (about) its latent
@@ -58,7 +58,7 @@ def test_quality_figures_are_stored(loaded) -> None:
     assert 0 < quality["reconstruction_mse"] < 0.1
     assert 0.5 < quality["knn_accuracy"] <= 1.0  # tiny 4-epoch model; real targets: test_quality
     assert 0.9 < quality["knn_accuracy_pixels"] <= 1.0
-    assert set(quality["trustworthiness"]) == {"pca", "umap"}
+    assert set(quality["trustworthiness"]) == {"pca", "umap", "tsne"}
     assert quality["trustworthiness"]["umap"] > quality["trustworthiness"]["pca"]
 
 

@@ -84,9 +84,9 @@ def test_the_fewest_vectors_build_an_index_even_with_one_item_a_class(tmp_path: 
     n = MIN_EMBEDDING_ROWS
     source = _source(seeded_vectors(n, 2), word=np.array([f"w{i}" for i in range(n)]))
     _, index = import_embeddings(EmbeddingsImport(source, label_field="word"), tmp_path, "few")
-    assert len(index) == n and set(index.projections) == {"pca", "umap"}
+    assert len(index) == n and set(index.projections) == {"pca", "umap", "tsne"}
     assert len(index.label_names) == n and "knn_accuracy" not in index.quality
-    assert set(index.quality["trustworthiness"]) == {"pca", "umap"}
+    assert set(index.quality["trustworthiness"]) == {"pca", "umap", "tsne"}
 
 
 def test_the_minimum_is_tight_one_vector_fewer_and_the_index_fails() -> None:
