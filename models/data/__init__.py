@@ -1,8 +1,9 @@
 """Built-in datasets, loaded by spec: ``digits``, ``shapes``, ``mnist``, ``fashion-mnist``,
 ``folder:PATH``.
 
-``load_dataset`` is the one entry point; ``DATASETS`` maps each name to a loader taking a
-``DatasetSpec``. Heavy libraries (scikit-learn, torchvision) are imported by the loader that
+A ``DatasetSpec`` names a dataset, loads it and records it in a model's config.json
+(``load_dataset`` takes the same fields as keywords); ``DATASETS`` maps each name to a loader
+taking the spec. Heavy libraries (scikit-learn, torchvision) are imported by the loader that
 needs them, so importing this package is cheap.
 """
 
@@ -179,17 +180,8 @@ def load_dataset(
     download: bool = False,
     colour: bool = False,
 ) -> ImageSet:
-    """Load the dataset named by ``spec`` as an ``ImageSet`` of square uint8 images.
-
-    spec:       a name from ``dataset_names()``; ``folder:PATH`` for a folder of images
-    image_size: side of the square images in pixels (8..64)
-    channels:   1 (grey) or 3 (RGB) to convert to; None keeps the dataset's own
-    size:       number of items: a seeded subset, or for ``shapes`` how many to generate
-    seed:       seeds subsets and generated data, so a load is reproducible
-    data_dir:   folder holding downloaded datasets (``mnist``, ``fashion-mnist``)
-    download:   let torchvision fetch missing ``mnist``/``fashion-mnist`` files into data_dir
-    colour:     ``shapes`` only: coloured shapes on 3 channels
-    """
+    """Load the dataset named by ``spec`` as an ``ImageSet`` of square uint8 images; the
+    arguments are ``DatasetSpec``'s fields."""
     return DatasetSpec(
         spec=spec,
         image_size=image_size,
