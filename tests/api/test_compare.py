@@ -55,8 +55,10 @@ def test_models_on_the_same_items_align_and_list_their_figures(
         "knn_accuracy",
         "trustworthiness.pca",
         "trustworthiness.umap",
+        "trustworthiness.tsne",
         "faithfulness.pca",
         "faithfulness.umap",
+        "faithfulness.tsne",
     ]
     qa, qb = quality[VAE], quality[EMBEDDINGS]
     # the VAE reconstructs; the embeddings have no decoder, so no figure (null)
@@ -66,7 +68,7 @@ def test_models_on_the_same_items_align_and_list_their_figures(
     assert figures["knn_accuracy"]["a"] == pytest.approx(qa["knn_accuracy"])
     assert figures["knn_accuracy"]["b"] == pytest.approx(qb["knn_accuracy"])
     for key in ("trustworthiness", "faithfulness"):
-        for projection in ("pca", "umap"):
+        for projection in ("pca", "umap", "tsne"):
             row = figures[f"{key}.{projection}"]
             assert row["a"] == pytest.approx(qa[key][projection])
             assert row["b"] == pytest.approx(qb[key][projection])
