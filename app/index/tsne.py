@@ -37,9 +37,16 @@ class TSNEProjection(NeighbourPlacedProjection):
 
     name = "tsne"
     label = "t-SNE"
-    # FFT t-SNE costs about 1 s per 1,000 latents on 2 cores with these steps: a 10,000 sample
-    # takes seconds, and the rest are placed like uploads.
-    index_params = {"max_fit": 10_000}
+    # Every parameter, so a change of default changes the index's cache key. FFT t-SNE costs
+    # about 1 s per 1,000 latents on 2 cores with these steps: a 10,000 sample takes seconds,
+    # and the rest are placed like uploads.
+    index_params = {
+        "perplexity": 30.0,
+        "n_neighbors": 15,
+        "n_iter": 150,
+        "early_exaggeration_iter": 100,
+        "max_fit": 10_000,
+    }
 
     def __init__(
         self,

@@ -46,7 +46,14 @@ def test_tsne_is_registered_and_in_every_index_by_default() -> None:
     assert isinstance(make_projection("tsne", perplexity=10.0), TSNEProjection)
     params = IndexParams()
     assert "tsne" in params.projections
-    assert params.params_for("tsne") == {"max_fit": 10_000, "seed": 0}
+    assert params.params_for("tsne") == {
+        "perplexity": 30.0,
+        "n_neighbors": 15,
+        "n_iter": 150,
+        "early_exaggeration_iter": 100,
+        "max_fit": 10_000,
+        "seed": 0,
+    }
 
 
 def test_tsne_keeps_neighbourhoods(blobs: np.ndarray, swiss_roll: np.ndarray) -> None:
