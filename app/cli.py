@@ -235,15 +235,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from app.index.build import (
-        IndexParams,
-        cached_index,
-        data_hash,
-        dataset_for,
-        ensure_index,
-        streams_folder,
-    )
-    from app.index.stream import refresh_folder_index
+    from app.index.ensure import ensure_index
+    from app.index.fitting import IndexParams
     from app.workspace import list_models, model_dir
     from models.errors import ConfigError
     from models.registry import load_checkpoint
@@ -257,27 +250,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     for name in names:
         folder = model_dir(args.workspace, name)
         model, info = load_checkpoint(folder, device, trust_code=args.trust_code)
-        if model.stored_latents:  # no dataset: built from the stored vectors
-            ensure_index(folder, model, info, IndexParams(), device, force=args.force)
-            log.info("%s: index ready", name)
+        index, built = ensure_index(
+            folder, model, info, IndexParams(), device,
+            force=args.force, check_data=True, progress=not args.no_progress,
+        )  # fmt: skip
+        if not built:
+            log.info("%s: index is up to date (cached)", name)
             continue
-        if streams_folder(info):  # decoded in batches; the scan also gives the data hash
-            index, built = refresh_folder_index(
-                folder, model, info, IndexParams(), device,
-                force=args.force, progress=not args.no_progress,
-            )  # fmt: skip
-            if not built:
-                log.info("%s: index is up to date (cached)", name)
-                continue
-        else:
-            data = dataset_for(info)
-            cached = None if args.force else cached_index(folder, info, IndexParams())
-            if cached is not None and cached.data_sha256 == data_hash(data):
-                log.info("%s: index is up to date (cached)", name)
-                continue
-            index, _ = ensure_index(
-                folder, model, info, IndexParams(), device, data=data, force=True
-            )
         log.info(
             "%s: index built in %.1fs: %s",
             name,

@@ -114,18 +114,18 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 def cmd_import_model(args: argparse.Namespace) -> int:
     from app.services.model_import import (
-        DatasetChoice,
         OnnxImport,
         PytorchImport,
         import_onnx,
         import_pytorch,
     )
+    from models.data import DatasetSpec
     from models.device import configure_torch, resolve_device
 
     _check_flags(args)
     device = resolve_device(args.device)
     configure_torch(args.threads)
-    dataset = DatasetChoice(
+    dataset = DatasetSpec(
         spec=args.dataset,
         image_size=args.image_size,
         channels=args.channels,

@@ -149,7 +149,8 @@ def ensure_big_model(
     name and how long each part took (from its checkpoint and index manifest)."""
     import torch
 
-    from app.index.build import IndexParams, ensure_index
+    from app.index.ensure import ensure_index
+    from app.index.fitting import IndexParams
     from app.index.store import read_manifest
     from app.services.training import TrainRequest, train_model
     from app.workspace import index_dir, list_models, model_name

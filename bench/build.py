@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from app.index.build import IndexParams, build_index, dataset_for
+from app.index.build import build_index, dataset_for
+from app.index.fitting import IndexParams
 from app.services.loaded import LoadedModel
 from bench.stats import Figure, Stats, count_tag
 from models.data import ImageSet, load_dataset
@@ -31,7 +32,8 @@ PHASES: dict[str, tuple[str, ...]] = {
     "encode": ("encode",),
     "PCA": ("pca",),
     "UMAP": ("umap",),
-    "inverse maps": ("pca_inverse", "umap_inverse"),
+    "t-SNE": ("tsne",),
+    "inverse maps": ("pca_inverse", "umap_inverse", "tsne_inverse"),
     "kNN quality": ("quality",),
 }
 OTHER = "other"  # wall time outside the recorded phases (hashing the data, assembling)
@@ -96,7 +98,7 @@ def bench_build(m: LoadedModel, config: BuildConfig) -> list[Figure]:
         figure = Figure(
             f"build_{count_tag(n)}",
             "build",
-            f"index build, {n:,} {data.name} items: `build_index` (encode, PCA, UMAP, "
+            f"index build, {n:,} {data.name} items: `build_index` (encode, PCA, UMAP, t-SNE, "
             f"inverse maps, kNN quality){'' if case.reps > 1 else ', 1 run'}",
             Stats.of(walls, "s"),
             details=details,

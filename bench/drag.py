@@ -33,7 +33,7 @@ from models.conv import ConvDecoder
 PROJECTION = "umap"
 GOAL_FRAME_MS = 1.0  # the target for one drag frame, server side
 GOAL_SPEEDUP = 300.0  # ... and how much faster than umap-learn's inverse_transform it must be
-# umap-learn's parameters for the baseline: the index's own (app/index/build.py IndexParams).
+# umap-learn's parameters for the baseline: the index's own (UMAPProjection.index_params).
 UMAP_PARAMS: dict[str, Any] = {"n_neighbors": 15, "min_dist": 0.1, "random_state": 0}
 
 

@@ -161,7 +161,7 @@ def write_folder(root: Path, config: FolderStreamConfig) -> None:
 def write_checkpoint(folder: Path, images: Path, config: FolderStreamConfig) -> None:
     import torch
 
-    from models.checkpoint import save_checkpoint
+    from models.registry import save_checkpoint
     from models.vae import ConvVAE, VAEConfig
 
     torch.manual_seed(config.seed)
@@ -234,20 +234,14 @@ def phase(peaks: AnonPeak, record: dict[str, dict[str, float]], name: str) -> It
 
 def child(mode: str, model_dir: Path, threads: int | None, batch_size: int | None) -> None:
     """One way of indexing, measured from inside; prints its result as one JSON line."""
-    from app.index.build import (
-        IndexInput,
-        IndexParams,
-        cache_key,
-        data_hash,
-        dataset_for,
-        index_latents,
-    )
+    from app.index.build import dataset_for
+    from app.index.fitting import IndexParams, cache_key, data_hash, index_latents
     from app.index.store import save_index
     from app.index.stream import STREAM_BATCH, scan_folder
     from app.workspace import index_dir
-    from models.registry import load_checkpoint
     from models.data.folder import list_folder
     from models.device import configure_torch
+    from models.registry import load_checkpoint
     from models.training import encode_all
 
     configure_torch(threads)
@@ -274,7 +268,7 @@ def child(mode: str, model_dir: Path, threads: int | None, batch_size: int | Non
             )
         with phase(peaks, phases, "fit"):
             index = index_latents(
-                scan.index_input(),
+                scan.items,
                 params,
                 key=cache_key(info, params),
                 data_sha256=scan.data_sha256,
@@ -291,7 +285,7 @@ def child(mode: str, model_dir: Path, threads: int | None, batch_size: int | Non
             latents, errors = encode_all(model, data.images, "cpu")
         with phase(peaks, phases, "fit"):
             index = index_latents(
-                IndexInput.of(data, latents, errors),
+                data.items.encoded(latents, errors),
                 params,
                 key=cache_key(info, params),
                 data_sha256=data_hash(data),

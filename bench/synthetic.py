@@ -50,7 +50,7 @@ def ensure_synthetic(
     its name and facts about the construction (for the results' details)."""
     import torch
 
-    from app.index.build import IndexParams, cache_key
+    from app.index.fitting import IndexParams, cache_key
     from app.index.store import read_manifest
     from app.workspace import index_dir
     from models.registry import load_checkpoint
@@ -98,6 +98,7 @@ def synthesize(source: Any, n_items: int, key: str, facts: dict[str, Any]) -> An
 
     from app.index.inverse import InverseMap
     from app.index.store import LatentIndex
+    from models.data.items import ItemColumns
 
     n = len(source)
     rng = np.random.default_rng(SEED)
@@ -132,15 +133,18 @@ def synthesize(source: Any, n_items: int, key: str, facts: dict[str, Any]) -> An
         "n_items": n_items,
         "synthetic": f"copied from the {n:,}-item source index (bench/synthetic.py)",
     }
-    return LatentIndex(
-        latents=latents,
-        errors=source.errors[src],
-        images=source.images[src],
+    items = ItemColumns(
+        item_names=names,
         labels=source.labels[src] if source.labels is not None else None,
         label_field=source.label_field,
         label_names=source.label_names,
-        item_names=names,
         metadata={k: v[src] for k, v in source.metadata.items()},
+        images=source.images[src],
+        latents=latents,
+        errors=source.errors[src],
+    )
+    return LatentIndex(
+        items=items,
         projections=projections,
         inverses=inverses,
         quality=quality,

@@ -7,10 +7,10 @@ Two figures:
   details hold both maps' trustworthiness (k=10, on the same 5,000-point subsample), which is
   what the saving costs;
 - at a million latents (opt-in group ``umap1m``: several minutes), the time of the app's
-  default (`IndexParams.umap_max_fit` = 100,000) split into the UMAP fit and the placement of
-  the rest. Those latents are a seeded gaussian mixture of 16 dims: the time depends on the
-  count and the width of the latents, not on where they came from, and encoding a million
-  images first would only add the encode time the build benchmark already reports.
+  default (`UMAPProjection.index_params["max_fit"]` = 100,000) split into the UMAP fit and
+  the placement of the rest. Those latents are a seeded gaussian mixture of 16 dims: the time
+  depends on the count and the width of the latents, not on where they came from, and encoding
+  a million images first would only add the encode time the build benchmark already reports.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from app.index.build import QUALITY_MAX_POINTS, IndexParams
+from app.index.fitting import QUALITY_MAX_POINTS, IndexParams
 from app.index.projection import UMAPProjection
 from app.index.quality import trustworthiness
 from app.services.loaded import LoadedModel
@@ -37,7 +37,7 @@ class UmapSampleConfig:
     max_fit: int = 5_000  # the sample: a quarter, like 100k of 400k
     big_items: int = 1_000_000
     big_dim: int = 16
-    big_max_fit: int = IndexParams().umap_max_fit  # the app's default sample
+    big_max_fit: int = IndexParams().params_for("umap")["max_fit"]  # the app's default sample
     seed: int = 0
 
 

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_default_digits_vae_reaches_its_targets(tmp_path: Path) -> None:
-    """The model `make run` trains: kNN accuracy of latents >= 0.90, UMAP trustworthiness
-    >= 0.95 and above PCA's."""
+    """The model `make run` trains: kNN accuracy of latents >= 0.90, UMAP and t-SNE
+    trustworthiness >= 0.95 and above PCA's."""
     configure_torch(2)
     request = TrainRequest(train=TrainConfig(progress=False))  # the defaults of `make run`
     _, index = train_model(request, tmp_path, resolve_device("cpu"))
@@ -26,6 +26,7 @@ def test_default_digits_vae_reaches_its_targets(tmp_path: Path) -> None:
     trust = quality["trustworthiness"]
     assert trust["umap"] >= 0.95
     assert trust["umap"] > trust["pca"]
+    assert trust["tsne"] >= 0.95 and trust["tsne"] > trust["pca"]
 
 
 def test_shapes_vae_recovers_the_generating_factors(tmp_path: Path) -> None:

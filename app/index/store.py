@@ -9,9 +9,9 @@ Layout of ``<model>/index/`` (all arrays via numpy with ``allow_pickle=False``):
                          from these on request); absent for embeddings imported without images.
                          Read memory-mapped, so a large collection is not held in memory
     metadata.npz         one (N,) column per metadata field (float64 or unicode)
-    projection-<p>.npz   the fitted projection ``<p>`` (pca, umap), its inverse map and the
-                         faithfulness of the map per item (N,) f32 (app/index/faithfulness.py;
-                         absent for fewer than 11 items)
+    projection-<p>.npz   the fitted projection ``<p>`` (a name in app/index/projection.py's
+                         PROJECTIONS), its inverse map and the faithfulness of the map per item
+                         (N,) f32 (app/index/faithfulness.py; absent for fewer than 11 items)
 """
 
 from __future__ import annotations
@@ -24,15 +24,17 @@ from typing import Any
 import numpy as np
 
 from app.index.inverse import InverseMap
-from app.index.projection import Projection, projection_from_arrays
+from app.index.projection import projection_from_arrays
+from app.index.projection_base import Projection
 from models.atomic import atomic_dir
+from models.data.items import ItemColumns
 from models.errors import LatentExplorerError
 
 INDEX_VERSION = 3  # 2: metadata columns stored as col_<name>; 3: errors, images optional
 MANIFEST = "manifest.json"
 
 
-class IndexError_(LatentExplorerError):
+class IndexFolderError(LatentExplorerError):
     """An index folder that is missing, stale or damaged."""
 
 
@@ -40,14 +42,8 @@ class IndexError_(LatentExplorerError):
 class LatentIndex:
     """Everything the explorer precomputes about one model's latent space."""
 
-    latents: np.ndarray  # (N, D) float32
-    errors: np.ndarray | None  # (N,) float32, per-item reconstruction MSE; None: no decoder
-    images: np.ndarray | None  # (N, C, H, W) uint8; None: embeddings without images
-    labels: np.ndarray | None  # (N,) int64 or None
-    label_field: str | None
-    label_names: tuple[str, ...]
-    item_names: np.ndarray  # (N,) unicode
-    metadata: dict[str, np.ndarray]
+    items: ItemColumns  # latents always set; errors None without a decoder, images None
+    # for embeddings imported without images
     projections: dict[str, Projection]
     inverses: dict[str, InverseMap]
     quality: dict[str, Any] = field(default_factory=dict)
@@ -58,8 +54,46 @@ class LatentIndex:
     # projection -> (N,) float32: share of each item's 10 latent neighbours kept on that map
     faithfulness: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.items.latents is None:
+            raise IndexFolderError("an index needs the latents of its items")
+
     def __len__(self) -> int:
         return len(self.latents)
+
+    @property
+    def latents(self) -> np.ndarray:
+        """(N, D) float32."""
+        assert self.items.latents is not None  # checked in __post_init__
+        return self.items.latents
+
+    @property
+    def errors(self) -> np.ndarray | None:
+        return self.items.errors
+
+    @property
+    def images(self) -> np.ndarray | None:
+        return self.items.images
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        return self.items.labels
+
+    @property
+    def label_field(self) -> str | None:
+        return self.items.label_field
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return self.items.label_names
+
+    @property
+    def item_names(self) -> np.ndarray:
+        return self.items.item_names
+
+    @property
+    def metadata(self) -> dict[str, np.ndarray]:
+        return self.items.metadata
 
     @property
     def latent_dim(self) -> int:
@@ -146,7 +180,7 @@ def load_index(folder: Path) -> LatentIndex:
     """Read an index written by ``save_index``; nothing is refitted."""
     manifest = read_manifest(folder)
     if manifest is None:
-        raise IndexError_(f"{folder}: no readable index (run `latent-explorer index`)")
+        raise IndexFolderError(f"{folder}: no readable index (run `latent-explorer index`)")
     try:
         with np.load(folder / "items.npz", allow_pickle=False) as items:
             latents = items["latents"]
@@ -171,16 +205,19 @@ def load_index(folder: Path) -> LatentIndex:
             projections[name] = projection_from_arrays(name, proj, latents)
             inverses[name] = InverseMap.from_arrays(inv)
     except (OSError, KeyError, ValueError) as exc:
-        raise IndexError_(f"{folder}: damaged index ({exc}); rebuild with --force") from None
-    return LatentIndex(
-        latents=latents,
-        errors=errors,
-        images=images,
+        raise IndexFolderError(f"{folder}: damaged index ({exc}); rebuild with --force") from None
+    items = ItemColumns(
+        item_names=item_names,
         labels=labels if manifest["has_labels"] else None,
         label_field=manifest["label_field"],
         label_names=tuple(manifest["label_names"]),
-        item_names=item_names,
         metadata=metadata,
+        images=images,
+        latents=latents,
+        errors=errors,
+    )
+    return LatentIndex(
+        items=items,
         projections=projections,
         inverses=inverses,
         quality=manifest["quality"],

@@ -6,9 +6,9 @@ than one copy. Here the folder is listed first (names, class folders, metadata.c
 then decoded ``batch_size`` images at a time; each batch is converted to the model's channels,
 written straight into a memory-mapped .npy on disk and encoded. What stays in memory grows
 only by the latents, errors and names of the items (tens of bytes each), not their pixels.
-The projections and quality figures are then fitted by ``index_latents`` as for any index;
-they read images only in chunks (the data hash, ``save_images``) or as a capped subsample (the
-pixel kNN figure, at most ``KNN_MAX_POINTS`` images).
+The projections and quality figures are then fitted by ``index_latents`` (app/index/fitting.py)
+as for any index; they read images only in chunks (the data hash, ``save_images``) or as a
+capped subsample (the pixel kNN figure, at most ``KNN_MAX_POINTS`` images).
 
 The result is the in-memory path's: the same items in the same order (sorted by path; with
 ``size``, the same seeded subset), the same images, labels, metadata and data hash; latents
@@ -22,20 +22,14 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from app.index.build import (
-    IndexInput,
-    IndexParams,
-    cache_key,
-    cached_index,
-    content_sha256,
-    index_latents,
-)
+from app.index.fitting import IndexParams, cache_key, cached_index, content_sha256, index_latents
 from app.index.store import LatentIndex, save_index
 from app.workspace import index_dir
 from models.base import LatentModel
@@ -50,6 +44,7 @@ from models.data.folder import (
     read_square_rgb,
 )
 from models.data.imageops import check_subset_size, convert_channels
+from models.data.items import ItemColumns
 from models.errors import DatasetError
 from models.training import encode_all
 
@@ -64,30 +59,99 @@ SCRATCH_PREFIX = ".index.stream-"
 
 @dataclass
 class FolderScan:
-    """A folder decoded and encoded batch by batch; ``images`` lives on disk."""
+    """A folder decoded and encoded batch by batch; ``items.images`` lives on disk, memory-mapped
+    from a scratch .npy."""
 
-    images: np.ndarray  # (N, C, S, S) uint8, memory-mapped from a scratch .npy
-    latents: np.ndarray  # (N, D) float32
-    errors: np.ndarray | None  # (N,) float32; None for an encoder-only model
-    labels: np.ndarray | None
-    label_names: tuple[str, ...]
-    item_names: np.ndarray
-    metadata: dict[str, np.ndarray]
+    items: ItemColumns  # with latents, and errors unless the model is encoder-only
     skipped: int  # image files that could not be decoded
     data_sha256: str
     timings: dict[str, float] = field(default_factory=dict)
 
-    def index_input(self) -> IndexInput:
-        return IndexInput(
-            latents=self.latents,
-            errors=self.errors,
-            images=self.images,
-            labels=self.labels,
-            label_field="class" if self.label_names else None,
-            label_names=self.label_names,
-            item_names=self.item_names,
-            metadata=self.metadata,
-        )
+
+class _BatchEncoder:
+    """Collects decoded pictures into batches; each full batch is converted to the model's
+    channels, written into the memory-mapped ``rows`` and encoded."""
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        model: LatentModel,
+        device: torch.device | str,
+        batch_size: int,
+        bar: Any,
+    ) -> None:
+        self.rows = rows  # (capacity, C, S, S) uint8, filled in decode order
+        self.file_of_row = np.empty(len(rows), dtype=np.int64)  # listing index of each row
+        self.model = model
+        self.device = device
+        self.batch_size = batch_size
+        self.bar = bar
+        self.count = 0  # rows written
+        self.encode_seconds = 0.0
+        self.latents: list[np.ndarray] = []
+        self.errors: list[np.ndarray] = []
+        self._batch: list[np.ndarray] = []
+
+    @property
+    def full(self) -> bool:
+        return self.count == len(self.rows)
+
+    def add(self, file_index: int, picture: np.ndarray) -> None:
+        """Queue one (S, S, 3) picture; encode the batch once it is full or fills the rows."""
+        self.file_of_row[self.count + len(self._batch)] = file_index
+        self._batch.append(picture)
+        if len(self._batch) == self.batch_size or self.count + len(self._batch) == len(self.rows):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write and encode the queued pictures (nothing when none are queued)."""
+        if not self._batch:
+            return
+        rgb = np.stack(self._batch).transpose(0, 3, 1, 2)  # (B, S, S, 3) -> (B, 3, S, S)
+        channels = self.rows.shape[1]
+        pixels = np.ascontiguousarray(convert_channels(rgb, channels))  # (B, C, S, S)
+        self.rows[self.count : self.count + len(pixels)] = pixels
+        t0 = time.perf_counter()
+        z, e = encode_all(self.model, pixels, self.device, batch_size=len(pixels))
+        self.encode_seconds += time.perf_counter() - t0
+        self.latents.append(z)
+        if e is not None:
+            self.errors.append(e)
+        self.count += len(pixels)
+        self.bar.update(len(pixels))
+        self._batch.clear()
+
+
+def _check_scan(image_size: int, channels: int, size: int | None, batch_size: int) -> None:
+    check_image_size(image_size)
+    check_subset_size(size)
+    if channels not in (1, 3):
+        raise DatasetError(f"channels must be 1 (grey) or 3 (RGB), not {channels}")
+    if batch_size < 1:
+        raise DatasetError(f"batch size must be at least 1, not {batch_size}")
+
+
+def _decode_all(
+    listing: FolderListing,
+    encoder: _BatchEncoder,
+    image_size: int,
+    size: int | None,
+    seed: int,
+) -> int:
+    """Feed the listed images to ``encoder`` in ``load_folder``'s decode order until its rows
+    are full; returns how many files could not be decoded."""
+    skipped = 0
+    for i in decode_order(len(listing.names), size, seed):
+        picture = read_square_rgb(listing.path_of(int(i)), image_size)
+        if picture is None:
+            skipped += 1
+            encoder.bar.set_postfix(skipped=skipped, refresh=False)
+            continue
+        encoder.add(int(i), picture)
+        if encoder.full:
+            break
+    encoder.flush()
+    return skipped
 
 
 def scan_folder(
@@ -110,81 +174,36 @@ def scan_folder(
     """
     from tqdm import tqdm
 
-    check_image_size(image_size)
-    check_subset_size(size)
-    if channels not in (1, 3):
-        raise DatasetError(f"channels must be 1 (grey) or 3 (RGB), not {channels}")
-    if batch_size < 1:
-        raise DatasetError(f"batch size must be at least 1, not {batch_size}")
+    _check_scan(image_size, channels, size, batch_size)
     n_files = len(listing.names)
     capacity = n_files if size is None else min(size, n_files)
-    # Rows are filled in decode order; unreadable files leave the last rows unused.
-    written = np.lib.format.open_memmap(
+    # Unreadable files leave the last rows unused.
+    rows = np.lib.format.open_memmap(
         scratch / "decoded.npy",
         mode="w+",
         dtype=np.uint8,
         shape=(capacity, channels, image_size, image_size),
     )
-    chosen = np.empty(capacity, dtype=np.int64)  # file index of each written row
-    latents: list[np.ndarray] = []
-    errors: list[np.ndarray] = []
-    timings = {"decode": 0.0, "encode": 0.0}
-    count = skipped = 0
-    batch: list[np.ndarray] = []
-    bar = tqdm(total=capacity, desc="index", unit="img", disable=not progress, file=sys.stderr)
-
-    def flush() -> None:
-        nonlocal count
-        rgb = np.stack(batch).transpose(0, 3, 1, 2)  # (B, S, S, 3) -> (B, 3, S, S)
-        pixels = np.ascontiguousarray(convert_channels(rgb, channels))  # (B, C, S, S)
-        written[count : count + len(pixels)] = pixels
-        t0 = time.perf_counter()
-        z, e = encode_all(model, pixels, device, batch_size=len(pixels))
-        timings["encode"] += time.perf_counter() - t0
-        latents.append(z)
-        if e is not None:
-            errors.append(e)
-        count += len(pixels)
-        bar.update(len(pixels))
-        batch.clear()
-
     started = time.perf_counter()
-    try:
-        for i in decode_order(n_files, size, seed):
-            picture = read_square_rgb(listing.path_of(int(i)), image_size)
-            if picture is None:
-                skipped += 1
-                bar.set_postfix(skipped=skipped, refresh=False)
-                continue
-            chosen[count + len(batch)] = i
-            batch.append(picture)
-            if len(batch) == batch_size or count + len(batch) == capacity:
-                flush()
-                if count == capacity:
-                    break
-        if batch:
-            flush()
-    finally:
-        bar.close()
-    timings["decode"] = time.perf_counter() - started - timings["encode"]
-    check_decoded(listing, count, skipped, size)
+    with tqdm(
+        total=capacity, desc="index", unit="img", disable=not progress, file=sys.stderr
+    ) as bar:
+        encoder = _BatchEncoder(rows, model, device, batch_size, bar)
+        skipped = _decode_all(listing, encoder, image_size, size, seed)
+    timings = {"encode": encoder.encode_seconds}
+    timings["decode"] = time.perf_counter() - started - encoder.encode_seconds
+    check_decoded(listing, encoder.count, skipped, size)
 
     t0 = time.perf_counter()  # "hash": back to path order, the item columns, the data hash
-    picked, images, z_all, e_all = _in_path_order(
-        written, chosen[:count], np.concatenate(latents),
-        np.concatenate(errors) if errors else None, scratch,
+    picked, images, latents, errors = _in_path_order(
+        rows, encoder.file_of_row[: encoder.count], np.concatenate(encoder.latents),
+        np.concatenate(encoder.errors) if encoder.errors else None, scratch,
     )  # fmt: skip
     items = item_columns(listing, picked)
     digest = content_sha256(images, items.labels, items.metadata)
     timings["hash"] = time.perf_counter() - t0
     return FolderScan(
-        images=images,
-        latents=z_all,
-        errors=e_all,
-        labels=items.labels,
-        label_names=listing.classes,
-        item_names=items.item_names,
-        metadata=items.metadata,
+        items=replace(items, images=images, latents=latents, errors=errors),
         skipped=skipped,
         data_sha256=digest,
         timings=timings,
@@ -233,6 +252,32 @@ def remove_stale_scratch(folder: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def _listing_of(info: CheckpointInfo) -> FolderListing:
+    """The folder a ``folder:PATH`` model was trained on, listed."""
+    path = str(info.dataset["spec"]).strip().partition(":")[2]
+    if not path:
+        raise DatasetError("folder needs a path: folder:PATH, e.g. folder:./my-images")
+    return list_folder(path)
+
+
+def _fit_and_save(
+    scan: FolderScan, folder: Path, info: CheckpointInfo, params: IndexParams
+) -> LatentIndex:
+    """Fit the index on a scan and save it; the index then reads its images from the saved
+    copy, so the scratch copy can go."""
+    index = index_latents(
+        scan.items,
+        params,
+        key=cache_key(info, params),
+        data_sha256=scan.data_sha256,
+        timings=scan.timings,
+    )
+    save_index(index, index_dir(folder))
+    saved = np.load(index_dir(folder) / "images.npy", mmap_mode="r", allow_pickle=False)
+    index.items = replace(index.items, images=saved)
+    return index
+
+
 def refresh_folder_index(
     folder: Path,
     model: LatentModel,
@@ -249,17 +294,11 @@ def refresh_folder_index(
     The cached index is kept when its key and the folder's data hash (pixels, labels,
     metadata.csv) both match, unless ``force``; the hash needs every image decoded, so the
     scan runs either way and only the fitting is saved. Otherwise the index is fitted and
-    saved atomically; the returned index reads its images memory-mapped from the saved copy.
-    Scratch folders an interrupted run left in ``folder`` are deleted first.
+    saved atomically. Scratch folders an interrupted run left in ``folder`` are deleted first.
     """
     remove_stale_scratch(folder)
-    spec = dict(info.dataset)
-    path = str(spec["spec"]).strip().partition(":")[2]
-    if not path:
-        raise DatasetError("folder needs a path: folder:PATH, e.g. folder:./my-images")
-    listing = list_folder(path)
+    listing = _listing_of(info)
     cached = None if force else cached_index(folder, info, params)
-    channels = int(spec.get("channels") or model.image_shape[0])
     log.info(
         "%s: streaming %d images from %s in batches of %d",
         folder.name, len(listing.names), listing.root, batch_size,
@@ -272,10 +311,10 @@ def refresh_folder_index(
             listing,
             model,
             scratch,
-            image_size=int(spec["image_size"]),
-            channels=channels,
-            size=spec.get("size"),
-            seed=int(spec.get("seed", 0)),
+            image_size=int(info.dataset["image_size"]),
+            channels=int(info.dataset.get("channels") or model.image_shape[0]),
+            size=info.dataset.get("size"),
+            seed=int(info.dataset.get("seed", 0)),
             device=device,
             batch_size=batch_size,
             progress=progress,
@@ -284,18 +323,8 @@ def refresh_folder_index(
             log.warning("%s: skipped %d unreadable files", listing.root, scan.skipped)
         if cached is not None and cached.data_sha256 == scan.data_sha256:
             return cached, False
-        index = index_latents(
-            scan.index_input(),
-            params,
-            key=cache_key(info, params),
-            data_sha256=scan.data_sha256,
-            timings=scan.timings,
-        )
-        save_index(index, index_dir(folder))
-        # The scratch copy goes next: the index reads its images from the one just saved.
-        saved = index_dir(folder) / "images.npy"
-        index.images = np.load(saved, mmap_mode="r", allow_pickle=False)
-        del scan
+        index = _fit_and_save(scan, folder, info, params)
+        del scan  # its memory map of the scratch copy must close before the folder goes
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return index, True

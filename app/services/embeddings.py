@@ -14,13 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from app.index.build import IndexParams, embeddings_index
-from app.index.store import LatentIndex, save_index
-from app.workspace import check_name, index_dir
+from app.index.ensure import ensure_index
+from app.index.fitting import IndexParams
+from app.index.store import LatentIndex
+from app.workspace import check_name
 from models.atomic import atomic_dir
 from models.checkpoint import CheckpointInfo, write_config
 from models.embeddings import NO_IMAGES, EmbeddingsSource, write_source
 from models.errors import ConfigError
+from models.registry import load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,8 @@ def import_embeddings(
             weights_sha256=sha,
         )
         write_config(info, tmp)
-        index = embeddings_index(tmp, info, params)
-        save_index(index, index_dir(tmp))
+        # Loaded back as the server will load it, and indexed by the one ensure_index.
+        model, loaded_info = load_checkpoint(tmp)
+        index, _ = ensure_index(tmp, model, loaded_info, params, force=True)
     log.info("%s: %d embeddings of dimension %d imported", name, *source.vectors.shape)
     return folder, index

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from app.index.ann import ApproxNeighborIndex, make_neighbor_index
-from app.index.build import IndexParams, cached_index, ensure_index
+from app.index.ensure import ensure_index
+from app.index.fitting import IndexParams, has_fresh_key
 from app.index.neighbors import NeighborSearch
 from app.index.projection import DEFAULT_PROJECTION
 from app.index.store import LatentIndex
@@ -217,12 +218,11 @@ class ModelStore:
                 folder = workspace / name
                 model, info = load_checkpoint(folder, device, trust_code=trust_code)
                 params = IndexParams()
-                index = cached_index(folder, info, params)
-                if index is None:
+                if not has_fresh_key(folder, info, params):
                     if not build_missing_index:
                         raise NotFoundError(f"{folder}: no index; run `latent-explorer index`")
                     log.info("%s: building its index (first start)", name)
-                    index, _ = ensure_index(folder, model, info, params, device)
+                index, _ = ensure_index(folder, model, info, params, device)
                 loaded = LoadedModel(name, folder, model, info, index, device, ann_min_items)
                 loaded.warm_up()
             except LatentExplorerError as exc:

@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from app.index.build import DatasetChoice, IndexParams, dataset_for, ensure_index
+from app.index.build import dataset_for
+from app.index.ensure import ensure_index
+from app.index.fitting import IndexParams
 from app.index.store import LatentIndex
 from app.workspace import check_name, model_dir, model_name
 from models.atomic import atomic_dir
@@ -35,7 +37,7 @@ from models.checkpoint import (
     sha256_file,
     write_config,
 )
-from models.data import ImageSet
+from models.data import DatasetSpec, ImageSet
 from models.errors import ConfigError
 from models.imported import (
     UNIT_RANGE,
@@ -60,7 +62,7 @@ class PytorchImport:
 
     class_path: str
     weights: Path
-    dataset: DatasetChoice
+    dataset: DatasetSpec
     config: Path | None = None  # JSON object of keyword arguments for the class
     encode_method: str = "encode"
     decode_method: str | None = "decode"  # None: encoder only
@@ -72,7 +74,7 @@ class OnnxImport:
     """``import-model --encoder-onnx``: exported files, no code."""
 
     encoder: Path
-    dataset: DatasetChoice
+    dataset: DatasetSpec
     decoder: Path | None = None
     pixel_range: tuple[float, float] = UNIT_RANGE
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import torch
 
-from app.index.build import DatasetChoice, IndexParams, ensure_index
+from app.index.ensure import ensure_index
+from app.index.fitting import IndexParams
 from app.index.store import LatentIndex
 from app.workspace import check_name, model_name
+from models.data import DatasetSpec
 from models.registry import architecture, load_checkpoint, save_checkpoint
 from models.training import TrainConfig, train
 
@@ -47,7 +49,7 @@ def train_model(
     """Load data, train, save the checkpoint atomically, then build its index."""
     cls = architecture(request.architecture)  # fail on a bad name before loading any data
     name = check_name(request.name or model_name(request.dataset, cls.name, request.latent_dim))
-    choice = DatasetChoice(
+    choice = DatasetSpec(
         spec=request.dataset,
         image_size=request.image_size,
         channels=request.channels,

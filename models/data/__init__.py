@@ -1,16 +1,18 @@
 """Built-in datasets, loaded by spec: ``digits``, ``shapes``, ``mnist``, ``fashion-mnist``,
 ``folder:PATH``.
 
-``load_dataset`` is the one entry point; ``DATASETS`` maps each name to a loader taking a
-``DatasetRequest``. Heavy libraries (scikit-learn, torchvision) are imported by the loader that
+A ``DatasetSpec`` names a dataset, loads it and records it in a model's config.json
+(``load_dataset`` takes the same fields as keywords); ``DATASETS`` maps each name to a loader
+taking the spec. Heavy libraries (scikit-learn, torchvision) are imported by the loader that
 needs them, so importing this package is cheap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from models.data.base import ImageSet, check_image_size
 from models.data.digits import load_digits_set
@@ -22,7 +24,7 @@ from models.errors import DatasetError
 
 __all__ = [
     "DATASETS",
-    "DatasetRequest",
+    "DatasetSpec",
     "ImageSet",
     "check_image_size",
     "dataset_names",
@@ -31,31 +33,102 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class DatasetRequest:
-    """Everything ``load_dataset`` was asked for, handed to the chosen loader."""
+class DatasetSpec:
+    """A dataset as ``train`` and ``import-model`` name it, and as config.json records it.
 
-    argument: str  # the part after "name:" in the spec ("" when there is none)
-    image_size: int
-    channels: int | None
-    size: int | None
-    seed: int
-    data_dir: Path | None
-    download: bool
-    colour: bool
+    spec:       a name from ``dataset_names()``; ``folder:PATH`` for a folder of images
+    image_size: side of the square images in pixels (8..64)
+    channels:   1 (grey) or 3 (RGB) to convert to; None keeps the dataset's own
+    size:       number of items: a seeded subset, or for ``shapes`` how many to generate
+    seed:       seeds subsets and generated data, so a load is reproducible
+    data_dir:   folder holding downloaded datasets (``mnist``, ``fashion-mnist``)
+    colour:     ``shapes`` only: coloured shapes on 3 channels
+    download:   let torchvision fetch missing ``mnist``/``fashion-mnist`` files into data_dir
+                (a permission for this run, so not recorded)
+    """
+
+    spec: str
+    image_size: int = 32
+    channels: int | None = None
+    size: int | None = None
+    seed: int = 0
+    data_dir: Path | None = None
+    colour: bool = False
+    download: bool = False
+
+    @property
+    def name(self) -> str:
+        """The loader's name: the part of ``spec`` before any ":", lower case."""
+        return self.spec.strip().partition(":")[0].lower()
+
+    @property
+    def argument(self) -> str:
+        """The part of ``spec`` after "name:" ("" when there is none)."""
+        return self.spec.strip().partition(":")[2]
+
+    def load(self) -> ImageSet:
+        """Check the spec and load it as an ``ImageSet`` of square uint8 images."""
+        loader = DATASETS.get(self.name)
+        if loader is None or (self.argument and self.name not in _TAKES_ARGUMENT):
+            raise DatasetError(
+                f"unknown dataset {self.spec!r}: choose one of {', '.join(dataset_names())}"
+            )
+        check_image_size(self.image_size)
+        check_subset_size(self.size)
+        if self.channels is not None and self.channels not in (1, 3):
+            raise DatasetError(f"channels must be 1 (grey) or 3 (RGB), not {self.channels}")
+        if self.colour and self.name not in _COLOUR_OPTION:
+            raise DatasetError(
+                f"colour applies only to {', '.join(sorted(_COLOUR_OPTION))}, not {self.name}; "
+                "use channels=3 for RGB images"
+            )
+        dataset = loader(self)
+        if self.channels is not None and dataset.images.shape[1] != self.channels:
+            images = convert_channels(dataset.images, self.channels)
+            dataset = replace(dataset, items=replace(dataset.items, images=images))
+        return dataset
+
+    def record(self, data: ImageSet) -> dict[str, Any]:
+        """config.json's ``dataset``: what ``from_record`` needs to load it again."""
+        return {
+            "spec": self.spec,
+            "image_size": self.image_size,
+            "channels": data.image_shape[0],
+            "size": self.size,
+            "seed": self.seed,
+            "colour": self.colour,
+            "data_dir": str(self.data_dir) if self.data_dir else None,
+            "n_items": len(data),
+            "skipped": data.skipped,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> DatasetSpec:
+        """The spec a config.json ``dataset`` record (``record``'s output) describes."""
+        data_dir = record.get("data_dir")
+        return cls(
+            spec=str(record["spec"]),
+            image_size=int(record["image_size"]),
+            channels=record.get("channels"),
+            size=record.get("size"),
+            seed=int(record.get("seed", 0)),
+            data_dir=Path(data_dir) if data_dir else None,
+            colour=bool(record.get("colour", False)),
+        )
 
 
-def _digits(request: DatasetRequest) -> ImageSet:
+def _digits(request: DatasetSpec) -> ImageSet:
     return load_digits_set(image_size=request.image_size, size=request.size, seed=request.seed)
 
 
-def _shapes(request: DatasetRequest) -> ImageSet:
+def _shapes(request: DatasetSpec) -> ImageSet:
     return load_shapes(
         image_size=request.image_size, size=request.size, seed=request.seed, colour=request.colour
     )
 
 
-def _mnist_loader(name: str) -> Callable[[DatasetRequest], ImageSet]:
-    def load(request: DatasetRequest) -> ImageSet:
+def _mnist_loader(name: str) -> Callable[[DatasetSpec], ImageSet]:
+    def load(request: DatasetSpec) -> ImageSet:
         return load_mnist(
             name,
             image_size=request.image_size,
@@ -68,7 +141,7 @@ def _mnist_loader(name: str) -> Callable[[DatasetRequest], ImageSet]:
     return load
 
 
-def _folder(request: DatasetRequest) -> ImageSet:
+def _folder(request: DatasetSpec) -> ImageSet:
     if not request.argument:
         raise DatasetError("folder needs a path: folder:PATH, e.g. folder:./my-images")
     return load_folder(
@@ -80,7 +153,7 @@ def _folder(request: DatasetRequest) -> ImageSet:
     )
 
 
-DATASETS: dict[str, Callable[[DatasetRequest], ImageSet]] = {
+DATASETS: dict[str, Callable[[DatasetSpec], ImageSet]] = {
     "digits": _digits,
     "shapes": _shapes,
     "mnist": _mnist_loader("mnist"),
@@ -107,34 +180,10 @@ def load_dataset(
     download: bool = False,
     colour: bool = False,
 ) -> ImageSet:
-    """Load the dataset named by ``spec`` as an ``ImageSet`` of square uint8 images.
-
-    spec:       a name from ``dataset_names()``; ``folder:PATH`` for a folder of images
-    image_size: side of the square images in pixels (8..64)
-    channels:   1 (grey) or 3 (RGB) to convert to; None keeps the dataset's own
-    size:       number of items: a seeded subset, or for ``shapes`` how many to generate
-    seed:       seeds subsets and generated data, so a load is reproducible
-    data_dir:   folder holding downloaded datasets (``mnist``, ``fashion-mnist``)
-    download:   let torchvision fetch missing ``mnist``/``fashion-mnist`` files into data_dir
-    colour:     ``shapes`` only: coloured shapes on 3 channels
-    """
-    name, _, argument = spec.strip().partition(":")
-    name = name.lower()
-    loader = DATASETS.get(name)
-    if loader is None or (argument and name not in _TAKES_ARGUMENT):
-        raise DatasetError(f"unknown dataset {spec!r}: choose one of {', '.join(dataset_names())}")
-    check_image_size(image_size)
-    check_subset_size(size)
-    if channels is not None and channels not in (1, 3):
-        raise DatasetError(f"channels must be 1 (grey) or 3 (RGB), not {channels}")
-    if colour and name not in _COLOUR_OPTION:
-        raise DatasetError(
-            f"colour applies only to {', '.join(sorted(_COLOUR_OPTION))}, not {name}; "
-            "use channels=3 for RGB images"
-        )
-
-    request = DatasetRequest(
-        argument=argument,
+    """Load the dataset named by ``spec`` as an ``ImageSet`` of square uint8 images; the
+    arguments are ``DatasetSpec``'s fields."""
+    return DatasetSpec(
+        spec=spec,
         image_size=image_size,
         channels=channels,
         size=size,
@@ -142,8 +191,4 @@ def load_dataset(
         data_dir=data_dir,
         download=download,
         colour=colour,
-    )
-    dataset = loader(request)
-    if channels is not None and dataset.images.shape[1] != channels:
-        dataset = replace(dataset, images=convert_channels(dataset.images, channels))
-    return dataset
+    ).load()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from models.data.items import ItemColumns
 from models.errors import DatasetError
 
 MIN_IMAGE_SIZE = 8
@@ -14,41 +15,48 @@ MAX_IMAGE_SIZE = 64
 
 @dataclass(frozen=True)
 class ImageSet:
-    """A dataset held in memory.
+    """A dataset held in memory: its items' columns (``ItemColumns``), images always present.
 
-    images:      (N, C, H, W) uint8, C in {1, 3}
-    labels:      (N,) int64 class indices into ``label_names``, or None when unlabelled
-    label_field: the metadata column the labels come from ("digit", "shape", "class"), or None
-    metadata:    per-item columns, each an (N,) array: float64 for numeric factors,
-                 unicode (``np.str_``) for categorical ones; the label column is included
-    item_names:  (N,) unicode, a human name per item ("digits/0123", "cats/tom.png")
+    ``skipped`` counts files that could not be read (corrupt images in a folder).
     """
 
     name: str
-    images: np.ndarray
-    labels: np.ndarray | None
-    label_names: tuple[str, ...]
-    label_field: str | None
-    metadata: dict[str, np.ndarray] = field(default_factory=dict)
-    item_names: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.str_))
-    skipped: int = 0  # files that could not be read (corrupt images in a folder)
+    items: ItemColumns
+    skipped: int = 0
 
     def __post_init__(self) -> None:
-        n = len(self.images)
-        if self.images.ndim != 4 or self.images.dtype != np.uint8:
-            raise DatasetError(f"{self.name}: images must be (N, C, H, W) uint8")
-        if self.labels is not None and self.labels.shape != (n,):
-            raise DatasetError(f"{self.name}: {len(self.labels)} labels for {n} images")
-        for key, column in self.metadata.items():
-            if column.shape != (n,):
-                raise DatasetError(
-                    f"{self.name}: metadata column {key!r} has {len(column)} rows for {n} images"
-                )
-        if len(self.item_names) != n:
-            raise DatasetError(f"{self.name}: {len(self.item_names)} item names for {n} images")
+        if self.items.images is None:
+            raise DatasetError(f"{self.name}: a dataset needs its images")
+        self.items.check(self.name)
 
     def __len__(self) -> int:
         return len(self.images)
+
+    @property
+    def images(self) -> np.ndarray:
+        """(N, C, H, W) uint8, C in {1, 3}."""
+        assert self.items.images is not None  # checked in __post_init__
+        return self.items.images
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        return self.items.labels
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return self.items.label_names
+
+    @property
+    def label_field(self) -> str | None:
+        return self.items.label_field
+
+    @property
+    def metadata(self) -> dict[str, np.ndarray]:
+        return self.items.metadata
+
+    @property
+    def item_names(self) -> np.ndarray:
+        return self.items.item_names
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

@@ -11,6 +11,7 @@ import numpy as np
 
 from models.data.base import ImageSet, check_image_size
 from models.data.imageops import resize_stack, subset_indices
+from models.data.items import ItemColumns
 
 NAME = "digits"
 LABEL_NAMES = tuple(str(d) for d in range(10))
@@ -32,12 +33,12 @@ def load_digits_set(*, image_size: int, size: int | None = None, seed: int = 0) 
     index = subset_indices(len(source), size, seed, NAME)
     images = resize_stack(source[index] * (255.0 / _MAX_INK), image_size)  # (N, S, S)
     labels = targets[index]
-    return ImageSet(
-        name=NAME,
-        images=images[:, None],  # (N, 1, S, S)
-        labels=labels,
-        label_names=LABEL_NAMES,
-        label_field="digit",
-        metadata={"digit": np.array(LABEL_NAMES, dtype=np.str_)[labels]},
+    items = ItemColumns(
         item_names=np.array([f"digit-{i:04d}" for i in index], dtype=np.str_),
+        labels=labels,
+        label_field="digit",
+        label_names=LABEL_NAMES,
+        metadata={"digit": np.array(LABEL_NAMES, dtype=np.str_)[labels]},
+        images=images[:, None],  # (N, 1, S, S)
     )
+    return ImageSet(name=NAME, items=items)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ from PIL import Image, ImageOps
 from models.data.base import ImageSet, check_image_size
 from models.data.csvmeta import CSV_NAME, CsvMetadata, read_metadata_csv
 from models.data.imageops import check_subset_size, convert_channels
+from models.data.items import ItemColumns
 from models.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -95,17 +96,10 @@ def check_decoded(listing: FolderListing, readable: int, skipped: int, size: int
         )
 
 
-@dataclass(frozen=True)
-class ItemColumns:
-    """Everything about the chosen items except their pixels."""
-
-    labels: np.ndarray | None  # (N,) int64 into the listing's classes; None when flat
-    metadata: dict[str, np.ndarray]  # "class" (when labelled), "file", then the CSV's columns
-    item_names: np.ndarray  # (N,) unicode relative paths
-
-
 def item_columns(listing: FolderListing, picked: np.ndarray) -> ItemColumns:
-    """Labels, metadata and names of the items ``picked`` (indices into ``listing.names``)."""
+    """Every column but the pixels of the items ``picked`` (indices into ``listing.names``):
+    names are the relative paths, labels index the listing's classes (None when flat), and
+    metadata holds "class" (when labelled), "file", then the CSV's columns."""
     chosen = [listing.names[i] for i in picked]  # the listing's strings, not copies
     relative = np.array(chosen, dtype=np.str_)
     metadata: dict[str, np.ndarray] = {}
@@ -127,7 +121,13 @@ def item_columns(listing: FolderListing, picked: np.ndarray) -> ItemColumns:
                 len(relative),
             )
         metadata |= columns
-    return ItemColumns(labels=labels, metadata=metadata, item_names=relative)
+    return ItemColumns(
+        item_names=relative,
+        labels=labels,
+        label_field="class" if listing.classes else None,
+        label_names=listing.classes,
+        metadata=metadata,
+    )
 
 
 def load_folder(
@@ -172,17 +172,8 @@ def load_folder(
         channels = 3 if int(spread.max()) > COLOUR_TOLERANCE else 1
     images = convert_channels(rgb, channels)
 
-    items = item_columns(listing, picked)
-    return ImageSet(
-        name=f"folder:{path}",
-        images=images,
-        labels=items.labels,
-        label_names=listing.classes,
-        label_field="class" if listing.classes else None,
-        metadata=items.metadata,
-        item_names=items.item_names,
-        skipped=skipped,
-    )
+    items = replace(item_columns(listing, picked), images=images)
+    return ImageSet(name=f"folder:{path}", items=items, skipped=skipped)
 
 
 def _image_names(root: Path) -> list[str]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from models.data.base import ImageSet, check_image_size
 from models.data.imageops import resize_stack, subset_indices
+from models.data.items import ItemColumns
 from models.errors import DatasetError
 
 # Every file torchvision's MNIST checks for before it reads anything, train split first.
@@ -84,15 +85,15 @@ def load_mnist(
     index = subset_indices(len(source), size, seed, name)
     labels = targets[index].astype(np.int64)
     images = resize_stack(source[index], image_size)  # (N, S, S)
-    return ImageSet(
-        name=name,
-        images=images[:, None],  # (N, 1, S, S)
-        labels=labels,
-        label_names=variant.label_names,
-        label_field=variant.label_field,
-        metadata={variant.label_field: np.array(variant.label_names, dtype=np.str_)[labels]},
+    items = ItemColumns(
         item_names=np.array([f"{name}-{i:05d}" for i in index], dtype=np.str_),
+        labels=labels,
+        label_field=variant.label_field,
+        label_names=variant.label_names,
+        metadata={variant.label_field: np.array(variant.label_names, dtype=np.str_)[labels]},
+        images=images[:, None],  # (N, 1, S, S)
     )
+    return ImageSet(name=name, items=items)
 
 
 def _read_train_split(

@@ -28,6 +28,7 @@ import numpy as np
 
 from models.data.base import ImageSet, check_image_size
 from models.data.imageops import check_subset_size
+from models.data.items import ItemColumns
 
 NAME = "shapes"
 DEFAULT_SIZE = 20_000
@@ -97,15 +98,15 @@ def load_shapes(
     else:
         images = np.rint(levels).astype(np.uint8)[coverage][:, None]  # (N, 1, S, S)
 
-    return ImageSet(
-        name=NAME,
-        images=images,
-        labels=_index_of(factors["shape"], SHAPES),
-        label_names=SHAPES,
-        label_field="shape",
-        metadata=factors,
+    items = ItemColumns(
         item_names=np.array([f"{NAME}-{i:05d}" for i in range(n)], dtype=np.str_),
+        labels=_index_of(factors["shape"], SHAPES),
+        label_field="shape",
+        label_names=SHAPES,
+        metadata=factors,
+        images=images,
     )
+    return ImageSet(name=NAME, items=items)
 
 
 def _index_of(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:

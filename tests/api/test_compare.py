@@ -15,6 +15,7 @@ from app.index.store import LatentIndex, load_index
 from app.main import create_app
 from app.services.compare import check_aligned
 from app.workspace import INDEX_DIR
+from models.data.items import ItemColumns
 from models.errors import ConflictError
 from tests.api.helpers import assert_error
 from tests.compare_workspace import EMBEDDINGS, OTHER, VAE, build_compare_workspace
@@ -54,8 +55,10 @@ def test_models_on_the_same_items_align_and_list_their_figures(
         "knn_accuracy",
         "trustworthiness.pca",
         "trustworthiness.umap",
+        "trustworthiness.tsne",
         "faithfulness.pca",
         "faithfulness.umap",
+        "faithfulness.tsne",
     ]
     qa, qb = quality[VAE], quality[EMBEDDINGS]
     # the VAE reconstructs; the embeddings have no decoder, so no figure (null)
@@ -65,7 +68,7 @@ def test_models_on_the_same_items_align_and_list_their_figures(
     assert figures["knn_accuracy"]["a"] == pytest.approx(qa["knn_accuracy"])
     assert figures["knn_accuracy"]["b"] == pytest.approx(qb["knn_accuracy"])
     for key in ("trustworthiness", "faithfulness"):
-        for projection in ("pca", "umap"):
+        for projection in ("pca", "umap", "tsne"):
             row = figures[f"{key}.{projection}"]
             assert row["a"] == pytest.approx(qa[key][projection])
             assert row["b"] == pytest.approx(qb[key][projection])
@@ -114,14 +117,9 @@ def test_the_compare_page_is_served(cc: TestClient) -> None:
 
 def tiny_index(names: list[str]) -> LatentIndex:
     return LatentIndex(
-        latents=np.zeros((len(names), 2), np.float32),
-        errors=None,
-        images=None,
-        labels=None,
-        label_field=None,
-        label_names=(),
-        item_names=np.array(names),
-        metadata={},
+        items=ItemColumns(
+            item_names=np.array(names), latents=np.zeros((len(names), 2), np.float32)
+        ),
         projections={},
         inverses={},
     )

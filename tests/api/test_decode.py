@@ -28,7 +28,7 @@ def test_a_latent_decodes_to_the_models_image(
     assert result["latent"] == latent
     expected = decode_reference(np.array([latent]))[0]
     assert np.abs(png_pixels(result["image"]).astype(int) - expected).max() <= 1
-    for name in ("umap", "pca"):
+    for name in ("umap", "pca", "tsne"):
         place = index.projections[name].transform(np.array([latent]))[0]
         np.testing.assert_allclose(result["positions"][name], place, atol=1e-5)
 
@@ -40,14 +40,14 @@ def test_an_id_decodes_its_stored_latent(
     result = decode(client, api, {"id": item_id})
     np.testing.assert_array_equal(np.float32(result["latent"]), index.latents[item_id])
     # A dataset latent is placed exactly on its own item on both maps.
-    for name in ("umap", "pca"):
+    for name in ("umap", "pca", "tsne"):
         own = index.projections[name].embedding_[item_id]
         np.testing.assert_allclose(result["positions"][name], own, atol=1e-5)
     expected = decode_reference(index.latents[item_id][None])[0]
     assert np.abs(png_pixels(result["image"]).astype(int) - expected).max() <= 1
 
 
-@pytest.mark.parametrize("projection", ["umap", "pca"])
+@pytest.mark.parametrize("projection", ["umap", "pca", "tsne"])
 def test_the_inverse_map_is_exact_at_data_points(
     client: TestClient, api: str, index: LatentIndex, projection: str
 ) -> None:

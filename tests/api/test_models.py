@@ -32,7 +32,7 @@ def test_models_lists_the_model_with_its_sizes(
     assert model["latent_dim"] == 4
     assert model["image_shape"] == [1, 16, 16]
     assert model["n_items"] == len(index) == 1797  # sklearn's digits, every item
-    assert model["projections"] == ["pca", "umap"]
+    assert model["projections"] == ["pca", "umap", "tsne"]
     assert model["label_field"] == "digit"
     assert model["label_names"] == [str(d) for d in range(10)]
     assert model["metadata_fields"] == {"digit": "category"}
@@ -48,7 +48,7 @@ def test_one_model_is_the_same_as_its_list_entry(client: TestClient, api: str) -
     assert response.json() == listed
 
 
-@pytest.mark.parametrize("projection", ["umap", "pca"])
+@pytest.mark.parametrize("projection", ["umap", "pca", "tsne"])
 def test_points_are_the_index_embedding_as_columns(
     client: TestClient, api: str, index: LatentIndex, projection: str
 ) -> None:

@@ -239,7 +239,7 @@ def test_an_upload_to_an_encoder_only_model_is_placed_without_a_reconstruction(
     np.testing.assert_allclose(item["latent"], index.latents[item_id], atol=1e-5)
     umap_xy = index.projections["umap"].embedding_[item_id]
     np.testing.assert_allclose(item["positions"]["umap"], umap_xy, atol=1e-3)
-    assert set(item["positions"]) == {"pca", "umap"}
+    assert set(item["positions"]) == {"pca", "umap", "tsne"}
     ids, dist = brute_force_neighbours(index.latents, np.asarray(item["latent"]), 5, "euclidean")
     assert item["neighbours"]["ids"] == ids.tolist()
     np.testing.assert_allclose(item["neighbours"]["distances"], dist, atol=1e-4)

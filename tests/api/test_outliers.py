@@ -13,6 +13,7 @@ from app.config import Settings
 from app.index.store import LatentIndex
 from app.main import create_app
 from app.services.outliers import worst_reconstructed
+from models.data.items import ItemColumns
 from tests.api.helpers import assert_error
 from tests.decoderless import add_embeddings
 
@@ -55,15 +56,13 @@ def test_twenty_by_default(client: TestClient, api: str) -> None:
 
 def test_ties_are_ordered_by_id_and_the_percentile_counts_them(index: LatentIndex) -> None:
     errors = np.array([0.5, 0.9, 0.5, 0.1, 0.9, 0.5, 0.3], dtype=np.float32)
-    tied = LatentIndex(
+    items = ItemColumns(
+        item_names=np.array([f"i{k}" for k in range(7)]),
         latents=np.zeros((7, 2), np.float32),
         errors=errors,
-        images=None,
-        labels=None,
-        label_field=None,
-        label_names=(),
-        item_names=np.array([f"i{k}" for k in range(7)]),
-        metadata={},
+    )
+    tied = LatentIndex(
+        items=items,
         projections={},
         inverses={},
     )

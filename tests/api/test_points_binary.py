@@ -45,7 +45,7 @@ def decode(body: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return header, columns
 
 
-@pytest.fixture(scope="module", params=["umap", "pca"])
+@pytest.fixture(scope="module", params=["umap", "pca", "tsne"])
 def binary(client: TestClient, api: str, request: pytest.FixtureRequest) -> dict[str, Any]:
     projection = request.param
     response = client.get(f"{api}/points", params={"projection": projection, "format": "binary"})
@@ -168,7 +168,7 @@ def test_unknown_format_is_a_422_naming_the_choices(client: TestClient, api: str
 def test_binary_unknown_projection_and_model_keep_the_error_shape(
     client: TestClient, api: str
 ) -> None:
-    response = client.get(f"{api}/points", params={"format": "binary", "projection": "tsne"})
+    response = client.get(f"{api}/points", params={"format": "binary", "projection": "isomap"})
     assert "umap" in assert_error(response, 422, "unknown_projection")
     response = client.get("/api/models/nope/points", params={"format": "binary"})
     assert_error(response, 404)

@@ -64,7 +64,7 @@ def encoded(response: Any) -> dict[str, Any]:
     (item,) = response.json()["items"]
     latent = np.asarray(item["latent"], dtype=np.float64)
     assert latent.shape == (LATENT_DIM,) and np.isfinite(latent).all()
-    assert set(item["positions"]) == {"pca", "umap"}
+    assert set(item["positions"]) == {"pca", "umap", "tsne"}
     assert np.isfinite(np.asarray(list(item["positions"].values()))).all()
     png_pixels(item["image"], SIZE)  # the reconstruction: a grey 16 x 16 PNG
     png_pixels(item["input"], SIZE)  # the upload as the model sees it

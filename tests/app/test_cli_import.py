@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from app.cli import main
-from app.index.build import IndexParams
+from app.index.fitting import IndexParams
 from app.services.loaded import ModelStore
 from models.data import load_dataset
 from tests.models.onnx_graphs import linear_decoder, linear_encoder

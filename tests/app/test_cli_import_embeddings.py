@@ -60,7 +60,7 @@ def test_import_writes_an_entry_that_info_lists(
     assert dataset["n_items"] == N and dataset["format"] == "tsv"
     assert dataset["label_field"] == "digit" and dataset["label_names"] == ["0", "1", "2"]
     assert dataset["metadata_fields"] == ["name", "digit"] and dataset["has_images"]
-    assert set(entry["quality"]["trustworthiness"]) == {"pca", "umap"}
+    assert set(entry["quality"]["trustworthiness"]) == {"pca", "umap", "tsne"}
 
     # the same name again: refused unless --force, and the entry is left as it was
     before = listing(ws)

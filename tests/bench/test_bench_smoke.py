@@ -138,7 +138,8 @@ def small_loaded(loaded: Any) -> Any:
     """The same model over a 300-item index: umap-learn fits it in about a second."""
     from dataclasses import replace
 
-    from app.index.build import IndexParams, build_index
+    from app.index.build import build_index
+    from app.index.fitting import IndexParams
     from models.data import load_dataset
 
     data = load_dataset("digits", image_size=loaded.image_shape[1], size=300, seed=0)

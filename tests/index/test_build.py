@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.index.build import IndexParams, cache_key, cached_index, ensure_index
+from app.index.ensure import ensure_index
+from app.index.fitting import IndexParams, cache_key, cached_index
 from app.index.store import load_index, read_manifest
 from app.workspace import index_dir
 from models.registry import load_checkpoint
@@ -32,7 +33,7 @@ def test_index_holds_every_item_with_latents_thumbnails_metadata_and_projections
     assert index.errors.shape == (n,) and (index.errors >= 0).all()
     assert index.labels is not None and np.bincount(index.labels).tolist()[0] == 178
     assert index.label_field == "digit" and index.metadata["digit"][0] == "0"
-    assert set(index.projections) == {"pca", "umap"}
+    assert set(index.projections) == {"pca", "umap", "tsne"}
     for name, projection in index.projections.items():
         assert projection.embedding_.shape == (n, 2)
         # the inverse map sends an item's own 2D position back to (about) its latent
@@ -57,7 +58,7 @@ def test_quality_figures_are_stored(loaded) -> None:
     assert 0 < quality["reconstruction_mse"] < 0.1
     assert 0.5 < quality["knn_accuracy"] <= 1.0  # tiny 4-epoch model; real targets: test_quality
     assert 0.9 < quality["knn_accuracy_pixels"] <= 1.0
-    assert set(quality["trustworthiness"]) == {"pca", "umap"}
+    assert set(quality["trustworthiness"]) == {"pca", "umap", "tsne"}
     assert quality["trustworthiness"]["umap"] > quality["trustworthiness"]["pca"]
 
 
@@ -68,7 +69,7 @@ def test_reloading_reads_the_cache_and_does_not_refit(loaded, monkeypatch) -> No
     def no_refit(*args, **kwargs):
         raise AssertionError("the index was rebuilt although its cache matches")
 
-    monkeypatch.setattr("app.index.build.build_index", no_refit)
+    monkeypatch.setattr("app.index.ensure.build_index", no_refit)
     index, built = ensure_index(folder, model, info, IndexParams())
     assert not built and len(index) == 1797
     assert (index_dir(folder) / "manifest.json").stat().st_mtime_ns == before
@@ -77,7 +78,7 @@ def test_reloading_reads_the_cache_and_does_not_refit(loaded, monkeypatch) -> No
 def test_the_cache_key_changes_with_weights_data_spec_and_parameters(loaded) -> None:
     _, _, info = loaded
     base = cache_key(info, IndexParams())
-    assert cache_key(info, IndexParams(umap_neighbors=30)) != base
+    assert cache_key(info, IndexParams(projection_params={"umap": {"n_neighbors": 30}})) != base
     assert cache_key(info, IndexParams(seed=1)) != base
     changed = type(info)(**{**info.__dict__, "weights_sha256": "0" * 64})
     assert cache_key(changed, IndexParams()) != base
@@ -86,16 +87,20 @@ def test_the_cache_key_changes_with_weights_data_spec_and_parameters(loaded) -> 
     assert cached_index(Path("/nonexistent"), info, IndexParams()) is None
 
 
-def test_loading_a_cached_index_does_not_import_umap_or_numba(workspace: Path, model_name) -> None:
+def test_loading_a_cached_index_does_not_import_umap_numba_or_opentsne(
+    workspace: Path, model_name
+) -> None:
     code = (
         "import sys; from pathlib import Path;"
         "from app.index.store import load_index;"
         f"i = load_index(Path({str(workspace / model_name / 'index')!r}));"
         "i.inverses['umap'].transform(i.projections['umap'].embedding_[:3]);"
         "i.projections['umap'].transform(i.latents[:3]);"
-        "print(json.dumps(['umap' in sys.modules, 'numba' in sys.modules]))"
+        "i.projections['tsne'].transform(i.latents[:3]);"
+        "print(json.dumps(['umap' in sys.modules, 'numba' in sys.modules,"
+        " 'openTSNE' in sys.modules]))"
     )
     out = subprocess.run(
         [sys.executable, "-c", "import json;" + code], capture_output=True, text=True, check=True
     )
-    assert json.loads(out.stdout) == [False, False]
+    assert json.loads(out.stdout) == [False, False, False]

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from app.index import faithfulness as faith
-from app.index.build import IndexInput, IndexParams, index_latents
 from app.index.faithfulness import item_faithfulness, mean_faithfulness, shared_counts
+from app.index.fitting import IndexParams, index_latents
 from app.index.quality import neighbor_preservation
 from app.index.store import load_index, save_index
+from models.data.items import ItemColumns
 from models.errors import ConfigError
 
 
@@ -114,17 +115,12 @@ def test_validation(plane: np.ndarray) -> None:
         item_faithfulness(plane[:1], {"m": plane[:1]})
 
 
-def small_index(latents: np.ndarray) -> IndexInput:
+def small_index(latents: np.ndarray) -> ItemColumns:
     n = len(latents)
-    return IndexInput(
+    return ItemColumns(
+        item_names=np.array([f"item-{i}" for i in range(n)]),
         latents=latents,
         errors=np.linspace(0.0, 1.0, n, dtype=np.float32),
-        images=None,
-        labels=None,
-        label_field=None,
-        label_names=(),
-        item_names=np.array([f"item-{i}" for i in range(n)]),
-        metadata={},
     )
 
 

@@ -169,8 +169,10 @@ print("umap" in sys.modules, "numba" in sys.modules)
 
 
 def test_validation_names_allowed_values(blobs: np.ndarray) -> None:
-    with pytest.raises(ConfigError, match="projection must be one of pca, umap; got 'tsne'"):
-        make_projection("tsne")
+    with pytest.raises(
+        ConfigError, match="projection must be one of pca, umap, tsne; got 'isomap'"
+    ):
+        make_projection("isomap")
     with pytest.raises(ConfigError, match="allowed: n_neighbors, min_dist, seed, max_fit"):
         make_projection("umap", neighbours=5)
     with pytest.raises(ConfigError, match="n_neighbors must be an integer from 2 to 9"):
@@ -234,7 +236,7 @@ def _through_npz(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def test_large_samples_place_by_approximate_neighbours_stably(
     monkeypatch: pytest.MonkeyPatch, swiss_roll: np.ndarray
 ) -> None:
-    import app.index.projection as projection_module
+    import app.index.projection_base as projection_module
     from app.index.ann import ApproxNeighborIndex
 
     monkeypatch.setattr(projection_module, "APPROX_PLACEMENT_MIN", 200)

@@ -16,7 +16,9 @@ import torch
 from PIL import Image
 
 from app.cli import main
-from app.index.build import IndexParams, build_index, data_hash, dataset_for, ensure_index
+from app.index.build import build_index, dataset_for
+from app.index.ensure import ensure_index
+from app.index.fitting import IndexParams, data_hash
 from app.index.store import LatentIndex, load_index, read_manifest
 from app.index.stream import SCRATCH_PREFIX, refresh_folder_index, scan_folder
 from app.services.attributes import derive_attributes
@@ -150,15 +152,15 @@ def test_a_seeded_subset_streams_the_items_load_folder_picks(images: Path, tmp_p
         batch_size=4,
     )  # fmt: skip
     subset = load_folder(images, image_size=16, channels=3, size=11, seed=4)
-    assert scan.item_names.tolist() == subset.item_names.tolist()
-    assert scan.item_names.tolist() == sorted(scan.item_names.tolist())
+    assert scan.items.item_names.tolist() == subset.item_names.tolist()
+    assert scan.items.item_names.tolist() == sorted(scan.items.item_names.tolist())
     assert subset.item_names.tolist() != sorted(list_folder(images).names)[:11]  # a real subset
-    np.testing.assert_array_equal(np.asarray(scan.images), subset.images)
+    np.testing.assert_array_equal(np.asarray(scan.items.images), subset.images)
     latents, errors = encode_all(model, subset.images, "cpu")
-    np.testing.assert_allclose(scan.latents, latents, rtol=1e-5, atol=1e-6)
-    assert errors is not None and scan.errors is not None
-    np.testing.assert_allclose(scan.errors, errors, rtol=1e-5, atol=1e-7)
-    _same_columns(scan.metadata, subset.metadata)
+    np.testing.assert_allclose(scan.items.latents, latents, rtol=1e-5, atol=1e-6)
+    assert errors is not None and scan.items.errors is not None
+    np.testing.assert_allclose(scan.items.errors, errors, rtol=1e-5, atol=1e-7)
+    _same_columns(scan.items.metadata, subset.metadata)
 
 
 def test_ensure_index_streams_a_folder_model_and_then_reads_the_cache(
@@ -170,8 +172,8 @@ def test_ensure_index_streams_a_folder_model_and_then_reads_the_cache(
     def in_memory(*args: object, **kwargs: object) -> None:
         raise AssertionError("a folder model without data must not be loaded into memory")
 
-    monkeypatch.setattr("app.index.build.dataset_for", in_memory)
-    monkeypatch.setattr("app.index.build.build_index", in_memory)
+    monkeypatch.setattr("app.index.ensure.dataset_for", in_memory)
+    monkeypatch.setattr("app.index.ensure.build_index", in_memory)
     index, built = ensure_index(folder, model, info, PCA_ONLY)
     assert built and len(index) == 48 and isinstance(index, LatentIndex)
     again, built = ensure_index(folder, model, info, PCA_ONLY)
@@ -186,7 +188,7 @@ def test_index_command_rebuilds_when_metadata_csv_changes(
     workspace = tmp_path / "ws"
     _checkpoint(workspace / "pictures-vae-3", pictures)
     monkeypatch.setattr(
-        "app.index.build.IndexParams", functools.partial(IndexParams, projections=("pca",))
+        "app.index.fitting.IndexParams", functools.partial(IndexParams, projections=("pca",))
     )
     manifest = index_dir(workspace / "pictures-vae-3") / "manifest.json"
     command = ["index", "--workspace", str(workspace), "--device", "cpu", "--no-progress"]
@@ -261,7 +263,7 @@ def test_streaming_memory_stays_flat_as_the_folder_grows(tmp_path: Path) -> None
         scan = scan_folder(listing, model, scratch, image_size=16, channels=3, batch_size=64)
         peaks[name] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        assert scan.latents.shape == (sizes[name], 3)
+        assert scan.items.latents.shape == (sizes[name], 3)
         del scan
     tracemalloc.start()
     loaded = load_folder(big, image_size=16, channels=3)

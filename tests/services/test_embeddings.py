@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.index.build import IndexInput, IndexParams, index_latents
+from app.index.fitting import IndexParams, index_latents
 from app.services.embeddings import (
     MISSING_LABEL,
     EmbeddingsImport,
     import_embeddings,
     labels_from,
 )
+from models.data.items import ItemColumns
 from models.embeddings import (
     MAX_EMBEDDING_DIM,
     MIN_EMBEDDING_DIM,
@@ -83,23 +84,16 @@ def test_the_fewest_vectors_build_an_index_even_with_one_item_a_class(tmp_path: 
     n = MIN_EMBEDDING_ROWS
     source = _source(seeded_vectors(n, 2), word=np.array([f"w{i}" for i in range(n)]))
     _, index = import_embeddings(EmbeddingsImport(source, label_field="word"), tmp_path, "few")
-    assert len(index) == n and set(index.projections) == {"pca", "umap"}
+    assert len(index) == n and set(index.projections) == {"pca", "umap", "tsne"}
     assert len(index.label_names) == n and "knn_accuracy" not in index.quality
-    assert set(index.quality["trustworthiness"]) == {"pca", "umap"}
+    assert set(index.quality["trustworthiness"]) == {"pca", "umap", "tsne"}
 
 
 def test_the_minimum_is_tight_one_vector_fewer_and_the_index_fails() -> None:
     # What MIN_EMBEDDING_ROWS stands for: the index itself cannot be built from one fewer.
     n = MIN_EMBEDDING_ROWS - 1
-    data = IndexInput(
-        latents=seeded_vectors(n, 2),
-        errors=None,
-        images=None,
-        labels=None,
-        label_field=None,
-        label_names=(),
-        item_names=np.array([f"item-{i}" for i in range(n)]),
-        metadata={},
+    data = ItemColumns(
+        item_names=np.array([f"item-{i}" for i in range(n)]), latents=seeded_vectors(n, 2)
     )
     with pytest.raises(ConfigError, match="n_neighbors"):
         index_latents(data, IndexParams(), key="key", data_sha256="sha")

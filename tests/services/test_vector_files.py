@@ -182,7 +182,7 @@ def test_projector_tsv_with_a_header_line(entries: dict[str, Entry]) -> None:
 def test_entry_has_projections_and_exact_neighbours(entries: dict[str, Entry], name: str) -> None:
     entry = entries[name]
     index = entry.loaded.index
-    assert set(index.projections) == {"pca", "umap"}
+    assert set(index.projections) == {"pca", "umap", "tsne"}
     assert index.projections["umap"].embedding_.shape == (N, 2)
     query = entry.vectors[7]
     found, distances = entry.loaded.neighbor_index("euclidean").query(query, 6)
