@@ -144,7 +144,7 @@ def small_loaded(loaded: Any) -> Any:
 
     data = load_dataset("digits", image_size=loaded.image_shape[1], size=300, seed=0)
     index = build_index(loaded.model, loaded.info, data, IndexParams(), loaded.device)
-    return replace(loaded, index=index, neighbors={})
+    return replace(loaded, index=index)  # its caches (init=False fields) start empty
 
 
 def figures_by_key(figures: list[Figure]) -> dict[str, dict[str, Any]]:

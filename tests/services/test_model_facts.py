@@ -13,7 +13,8 @@ from app.services.model_facts import describe_model, describe_models, health
 def test_a_model_is_described_from_its_index(m: LoadedModel) -> None:
     facts = describe_model(m)
     assert (facts.name, facts.latent_dim, facts.n_items) == (m.name, 4, 1797)
-    assert facts.default_projection == "umap" and set(facts.projections) == {"pca", "umap"}
+    assert facts.default_projection == "umap"
+    assert set(facts.projections) == {"pca", "umap", "tsne"}
     np.testing.assert_allclose(facts.latent_std, m.index.latents.std(0), rtol=1e-5)
     assert m.latent_std() is m.latent_std()  # computed once, not per request
     assert "data_dir" not in facts.dataset
