@@ -3,6 +3,7 @@ valid requests, and /docs serves the interactive page."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -92,3 +93,15 @@ def test_docs_page_loads_the_schema(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/html")
     assert "swagger-ui" in response.text
     assert "/openapi.json" in response.text
+
+
+def test_docs_pages_load_nothing_from_outside(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assert "https://" not in html, page  # no CDN script, style, favicon or font
+        for asset in re.findall(r'(?:src|href)="([^"]+)"', html):
+            response = client.get(asset)
+            assert response.status_code == 200, asset
+            assert (
+                b"cdn.redoc.ly" not in response.content and b"cdn.jsdelivr" not in response.content
+            )
