@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from models.embeddings import MAX_EMBEDDING_DIM
 
@@ -22,7 +22,8 @@ class Strict(BaseModel):
 class RefIn(Strict):
     """A place in latent space: give exactly one of ``id``, ``latent`` or ``point``."""
 
-    id: int | None = Field(None, ge=0, description="dataset item id", examples=[7])
+    # Strict: `true` or `"3"` is refused (422), not read as item 1 or 3.
+    id: StrictInt | None = Field(None, ge=0, description="dataset item id", examples=[7])
     latent: Latent | None = Field(None, max_length=MAX_LATENT, description="latent vector")
     point: tuple[float, float] | None = Field(
         None, description="2D point on a projection; decoded through the index's inverse map"
@@ -197,8 +198,9 @@ class AttributeIn(Strict):
         },
     )
     name: str = Field("", max_length=100)
-    group_a: list[int] = Field(max_length=1_000_000)
-    group_b: list[int] = Field(max_length=1_000_000)
+    # Item ids are JSON integers: `true` or `"3"` is refused (422), not read as 1 or 3.
+    group_a: list[StrictInt] = Field(max_length=1_000_000)
+    group_b: list[StrictInt] = Field(max_length=1_000_000)
 
 
 class TermIn(Strict):
