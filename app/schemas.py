@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 from pydantic.config import JsonDict
 
 from app.services.arithmetic import MAX_WEIGHT
@@ -20,6 +20,17 @@ from models.embeddings import MAX_EMBEDDING_DIM
 MAX_LATENT = MAX_EMBEDDING_DIM
 
 Latent = list[float]
+
+
+def _json_integer(value: Any) -> Any:
+    """An item id must be a JSON number: ``true`` or ``"3"`` would otherwise be read as item
+    1 or 3. A number with no fraction (``3.0``) is an integer to JSON Schema, and stays one."""
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("an item id is a JSON integer, not true/false or text")
+    return value
+
+
+ItemId = Annotated[int, BeforeValidator(_json_integer)]
 
 
 class Strict(BaseModel):
@@ -63,14 +74,13 @@ class RefIn(Strict):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": REF_ONE_OF})
 
-    # Strict: `true` or `"3"` is refused (422), not read as item 1 or 3.
-    id: StrictInt | None = Field(None, ge=0, description=PER_MODEL_ITEM, examples=[7])
+    id: ItemId | None = Field(None, ge=0, description=PER_MODEL_ITEM, examples=[7])
     latent: Latent | None = Field(
         None,
-        min_length=MIN_MAPPED_DIM,
         max_length=MAX_LATENT,
         description=f"a latent vector: {PER_MODEL_LATENT}",
-        json_schema_extra={"items": LATENT_ITEMS},
+        # In the document only: a latent too short keeps its own code, wrong_latent_size.
+        json_schema_extra={"items": LATENT_ITEMS, "minItems": MIN_MAPPED_DIM},
     )
     point: tuple[float, float] | None = Field(
         None,
@@ -260,13 +270,12 @@ class AttributeIn(Strict):
         },
     )
     name: str = Field("", max_length=100)
-    # Item ids are JSON integers: `true` or `"3"` is refused (422), not read as 1 or 3.
-    group_a: list[StrictInt] = Field(
+    group_a: list[ItemId] = Field(
         max_length=1_000_000,
         description=f"at least one item; each {PER_MODEL_ITEM}",
         json_schema_extra={"minItems": 1, "items": {"type": "integer", "minimum": 0}},
     )
-    group_b: list[StrictInt] = Field(
+    group_b: list[ItemId] = Field(
         max_length=1_000_000,
         description=f"at least one item; each {PER_MODEL_ITEM}",
         json_schema_extra={"minItems": 1, "items": {"type": "integer", "minimum": 0}},
@@ -287,10 +296,10 @@ class TermIn(Strict):
     )
     vector: Latent | None = Field(
         None,
-        min_length=MIN_MAPPED_DIM,
         max_length=MAX_LATENT,
         description=f"a direction: {PER_MODEL_LATENT}",
-        json_schema_extra={"items": LATENT_ITEMS},
+        # In the document only: a latent too short keeps its own code, wrong_latent_size.
+        json_schema_extra={"items": LATENT_ITEMS, "minItems": MIN_MAPPED_DIM},
     )
     weight: float = Field(
         1.0,

@@ -28,7 +28,13 @@ async def encode_images(
     m: ModelDep,
     worker: WorkerDep,
     settings: SettingsDep,
-    file: Annotated[list[UploadFile], File(description="image files")],
+    file: Annotated[
+        list[UploadFile],
+        File(
+            description="image files: one or more (at most the server's max_batch_images)",
+            json_schema_extra={"minItems": 1},
+        ),
+    ],
     k: Annotated[
         int,
         Query(

@@ -236,7 +236,7 @@ def test_arithmetic_k_message_names_the_allowed_range(client: TestClient, api: s
     assert "k must be from 0 to 1000" in assert_error(response, 422, "bad_k")
 
 
-@pytest.mark.parametrize("group", [[True], ["3"], [3.0]])
-def test_group_ids_are_strict_integers(client: TestClient, api: str, group: list[Any]) -> None:
+@pytest.mark.parametrize("group", [[True], ["3"], [1, False]])
+def test_group_ids_are_json_integers(client: TestClient, api: str, group: list[Any]) -> None:
     response = client.post(f"{api}/attributes", json={"group_a": group, "group_b": [4]})
-    assert "valid integer" in assert_error(response, 422, "invalid_input")
+    assert "a JSON integer" in assert_error(response, 422, "invalid_input")
