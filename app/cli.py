@@ -6,6 +6,7 @@
     latent-explorer serve  --workspace workspace --host 127.0.0.1 --port 8000 [--device auto]
     latent-explorer run    --workspace workspace     (train the default model if none, then serve)
     latent-explorer import-embeddings --vectors vectors.tsv [--metadata metadata.tsv] [--label COL]
+    latent-explorer import-embeddings --projector-config projector_config.json [--tensor NAME]
     latent-explorer import-model --class mypkg.vae:MyVAE --weights m.safetensors --dataset digits
     latent-explorer export-onnx --model NAME --out DIR    (the three in app/cli_import.py)
 

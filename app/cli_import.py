@@ -186,12 +186,37 @@ def add_import_embeddings(sub: argparse._SubParsersAction[argparse.ArgumentParse
         "import-embeddings",
         help="import precomputed embeddings (.npy, .parquet, projector .tsv) as a workspace entry",
     )
-    p.add_argument(
-        "--vectors", type=Path, required=True, help=".npy, .parquet or projector vectors.tsv"
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--vectors", type=Path, help=".npy, .parquet or projector vectors.tsv")
+    source.add_argument(
+        "--projector-config",
+        type=Path,
+        help="the Embedding Projector's projector_config.json: imports every tensor it lists "
+        "(raw float32 .bytes of tensorShape), with its metadataPath and sprite",
     )
+    p.add_argument("--tensor", help="--projector-config: import only the tensor of this name")
     p.add_argument("--metadata", type=Path, help="projector metadata.tsv, or .csv with a header")
     p.add_argument("--vector-column", help=".parquet: the list column holding the vectors")
-    p.add_argument("--label", help="metadata column whose values become the labels")
+    p.add_argument(
+        "--label",
+        help="metadata column whose values become the labels (default: the only column of a "
+        "one-column metadata file)",
+    )
+    p.add_argument(
+        "--numeric",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="keep this metadata column as numbers (a column of whole numbers with at most "
+        "50 distinct values is otherwise a category); repeatable",
+    )
+    p.add_argument(
+        "--categorical",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="make this metadata column a category whatever its values; repeatable",
+    )
     p.add_argument("--name", help="entry name (default: the vectors file's name without suffix)")
     p.add_argument("--workspace", type=Path, default=None)
     p.add_argument("--force", action="store_true", help="replace an entry of the same name")
@@ -212,23 +237,56 @@ def add_import_embeddings(sub: argparse._SubParsersAction[argparse.ArgumentParse
 
 def cmd_import_embeddings(args: argparse.Namespace) -> int:
     from app.services.embeddings import import_embeddings
-    from app.services.vector_files import VectorFiles, default_name, read_vector_files
+    from app.services.projector_config import read_projector_config
+    from app.services.vector_files import (
+        VectorFiles,
+        default_name,
+        read_vector_files,
+        safe_name,
+    )
     from app.workspace import check_name
 
-    name = check_name(args.name or default_name(args.vectors))  # before reading big files
-    request = read_vector_files(
-        VectorFiles(
-            vectors=args.vectors,
-            metadata=args.metadata,
-            vector_column=args.vector_column,
-            label=args.label,
-            image_column=args.image_column,
-            sprite=args.sprite,
-            sprite_size=tuple(args.sprite_size) if args.sprite_size else None,
-            image_size=args.image_size,
-        )
+    files = VectorFiles(
+        vectors=args.vectors or Path(),
+        metadata=args.metadata,
+        vector_column=args.vector_column,
+        label=args.label,
+        image_column=args.image_column,
+        sprite=args.sprite,
+        sprite_size=tuple(args.sprite_size) if args.sprite_size else None,
+        image_size=args.image_size,
+        numeric=tuple(args.numeric),
+        categorical=tuple(args.categorical),
     )
-    folder, index = import_embeddings(request, args.workspace, name, overwrite=args.force)
-    log.info("%d embeddings of dimension %d written to %s", *index.latents.shape, folder)
-    log.info("quality: %s", json.dumps(index.quality))
+    if args.projector_config is None:
+        if args.tensor is not None:
+            raise ConfigError("--tensor chooses a tensor of --projector-config")
+        named = [(args.name or default_name(args.vectors), files)]
+    else:
+        given = [
+            flag
+            for flag, value in (("--metadata", args.metadata), ("--sprite", args.sprite))
+            if value is not None
+        ]
+        if given:
+            raise ConfigError(
+                f"{', '.join(given)}: the projector config names each tensor's files; "
+                "leave these out"
+            )
+        tensors = read_projector_config(args.projector_config, files, args.tensor)
+        if args.name is not None and len(tensors) > 1:
+            raise ConfigError(
+                f"--name names one entry, and {args.projector_config} lists {len(tensors)} "
+                "tensors: choose one with --tensor, or leave --name out (each is named "
+                "after its tensorName)"
+            )
+        named = [(args.name or safe_name(t.name), t.files) for t in tensors]
+    names = [check_name(name) for name, _ in named]  # before reading big files
+    if len(set(names)) < len(names):
+        raise ConfigError(f"two tensors would get the same entry name: {', '.join(names)}")
+    for name, one in zip(names, (f for _, f in named), strict=True):
+        request = read_vector_files(one)
+        folder, index = import_embeddings(request, args.workspace, name, overwrite=args.force)
+        log.info("%d embeddings of dimension %d written to %s", *index.latents.shape, folder)
+        log.info("quality: %s", json.dumps(index.quality))
     return 0

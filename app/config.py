@@ -52,6 +52,13 @@ class Settings(BaseModel):
     max_batch_images: int = Field(
         16, ge=1, le=256, description="Most images accepted in one multipart upload."
     )
+    max_custom_attributes: int = Field(
+        100,
+        ge=0,
+        description="Most attribute vectors users may define per model while the server runs "
+        "(POST .../attributes); past it 409 too_many_attributes. They live in memory until "
+        "the server restarts, so a cap keeps a client in a loop from filling it.",
+    )
     max_inflight: int = Field(
         64, ge=1, description="Requests served at once; past it the server answers 503 at once."
     )

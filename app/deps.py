@@ -50,3 +50,8 @@ ReadyExplorerDep = Annotated[Explorer | None, Depends(get_ready_explorer)]
 StoreDep = Annotated[ModelStore, Depends(get_store)]
 WorkerDep = Annotated[InferenceWorker, Depends(get_worker)]
 ModelDep = Annotated[LoadedModel, Depends(get_model)]
+# Read as text, so that any path answers 404 unknown_item rather than a validation error.
+ItemIdPath = Annotated[
+    str,
+    Path(description="a dataset item id: 0 to the model's `n_items` - 1 (GET /api/models/{model})"),
+]

@@ -6,7 +6,8 @@ Services raise ``LatentExplorerError`` subclasses (models/errors.py), which carr
 ``status`` and ``code``. ``error_body`` turns any exception into the shape: those errors,
 FastAPI's own validation and routing errors, and (as a 500) anything unexpected. The HTTP
 handlers, the middleware and the drag WebSocket all answer with it. docs/errors.md lists which
-status each kind of mistake gets. Nothing a user sends produces a 500.
+status each kind of mistake gets. Nothing a user sends produces a 500, except a failure of an
+imported model's own code (``model_error``).
 """
 
 from __future__ import annotations
@@ -67,11 +68,15 @@ ERROR_DESCRIPTIONS = {
     "images (`no_images`)",
     409: "The model cannot do this: precomputed embeddings have no encoder (`no_encoder`), and "
     "without a decoder there are no decoded images or reconstruction errors (`no_decoder`); "
-    "two models on different datasets cannot be compared (`not_comparable`); the message says "
-    "what works",
+    "two models on different datasets cannot be compared (`not_comparable`); the model already "
+    "has `max_custom_attributes` user-defined attributes (`too_many_attributes`); the message "
+    "says what works",
     413: "Request body over `max_upload_bytes`, or an image over `max_image_pixels`",
     415: "The upload is not a PNG, JPEG, GIF, WebP or BMP image (judged by its content)",
     422: "Invalid input: the message names the field and what is allowed",
+    500: "The model itself failed (`model_error`): an imported model's own code raised or "
+    "returned something unusable; the message names its step and line, the server's log has "
+    "the traceback",
     503: "Too many requests in flight (`max_inflight`): retry after `Retry-After` seconds",
 }
 
@@ -85,7 +90,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 # Every /api/models/... operation can answer these; routers add what is theirs alone (415).
-API_ERRORS = error_responses(400, 401, 404, 413, 422, 503)
+API_ERRORS = error_responses(400, 401, 404, 413, 422, 500, 503)
 
 
 HTTP_CODES = {
@@ -110,6 +115,16 @@ def _describe(errors: list[Any]) -> str:
     return "; ".join(parts)
 
 
+def log_model_error(exc: LatentExplorerError, where: str) -> None:
+    """Log a failure of the model itself (``model_error``) with the traceback of what the
+    model's code raised: the one-line message is what the client gets, the traceback is for
+    whoever runs the server."""
+    cause = exc.__cause__ or exc.__context__ or exc
+    log.error(
+        "%s on %s: %s", exc.code, where, exc, exc_info=(type(cause), cause, cause.__traceback__)
+    )
+
+
 _METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 
 
@@ -132,7 +147,9 @@ def allowed_methods(request: Request) -> list[str]:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LatentExplorerError)
-    async def domain_error(_: Request, exc: LatentExplorerError) -> JSONResponse:
+    async def domain_error(request: Request, exc: LatentExplorerError) -> JSONResponse:
+        if exc.status >= 500:
+            log_model_error(exc, f"{request.method} {request.url.path}")
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)

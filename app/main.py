@@ -79,6 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Encode, project, decode, interpolate and do arithmetic in latent spaces.",
         lifespan=partial(_serve, settings=settings),
+        # /docs and /redoc are app.routers.docs: the same pages, their assets served locally.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.ready = False

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+from pydantic.config import JsonDict
 
+from app.services.arithmetic import MAX_WEIGHT
+from app.services.neighbors import METRICS
+from app.services.paths import MAX_STEPS, METHODS, MIN_STEPS
+from app.services.refs import LATENT_LIMIT, MAX_COORDINATE, MAX_K
+from app.services.traversal import MAX_RADIUS, MAX_TRAVERSE_STEPS, MIN_TRAVERSE_STEPS
+from models.base import MIN_MAPPED_DIM
 from models.embeddings import MAX_EMBEDDING_DIM
 
 # The widest latent of any entry: imported embeddings (trained models stop at
@@ -15,20 +22,77 @@ MAX_LATENT = MAX_EMBEDDING_DIM
 Latent = list[float]
 
 
+def _json_integer(value: Any) -> Any:
+    """An item id must be a JSON number: ``true`` or ``"3"`` would otherwise be read as item
+    1 or 3. A number with no fraction (``3.0``) is an integer to JSON Schema, and stays one."""
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("an item id is a JSON integer, not true/false or text")
+    return value
+
+
+ItemId = Annotated[int, BeforeValidator(_json_integer)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def exactly_one_of(*fields: str) -> list[JsonValue]:
+    """The OpenAPI ``oneOf`` for a body that takes exactly one of ``fields``: one branch per
+    field, which must be there and not null while the others are absent or null (the server
+    reads a null as absent). Only the document says so: the check itself stays in the
+    services, with its own error code (``bad_reference``, ``bad_term``, ``bad_arithmetic``)."""
+    branches: list[JsonValue] = [
+        {
+            "required": [field],
+            "properties": {
+                other: {"not": {"type": "null"}} if other == field else {"type": "null"}
+                for other in fields
+            },
+        }
+        for field in fields
+    ]
+    return branches
+
+
+# Static bounds shown in the document; the services check them with their own error codes.
+LATENT_ITEMS: JsonDict = {"type": "number", "minimum": -LATENT_LIMIT, "maximum": LATENT_LIMIT}
+COORDINATE: JsonDict = {"type": "number", "minimum": -MAX_COORDINATE, "maximum": MAX_COORDINATE}
+PER_MODEL_LATENT = (
+    "exactly the model's `latent_dim` values (GET /api/models/{model}), each within "
+    f"+-{LATENT_LIMIT:g}"
+)
+PER_MODEL_PROJECTION = (
+    "one of the model's `projections` (GET /api/models/{model}; e.g. `pca`, `umap`)"
+)
+PER_MODEL_ITEM = "a dataset item id: 0 to the model's `n_items` - 1 (GET /api/models/{model})"
+REF_ONE_OF = exactly_one_of("id", "latent", "point")
 
 
 class RefIn(Strict):
     """A place in latent space: give exactly one of ``id``, ``latent`` or ``point``."""
 
-    id: int | None = Field(None, ge=0, description="dataset item id", examples=[7])
-    latent: Latent | None = Field(None, max_length=MAX_LATENT, description="latent vector")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": REF_ONE_OF})
+
+    id: ItemId | None = Field(None, ge=0, description=PER_MODEL_ITEM, examples=[7])
+    latent: Latent | None = Field(
+        None,
+        max_length=MAX_LATENT,
+        description=f"a latent vector: {PER_MODEL_LATENT}",
+        # In the document only: a latent too short keeps its own code, wrong_latent_size.
+        json_schema_extra={"items": LATENT_ITEMS, "minItems": MIN_MAPPED_DIM},
+    )
     point: tuple[float, float] | None = Field(
-        None, description="2D point on a projection; decoded through the index's inverse map"
+        None,
+        description="2D point [x, y] on a projection; decoded through the index's inverse map",
+        json_schema_extra={"items": COORDINATE},  # both coordinates: one bound
     )
     projection: str | None = Field(
-        None, max_length=32, description="projection of `point` (default umap)", examples=["umap"]
+        None,
+        max_length=32,
+        description=f"projection of `point`: {PER_MODEL_PROJECTION}; default: the model's "
+        "`default_projection`",
+        examples=["umap"],
     )
 
 
@@ -139,7 +203,8 @@ class DecodeIn(RefIn):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"point": [1.5, -0.3], "projection": "umap"}, {"latent": [0.0] * 8}]
+            "examples": [{"point": [1.5, -0.3], "projection": "umap"}, {"latent": [0.0] * 8}],
+            "oneOf": REF_ONE_OF,
         },
     )
 
@@ -153,9 +218,17 @@ class InterpolateIn(Strict):
     )
     start: RefIn
     end: RefIn
-    steps: int = Field(8, description="2 to 64 frames, endpoints included")
-    method: str = Field("slerp", description="lerp or slerp")
-    projection: str | None = Field(None, max_length=32, description="where to draw the path")
+    steps: int = Field(
+        8,
+        description=f"{MIN_STEPS} to {MAX_STEPS} frames, endpoints included",
+        json_schema_extra={"minimum": MIN_STEPS, "maximum": MAX_STEPS},
+    )
+    method: str = Field(
+        "slerp", description="lerp or slerp", json_schema_extra={"enum": list(METHODS)}
+    )
+    projection: str | None = Field(
+        None, max_length=32, description=f"where to draw the path: {PER_MODEL_PROJECTION}"
+    )
 
 
 class InterpolateOut(BaseModel):
@@ -197,14 +270,42 @@ class AttributeIn(Strict):
         },
     )
     name: str = Field("", max_length=100)
-    group_a: list[int] = Field(max_length=1_000_000)
-    group_b: list[int] = Field(max_length=1_000_000)
+    group_a: list[ItemId] = Field(
+        max_length=1_000_000,
+        description=f"at least one item; each {PER_MODEL_ITEM}",
+        json_schema_extra={"minItems": 1, "items": {"type": "integer", "minimum": 0}},
+    )
+    group_b: list[ItemId] = Field(
+        max_length=1_000_000,
+        description=f"at least one item; each {PER_MODEL_ITEM}",
+        json_schema_extra={"minItems": 1, "items": {"type": "integer", "minimum": 0}},
+    )
 
 
 class TermIn(Strict):
-    attribute: str | None = Field(None, max_length=200, description="an attribute id")
-    vector: Latent | None = Field(None, max_length=MAX_LATENT)
-    weight: float = 1.0
+    """One term of a sum: exactly one of ``attribute`` or ``vector``, times ``weight``."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"oneOf": exactly_one_of("attribute", "vector")}
+    )
+
+    attribute: str | None = Field(
+        None,
+        max_length=200,
+        description="an attribute id of the model (GET /api/models/{model}/attributes)",
+    )
+    vector: Latent | None = Field(
+        None,
+        max_length=MAX_LATENT,
+        description=f"a direction: {PER_MODEL_LATENT}",
+        # In the document only: a latent too short keeps its own code, wrong_latent_size.
+        json_schema_extra={"items": LATENT_ITEMS, "minItems": MIN_MAPPED_DIM},
+    )
+    weight: float = Field(
+        1.0,
+        description=f"within +-{MAX_WEIGHT:g}",
+        json_schema_extra={"minimum": -MAX_WEIGHT, "maximum": MAX_WEIGHT},
+    )
 
 
 class AnalogyIn(Strict):
@@ -222,23 +323,43 @@ class ArithmeticIn(Strict):
             "examples": [
                 {"start": {"id": 3}, "terms": [{"attribute": "digit:8-3", "weight": 1.0}], "k": 5},
                 {"analogy": {"a": {"id": 1}, "b": {"id": 2}, "c": {"id": 3}}},
-            ]
+            ],
+            "oneOf": exactly_one_of("start", "analogy"),
         },
     )
     start: RefIn | None = None
     terms: list[TermIn] = Field(default_factory=list, max_length=64)
     analogy: AnalogyIn | None = None
-    k: int = Field(8, description="neighbours to return, 0 to 1000")
-    metric: str = "euclidean"
+    k: int = Field(
+        8,
+        description=f"neighbours to return, 0 to {MAX_K} (and at most the model's `n_items`)",
+        json_schema_extra={"minimum": 0, "maximum": MAX_K},
+    )
+    metric: str = Field(
+        "euclidean",
+        description="euclidean or cosine",
+        json_schema_extra={"enum": list(METRICS)},
+    )
 
 
 class NeighboursIn(RefIn):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"id": 5, "k": 10, "metric": "euclidean"}]},
+        json_schema_extra={
+            "examples": [{"id": 5, "k": 10, "metric": "euclidean"}],
+            "oneOf": REF_ONE_OF,
+        },
     )
-    k: int = Field(10, description="1 to 1000")
-    metric: str = Field("euclidean", description="euclidean or cosine")
+    k: int = Field(
+        10,
+        description=f"1 to {MAX_K} (and below the model's `n_items`)",
+        json_schema_extra={"minimum": 1, "maximum": MAX_K},
+    )
+    metric: str = Field(
+        "euclidean",
+        description="euclidean or cosine",
+        json_schema_extra={"enum": list(METRICS)},
+    )
 
 
 class TraverseIn(Strict):
@@ -255,10 +376,22 @@ class TraverseIn(Strict):
     )
     start: RefIn
     attributes: list[str] | None = Field(
-        None, min_length=1, max_length=32, description="attribute ids; default: every dimension"
+        None,
+        min_length=1,
+        max_length=32,
+        description="attribute ids of the model (GET /api/models/{model}/attributes); "
+        "default: every dimension",
     )
-    steps: int = Field(7, description="images per row, 3 to 15")
-    radius: float = Field(3.0, description="reach in standard deviations, up to 10")
+    steps: int = Field(
+        7,
+        description=f"images per row, {MIN_TRAVERSE_STEPS} to {MAX_TRAVERSE_STEPS}",
+        json_schema_extra={"minimum": MIN_TRAVERSE_STEPS, "maximum": MAX_TRAVERSE_STEPS},
+    )
+    radius: float = Field(
+        3.0,
+        description=f"reach in standard deviations, above 0 and up to {MAX_RADIUS:g}",
+        json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_RADIUS},
+    )
 
 
 class TraverseRowOut(BaseModel):

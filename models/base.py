@@ -47,9 +47,10 @@ class ModelConfig:
                     f"image size {h}x{w} px is out of range: "
                     f"allowed {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} px per side"
                 )
-        if not 1 <= self.latent_dim <= MAX_LATENT_DIM:
+        if not MIN_MAPPED_DIM <= self.latent_dim <= MAX_LATENT_DIM:
             raise ConfigError(
-                f"latent dimension {self.latent_dim} is out of range: allowed 1 to {MAX_LATENT_DIM}"
+                f"latent dimension {self.latent_dim} is out of range: allowed {MIN_MAPPED_DIM} "
+                f"to {MAX_LATENT_DIM} (the maps are 2-D projections of the latents)"
             )
 
     def to_dict(self) -> dict[str, Any]:

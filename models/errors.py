@@ -106,4 +106,10 @@ class ConfigError(LatentExplorerError):
 
 class ModelCodeError(LatentExplorerError):
     """An imported model (the user's own class or ONNX file) that cannot be imported, raised,
-    or returned something of the wrong shape; the message names the step and the file:line."""
+    or returned something of the wrong shape; the message names the step and the file:line.
+
+    While serving, the model itself failed, not the request: the one 500 the API answers on
+    purpose (``model_error``), with the traceback in the server's log."""
+
+    status = 500
+    code = "model_error"

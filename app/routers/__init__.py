@@ -7,6 +7,7 @@ from app.routers import (
     attributes,
     compare,
     decode,
+    docs,
     drag,
     encode,
     health,
@@ -32,4 +33,5 @@ ROUTERS = [
     compare.router,
     drag.router,
     pages.router,
+    docs.router,
 ]

@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.convert import attribute_out
-from app.deps import ModelDep
-from app.errors import API_ERRORS
+from app.deps import ModelDep, SettingsDep
+from app.errors import API_ERRORS, error_responses
 from app.schemas import AttributeIn, AttributeOut, AttributesOut
 from app.services import attribute_catalog
 
@@ -28,6 +28,10 @@ async def list_attributes(m: ModelDep) -> AttributesOut:
     "/{model}/attributes",
     summary="Define an attribute vector from two groups of items: centroid(A) - centroid(B)",
     status_code=201,
+    responses=error_responses(409),
 )
-async def create_attribute(m: ModelDep, body: AttributeIn) -> AttributeOut:
-    return attribute_out(attribute_catalog.add_attribute(m, body.name, body.group_a, body.group_b))
+async def create_attribute(m: ModelDep, settings: SettingsDep, body: AttributeIn) -> AttributeOut:
+    attribute = attribute_catalog.add_attribute(
+        m, body.name, body.group_a, body.group_b, limit=settings.max_custom_attributes
+    )
+    return attribute_out(attribute)

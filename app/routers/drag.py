@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from app.errors import error_body
+from app.errors import error_body, log_model_error
 from app.services.drag import drag_frame, open_drag
 from app.services.explorer import Explorer
 from models.errors import LatentExplorerError
@@ -37,6 +37,8 @@ async def drag_stream(websocket: WebSocket, model: str, projection: str = "umap"
         except Exception as exc:  # an error frame, and the stream goes on
             if not isinstance(exc, LatentExplorerError):
                 log.exception("drag frame failed on %s", session.model.name)
+            elif exc.status >= 500:  # the model's own code failed (model_error)
+                log_model_error(exc, f"drag on {session.model.name}")
             await websocket.send_json(error_body(exc))
             return
         await websocket.send_json(frame)

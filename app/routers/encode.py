@@ -28,8 +28,21 @@ async def encode_images(
     m: ModelDep,
     worker: WorkerDep,
     settings: SettingsDep,
-    file: Annotated[list[UploadFile], File(description="image files")],
-    k: Annotated[int, Query(description="neighbours to return per image (0 to 1000)")] = 8,
+    file: Annotated[
+        list[UploadFile],
+        File(
+            description="image files: one or more (at most the server's max_batch_images)",
+            json_schema_extra={"minItems": 1},
+        ),
+    ],
+    k: Annotated[
+        int,
+        Query(
+            description="neighbours to return per image (0 to 1000, and at most the model's "
+            "`n_items`)",
+            json_schema_extra={"minimum": 0, "maximum": 1000},
+        ),
+    ] = 8,
 ) -> EncodeOut:
     uploads = [Upload(await f.read(), f.filename) for f in file]
     encoded = await encode_uploads(

@@ -6,7 +6,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import ExplorerDep, ModelDep
+from app.deps import ExplorerDep, ItemIdPath, ModelDep
 from app.errors import API_ERRORS
 from app.schemas import ItemOut, ModelOut, ModelsOut, NamesOut
 from app.services import items
@@ -67,7 +67,12 @@ Both forms are serialised once per model and projection and then served from mem
 )
 async def get_points(
     m: ModelDep,
-    projection: str | None = Query(None, max_length=32, description="umap or pca"),
+    projection: str | None = Query(
+        None,
+        max_length=32,
+        description="one of the model's `projections` (e.g. umap, pca); default: its "
+        "`default_projection`",
+    ),
     points_format: Literal["json", "binary"] = Query(
         "json", alias="format", description="`json` (default) or `binary` (see above)"
     ),
@@ -90,7 +95,7 @@ async def get_names(m: ModelDep) -> Response:
 
 
 @router.get("/{model}/items/{item_id}", summary="One dataset item's name, label and metadata")
-async def get_item(m: ModelDep, item_id: str) -> ItemOut:
+async def get_item(m: ModelDep, item_id: ItemIdPath) -> ItemOut:
     return ItemOut(**asdict(items.describe_item(m, item_id)))
 
 
@@ -104,7 +109,7 @@ IMAGE_CACHING = {"Cache-Control": "max-age=3600"}
     response_class=Response,
     responses={200: PNG},
 )
-async def get_item_image(m: ModelDep, item_id: str) -> Response:
+async def get_item_image(m: ModelDep, item_id: ItemIdPath) -> Response:
     png = items.item_png(m, item_id)
     return Response(png, media_type="image/png", headers=IMAGE_CACHING)
 
@@ -115,6 +120,6 @@ async def get_item_image(m: ModelDep, item_id: str) -> Response:
     response_class=Response,
     responses={200: PNG},
 )
-async def get_item_thumbnail(m: ModelDep, item_id: str) -> Response:
+async def get_item_thumbnail(m: ModelDep, item_id: ItemIdPath) -> Response:
     png = items.item_png(m, item_id)
     return Response(png, media_type="image/png", headers=IMAGE_CACHING)

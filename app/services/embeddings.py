@@ -8,6 +8,7 @@ failure anywhere leaves the workspace as it was.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from models.registry import load_checkpoint
 
 log = logging.getLogger(__name__)
 
+_WHOLE = re.compile(r"[+-]?\d{1,18}")
 MISSING_LABEL = "(missing)"  # the class of items whose label value is NaN or empty
 
 
@@ -43,8 +45,9 @@ def labels_from(
 ) -> tuple[np.ndarray | None, tuple[str, ...]]:
     """(N,) int64 label indices and label names from a metadata column, or (None, ()).
 
-    Names are sorted (numbers by value) and written exactly (``label_name``); missing values
-    (NaN, empty or blank text) are one class, ``MISSING_LABEL``, last.
+    Names are sorted (numbers by value, also whole numbers written as text) and written
+    exactly (``label_name``); missing values (NaN, empty or blank text) are one class,
+    ``MISSING_LABEL``, last.
     """
     if label_field is None:
         return None, ()
@@ -62,6 +65,10 @@ def labels_from(
         # A value written as the missing class's own name joins it rather than doubling it.
         missing = (np.char.strip(values) == "") | (values == MISSING_LABEL)
     present, codes = np.unique(values[~missing], return_inverse=True)
+    if present.dtype.kind == "U" and all(_WHOLE.fullmatch(v) for v in present.tolist()):
+        # Class ids read as categories ("2", "10"): in number order, not text order.
+        order = np.argsort([int(v) for v in present.tolist()], kind="stable")
+        present, codes = present[order], np.argsort(order)[codes]
     labels = np.full(len(column), len(present), dtype=np.int64)  # missing: the class after
     labels[~missing] = codes.reshape(-1)
     names = [label_name(v) for v in present.tolist()]

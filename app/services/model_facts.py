@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from app.services.explorer import Explorer
@@ -54,7 +55,7 @@ def describe_model(m: LoadedModel) -> ModelFacts:
     return ModelFacts(
         name=m.name,
         architecture=m.info.architecture,
-        dataset={k: v for k, v in m.info.dataset.items() if k != "data_dir"},
+        dataset=public_dataset(m.info.dataset),
         latent_dim=m.latent_dim,
         image_shape=m.image_shape,
         n_items=len(index),
@@ -71,6 +72,16 @@ def describe_model(m: LoadedModel) -> ModelFacts:
         can_decode=m.can_decode,
         has_images=m.has_images,
     )
+
+
+def public_dataset(dataset: dict[str, Any]) -> dict[str, Any]:
+    """A model's dataset description as clients see it: the imported files by name only
+    (``files``), not where they sat on the server's disk; no ``data_dir``. The model's
+    config.json keeps the full paths."""
+    out = {k: v for k, v in dataset.items() if k != "data_dir"}
+    if isinstance(out.get("files"), dict):
+        out["files"] = {k: PurePath(str(v)).name for k, v in out["files"].items()}
+    return out
 
 
 def describe_models(explorer: Explorer) -> list[ModelFacts]:

@@ -10,8 +10,10 @@ Two text formats:
 
 Column types: a column whose every non-empty value is a number becomes float64, empty values
 NaN; every other column stays text, and so do the columns that name items (``NAME_COLUMNS``,
-any case: ``007`` is a name, not the number 7). Lines are counted from 1, header included, so
-a message's line number is the one an editor shows.
+any case: ``007`` is a name, not the number 7). ``column_kinds`` then makes a column of whole
+numbers with at most ``MAX_INTEGER_CATEGORIES`` distinct values a category (text), unless the
+user says otherwise. Blank lines at the end of a file are not rows. Lines are counted from 1,
+header included, so a message's line number is the one an editor shows.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ SINGLE_COLUMN = "label"  # the name of a headerless single-column metadata.tsv's
 # Columns that name the items (app/services/vector_files.py picks one): always read as text.
 NAME_COLUMNS = ("name", "id", "item", "title")
 METADATA_SUFFIXES = (".tsv", ".csv")
+# A column of whole numbers with at most this many distinct values is a category (digit
+# labels, class ids), as the attribute vectors count categories (app/services/attributes.py).
+MAX_INTEGER_CATEGORIES = 50
 
 # Decimal numbers, NaN and infinities; stricter than float(), which also takes "1_000".
 _NUMBER = re.compile(
@@ -75,11 +80,22 @@ def read_text(path: Path) -> str:
 
 
 def text_lines(text: str) -> list[str]:
-    """Lines without their ending; a final newline does not start another (empty) line."""
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
+    """Lines without their ending; blank lines at the end of the file (a final newline, or
+    the empty line the Projector's own demo files end with) are not rows."""
+    lines = without_trailing_blank_lines(text).split("\n")
+    if lines == [""]:
+        return []
     return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def without_trailing_blank_lines(text: str) -> str:
+    """``text`` up to the end of its last line that holds something."""
+    lines = text.split("\n")
+    while len(lines) > 1 and not lines[-1].strip():
+        lines.pop()
+    if not lines[-1].strip():
+        return ""
+    return "\n".join(lines)
 
 
 def read_metadata(path: Path, keep_text: frozenset[str] = frozenset()) -> Table:
@@ -153,6 +169,8 @@ def _tsv_rows(text: str) -> tuple[list[list[str]], list[int]]:
 
 def _csv_rows(path: Path, text: str) -> tuple[list[list[str]], list[int]]:
     """CSV records with the line each starts on (a quoted value may span lines)."""
+    # Blank lines at the end are not records (as in the TSV).
+    text = without_trailing_blank_lines(text)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -179,3 +197,65 @@ def _check_header(path: Path, header: list[str]) -> list[str]:
             )
         seen[name] = i
     return header
+
+
+def integer_categories(column: np.ndarray) -> bool:
+    """Whether a numeric column holds whole numbers only (missing values aside), with at most
+    ``MAX_INTEGER_CATEGORIES`` distinct ones: class ids rather than a measurement."""
+    if column.dtype.kind not in "fiu":
+        return False
+    known = column[np.isfinite(column)] if column.dtype.kind == "f" else column
+    if len(known) == 0 or not np.all(np.mod(known, 1) == 0):
+        return False
+    return len(np.unique(known)) <= MAX_INTEGER_CATEGORIES
+
+
+def as_category(column: np.ndarray) -> np.ndarray:
+    """A column as category text: whole numbers without a decimal point (``3``, not ``3.0``),
+    other numbers as they read back, missing numbers as empty text."""
+    if column.dtype.kind in "US":
+        return column
+    values: list[str] = []
+    for value in column.tolist():
+        if isinstance(value, float) and not np.isfinite(value):
+            values.append("")
+        elif isinstance(value, float) and value.is_integer():
+            values.append(str(int(value)))
+        else:
+            values.append(repr(value) if isinstance(value, float) else str(value))
+    return text_column(values)
+
+
+def column_kinds(
+    metadata: dict[str, np.ndarray],
+    inferred: frozenset[str],
+    numeric: tuple[str, ...] = (),
+    categorical: tuple[str, ...] = (),
+) -> dict[str, np.ndarray]:
+    """The metadata with each column's kind settled: ``categorical`` columns become text,
+    ``numeric`` ones must be numbers and stay so, and the other columns whose type was
+    ``inferred`` from text become categories when ``integer_categories`` says so."""
+    for option, names in (("--numeric", numeric), ("--categorical", categorical)):
+        for name in names:
+            if name not in metadata:
+                raise DatasetError(
+                    f"{option} {name!r}: no such metadata column; columns are "
+                    f"{', '.join(metadata) or 'none'}"
+                )
+    both = sorted(set(numeric) & set(categorical))
+    if both:
+        raise DatasetError(f"column {both[0]!r} is given both as --numeric and --categorical")
+    out: dict[str, np.ndarray] = {}
+    for name, column in metadata.items():
+        if name in numeric:
+            if column.dtype.kind not in "fiu":
+                raise DatasetError(
+                    f"--numeric {name!r}: the column holds text, not numbers (e.g. "
+                    f"{str(column[0])[:40]!r}); leave it out to keep it as a category"
+                )
+            out[name] = column
+        elif name in categorical or (name in inferred and integer_categories(column)):
+            out[name] = as_category(column)
+        else:
+            out[name] = column
+    return out

@@ -15,6 +15,9 @@ from app.services.placing import decode
 from app.services.refs import Ref, resolve
 from models.errors import InvalidInputError
 
+MIN_TRAVERSE_STEPS, MAX_TRAVERSE_STEPS = 3, 15  # images per row
+MAX_RADIUS = 10.0  # in standard deviations: past it the decoder sees nothing it was trained on
+
 
 @dataclass
 class TraversalRow:
@@ -64,11 +67,14 @@ def traversal_rows(
     along the unit vector by the same multiples of the dataset's spread along that vector.
     ``std``: the (D,) spread of ``latents`` when the caller has it already.
     """
-    if not 3 <= steps <= 15:
-        raise InvalidInputError(f"steps must be from 3 to 15, got {steps}", code="bad_steps")
-    if not (np.isfinite(radius) and 0 < radius <= 10):
+    if not MIN_TRAVERSE_STEPS <= steps <= MAX_TRAVERSE_STEPS:
         raise InvalidInputError(
-            f"radius must be above 0 and at most 10, got {radius}", code="bad_radius"
+            f"steps must be from {MIN_TRAVERSE_STEPS} to {MAX_TRAVERSE_STEPS}, got {steps}",
+            code="bad_steps",
+        )
+    if not (np.isfinite(radius) and 0 < radius <= MAX_RADIUS):
+        raise InvalidInputError(
+            f"radius must be above 0 and at most {MAX_RADIUS:g}, got {radius}", code="bad_radius"
         )
     offsets = np.linspace(-radius, radius, steps)  # (S,)
     rows = []

@@ -12,6 +12,13 @@ Vectors (by suffix):
   (text, dates, booleans) is metadata.
 - ``.tsv``: the Embedding Projector's ``vectors.tsv``, one vector per line, tab-separated,
   no header.
+- ``.bytes``: the Projector's standalone tensors, raw little-endian float32, row after row;
+  their shape comes from the ``projector_config.json`` listing them
+  (app/services/projector_config.py).
+
+Metadata columns: a one-column metadata file is the label (the Projector's rule) unless
+``label`` names another column; a column of whole numbers with at most 50 distinct values is a
+category (``table_files.column_kinds``) unless ``numeric`` says otherwise.
 
 Metadata from ``.tsv``/``.csv`` files: app/services/table_files.py. Images: a metadata column of
 image paths or a projector sprite: app/services/vector_images.py.
@@ -41,6 +48,7 @@ from app.services.table_files import (
     NAME_COLUMNS,
     SINGLE_COLUMN,
     Table,
+    column_kinds,
     n_values,
     read_metadata,
     read_text,
@@ -50,7 +58,7 @@ from app.services.vector_images import images_from_paths, images_from_sprite
 from models.embeddings import EmbeddingsSource, shape_problem
 from models.errors import ConfigError, DatasetError
 
-VECTOR_SUFFIXES = (".npy", ".parquet", ".tsv")
+VECTOR_SUFFIXES = (".npy", ".parquet", ".tsv", ".bytes")
 SHOWN_ROWS = 5  # bad rows named in one message; the rest are counted
 
 
@@ -66,6 +74,9 @@ class VectorFiles:
     sprite: Path | None = None  # projector sprite sheet
     sprite_size: tuple[int, int] | None = None  # (width, height) px of one tile
     image_size: int = 32  # thumbnails are made this many px square
+    numeric: tuple[str, ...] = ()  # metadata columns kept as numbers (never a category)
+    categorical: tuple[str, ...] = ()  # metadata columns made categories
+    shape: tuple[int, int] | None = None  # .bytes: (N, D), from the projector config
 
 
 def read_vector_files(files: VectorFiles) -> EmbeddingsImport:
@@ -75,11 +86,17 @@ def read_vector_files(files: VectorFiles) -> EmbeddingsImport:
     tables: list[Table] = []
     keep_text = frozenset({files.image_column} if files.image_column else ())
     vectors = _read_vectors(files, suffix, keep_text, tables)
+    inferred: frozenset[str] = frozenset()  # columns typed from their text, not by the file
+    label = files.label
     if files.metadata is not None:
         table = read_metadata(files.metadata, keep_text)
         _check_length(files.vectors, len(vectors), table)
         tables.append(table)
+        inferred = frozenset(table.columns)
+        if label is None and len(table.columns) == 1:
+            (label,) = table.columns  # the Projector's rule: a single column is the label
     metadata, origin = _merge(tables)
+    metadata = column_kinds(metadata, inferred, files.numeric, files.categorical)
     check_finite(vectors, lambda rows: _rows_text(files.vectors, suffix, rows))
     _check_columns(files, metadata, tables)
     images = _images(files, metadata, origin, len(vectors))
@@ -92,7 +109,7 @@ def read_vector_files(files: VectorFiles) -> EmbeddingsImport:
             metadata=metadata,
             images=images,
         ),
-        label_field=files.label,
+        label_field=label,
         described_as=described,
     )
 
@@ -107,6 +124,9 @@ def _read_vectors(
         vectors, own = read_parquet(files.vectors, files.vector_column, keep_text)
         if own.columns:
             tables.append(own)
+    elif suffix == ".bytes":
+        assert files.shape is not None  # _check_options
+        vectors = read_bytes(files.vectors, files.shape)
     else:
         vectors = read_vectors_tsv(files.vectors)
     problem = shape_problem(*vectors.shape)
@@ -170,7 +190,12 @@ def _described(files: VectorFiles, suffix: str) -> dict[str, object]:
 
 def default_name(vectors: Path) -> str:
     """The entry's name when ``--name`` is not given: the vectors file's stem, made safe."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", vectors.stem).strip("-.")[:64] or "embeddings"
+    return safe_name(vectors.stem)
+
+
+def safe_name(text: str) -> str:
+    """``text`` as an entry name: runs of other characters become ``-``, at most 64."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:64] or "embeddings"
 
 
 def read_npy(path: Path) -> np.ndarray:
@@ -196,6 +221,22 @@ def read_npy(path: Path) -> np.ndarray:
         raise DatasetError(f"{path}: vectors of 0 dimensions (shape {array.shape})")
     with np.errstate(over="ignore"):  # past float32's range -> inf, refused by check_finite
         return array.astype(np.float32)
+
+
+def read_bytes(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """(N, D) float32 from the Projector's raw tensor file: little-endian float32, N rows of
+    D values, nothing else (its size is exactly N * D * 4 bytes)."""
+    n, d = shape
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    if size != n * d * 4:
+        raise DatasetError(
+            f"{path}: {size} bytes, but a float32 tensor of shape [{n}, {d}] is "
+            f"{n * d * 4} bytes (check tensorShape)"
+        )
+    return np.fromfile(path, dtype="<f4").reshape(n, d).astype(np.float32)
 
 
 def read_vectors_tsv(path: Path) -> np.ndarray:
@@ -308,7 +349,15 @@ def _check_options(files: VectorFiles) -> None:
     if suffix not in VECTOR_SUFFIXES:
         raise DatasetError(
             f"{files.vectors}: unknown vectors file type {suffix or '(none)'!r}: expected "
-            ".npy, .parquet or .tsv (Embedding Projector vectors)"
+            ".npy, .parquet or .tsv (Embedding Projector vectors), or .bytes listed in a "
+            "projector_config.json (--projector-config)"
+        )
+    if (suffix == ".bytes") != (files.shape is not None):
+        raise ConfigError(
+            f"{files.vectors}: a raw .bytes tensor has no shape of its own: import it with "
+            "--projector-config FILE, whose tensorShape gives it"
+            if files.shape is None
+            else "a tensor shape applies to .bytes vectors only"
         )
     if files.vector_column is not None and suffix != ".parquet":
         raise ConfigError("--vector-column applies to .parquet vectors only")

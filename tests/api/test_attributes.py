@@ -234,3 +234,9 @@ def test_bad_arithmetic_is_refused(
 def test_arithmetic_k_message_names_the_allowed_range(client: TestClient, api: str) -> None:
     response = client.post(f"{api}/arithmetic", json=from_item_1(k=-1))
     assert "k must be from 0 to 1000" in assert_error(response, 422, "bad_k")
+
+
+@pytest.mark.parametrize("group", [[True], ["3"], [1, False]])
+def test_group_ids_are_json_integers(client: TestClient, api: str, group: list[Any]) -> None:
+    response = client.post(f"{api}/attributes", json={"group_a": group, "group_b": [4]})
+    assert "a JSON integer" in assert_error(response, 422, "invalid_input")

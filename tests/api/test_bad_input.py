@@ -121,6 +121,8 @@ def test_a_405_lists_every_method_the_path_serves(
         ('{"id": 99999999999999999999999999}', 404, "unknown_item", "0 to 1796"),
         ('{"id": -1}', 422, "invalid_input", "greater than or equal to 0"),
         ('{"id": 1.5}', 422, "invalid_input", "id"),
+        ('{"id": true}', 422, "invalid_input", "a JSON integer"),  # not item 1
+        ('{"id": "3"}', 422, "invalid_input", "a JSON integer"),  # not item 3
         ('{"id": 1, "latent": [0, 0, 0, 0]}', 422, "bad_reference", "exactly one of"),
         ("{}", 422, "bad_reference", "exactly one of"),
         ('{"id": 1, "colour": "red"}', 422, "invalid_input", "colour"),

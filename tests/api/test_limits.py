@@ -173,3 +173,18 @@ def test_past_max_inflight_the_server_answers_503_at_once(
     for _ in range(3):
         assert_error(client.get(f"{api}/items/99999/image"), 404, "unknown_item")
     assert client.post(f"{api}/decode", json={"id": 0}).status_code == 200
+
+
+def test_past_max_custom_attributes_a_new_attribute_is_409(settings: Settings) -> None:
+    capped = settings.model_copy(update={"max_custom_attributes": 3})
+    with TestClient(create_app(capped)) as client:
+        api = f"/api/models/{client.get('/api/health').json()['models'][0]}/attributes"
+        for i in range(3):
+            created = client.post(api, json={"name": f"a{i}", "group_a": [i], "group_b": [9]})
+            assert created.status_code == 201, created.text
+        message = assert_error(
+            client.post(api, json={"group_a": [1], "group_b": [2]}), 409, "too_many_attributes"
+        )
+        assert "3 user-defined attributes" in message and "max_custom_attributes" in message
+        listed = client.get(api).json()["attributes"]
+        assert [a["name"] for a in listed if a["kind"] == "custom"] == ["a0", "a1", "a2"]

@@ -3,6 +3,7 @@ valid requests, and /docs serves the interactive page."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -92,3 +93,43 @@ def test_docs_page_loads_the_schema(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/html")
     assert "swagger-ui" in response.text
     assert "/openapi.json" in response.text
+
+
+def test_docs_pages_load_nothing_from_outside(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assert "https://" not in html, page  # no CDN script, style, favicon or font
+        for asset in re.findall(r'(?:src|href)="([^"]+)"', html):
+            response = client.get(asset)
+            assert response.status_code == 200, asset
+            assert (
+                b"cdn.redoc.ly" not in response.content and b"cdn.jsdelivr" not in response.content
+            )
+
+
+def test_fixed_choices_are_enums(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    assert schemas["InterpolateIn"]["properties"]["method"]["enum"] == ["lerp", "slerp"]
+    for body in ("NeighboursIn", "ArithmeticIn"):
+        assert schemas[body]["properties"]["metric"]["enum"] == ["euclidean", "cosine"]
+
+
+def test_either_or_bodies_say_so(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    for body, fields in [
+        ("RefIn", ["id", "latent", "point"]),
+        ("DecodeIn", ["id", "latent", "point"]),
+        ("NeighboursIn", ["id", "latent", "point"]),
+        ("TermIn", ["attribute", "vector"]),
+        ("ArithmeticIn", ["start", "analogy"]),
+    ]:
+        assert [branch["required"] for branch in schemas[body]["oneOf"]] == [[f] for f in fields]
+
+
+def test_per_model_constraints_are_described(spec: dict[str, Any]) -> None:
+    ref = spec["components"]["schemas"]["RefIn"]["properties"]
+    assert "latent_dim" in ref["latent"]["description"]
+    assert "n_items" in ref["id"]["description"]
+    assert "projections" in ref["projection"]["description"]
+    item = spec["paths"]["/api/models/{model}/items/{item_id}"]["get"]["parameters"]
+    assert any("n_items" in p.get("description", "") for p in item)

@@ -61,6 +61,15 @@ def test_openapi_equals_the_committed_copy(client: TestClient) -> None:
     assert served == committed, report(committed, served)
 
 
+def test_the_committed_copy_is_valid_openapi_3_1() -> None:
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    document = json.loads(COPY.read_text())
+    assert document["openapi"].startswith("3.1")
+    errors = [e.message for e in OpenAPIV31SpecValidator(document).iter_errors()]
+    assert errors == []
+
+
 def test_the_report_names_each_difference() -> None:
     committed = {"paths": {"/a": {"get": {"summary": "x"}}, "/b": {}}, "tags": [1, 2]}
     served = {"paths": {"/a": {"get": {"summary": "y"}}, "/c": {}}, "tags": [1, 3]}

@@ -60,7 +60,7 @@ def test_registry_names_and_unknown_architecture() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ({"latent_dim": 0}, "latent dimension 0 is out of range: allowed 1 to"),
+        ({"latent_dim": 0}, "latent dimension 0 is out of range: allowed 2 to"),
         (
             {"image_shape": [1, 1000, 1000]},
             "image size 1000x1000 px is out of range: allowed 8 to 64",

@@ -12,7 +12,7 @@ from models.errors import LatentExplorerError
 
 def test_added_attributes_are_listed_after_the_derived_ones(m: LoadedModel) -> None:
     derived = m.attributes()[: len(m.attributes()) - len(m.custom_attributes)]
-    added = add_attribute(m, "", [1, 2, 2], [3])
+    added = add_attribute(m, "", [1, 2, 2], [3], limit=100)
     listed = list_attributes(m)
     assert listed[: len(derived)] == derived
     assert listed[-1] is added
@@ -33,5 +33,15 @@ def test_unknown_ids_are_404(m: LoadedModel) -> None:
         find_attribute(m, "digit=11")
     assert (caught.value.status, caught.value.code) == (404, "unknown_attribute")
     with pytest.raises(LatentExplorerError) as caught:
-        add_attribute(m, "x", [1], [1797])
+        add_attribute(m, "x", [1], [1797], limit=100)
     assert (caught.value.status, caught.value.code) == (404, "unknown_item")
+
+
+def test_past_the_limit_a_new_attribute_is_409_and_nothing_is_added(m: LoadedModel) -> None:
+    before = len(m.custom_attributes)
+    add_attribute(m, "one more", [1], [2], limit=before + 1)
+    with pytest.raises(LatentExplorerError) as caught:
+        add_attribute(m, "too many", [1], [2], limit=before + 1)
+    assert (caught.value.status, caught.value.code) == (409, "too_many_attributes")
+    assert "max_custom_attributes" in str(caught.value)
+    assert len(m.custom_attributes) == before + 1

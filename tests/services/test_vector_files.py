@@ -92,8 +92,9 @@ def _entries(root: Path) -> dict[str, VectorFiles]:
             sprite_size=(10, 12),
             image_size=IMAGE_SIZE,
         ),
+        # 47 distinct whole numbers would make "size" a category: it is said to be numeric
         "tsv-multi": VectorFiles(
-            root / "multi.tsv", metadata=root / "multi-meta.tsv", label="class"
+            root / "multi.tsv", metadata=root / "multi-meta.tsv", label="class", numeric=("size",)
         ),
     }
 
@@ -288,7 +289,8 @@ def test_name_columns_are_text_in_csv_tsv_and_parquet(tmp_path: Path) -> None:
     names = ["007", "12345678901234567890"] + [f"{i:03}" for i in range(2, FEW)]
     vectors = seeded_vectors(FEW, 3)
     np.save(tmp_path / "v.npy", vectors)
-    write_csv(tmp_path / "m.csv", ["ID", "size"], [[n, str(i)] for i, n in enumerate(names)])
+    # sizes with a fraction: whole numbers this few would be a category (column_kinds)
+    write_csv(tmp_path / "m.csv", ["ID", "size"], [[n, f"{i}.5"] for i, n in enumerate(names)])
     csv_source = read_vector_files(VectorFiles(tmp_path / "v.npy", tmp_path / "m.csv")).source
     assert csv_source.metadata["ID"].tolist() == names
     assert csv_source.metadata["size"].dtype == np.float64  # other columns are still typed
