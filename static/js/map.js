@@ -62,13 +62,14 @@ export class LatentMap {
     this.muted = 0; // > 0 while the page itself changes the plot: its events are not the user's
     this.lastRange = null; // the last box selected, in data units (for tests)
     this.press = null; // a probe press in progress
-    this.listeners = { select: [], probe: [], hover: [], unhover: [], view: [] };
+    this.listeners = { select: [], probe: [], hover: [], overlayhover: [], unhover: [], view: [] };
     this.bound = false;
   }
 
   /**
    * Listen to the user: "select" (ids, empty when cleared; how: "select" | "click" | "page"), "probe"
    * ({phase: "start" | "move" | "end", xy, moved, item}), "hover" (id, pointer event),
+   * "overlayhover" (overlay name, index in it, pointer event; overlays styled with `hover`),
    * "unhover", and "view" (after every draw, zoom, pan or resize).
    */
   on(event, fn) {
@@ -394,8 +395,16 @@ export class LatentMap {
     this.bound = true;
     const gd = this.gd;
     gd.on("plotly_hover", (event) => {
+      if (this.press) return;
+      // An overlay marked `hover` above the points wins: it is what the pointer is on.
+      const names = Object.keys(this.overlays);
+      const over = event.points.find((p) => p.curveNumber > 0 && this.options.overlays[names[p.curveNumber - 1]].hover);
+      if (over) {
+        this.emit("overlayhover", names[over.curveNumber - 1], over.pointIndex, event.event);
+        return;
+      }
       const point = event.points.find((p) => p.curveNumber === 0);
-      if (point && !this.press && point.pointIndex < this.drawn.length) {
+      if (point && point.pointIndex < this.drawn.length) {
         this.emit("hover", this.drawn[point.pointIndex], event.event);
       }
     });

@@ -2,9 +2,9 @@
 // gallery and ringed on the map. Refreshed whenever the place changes while the tab is open.
 
 import { api } from "./api.js";
-import { map } from "./explorer-map.js";
 import { current, describeRef, renderGallery } from "./places.js";
 import { goTo } from "./preview.js";
+import { ring, unring } from "./rings.js";
 import { on, save, state } from "./state.js";
 import { $, busy, clearError, latestOnly, showError, STALE } from "./ui.js";
 
@@ -24,9 +24,12 @@ function setup() {
     save();
     refresh();
   });
-  on("here", refresh);
+  // The rings say "nearest to the place in the preview, as this tab asks": they go when
+  // the tab closes or the place changes while it is closed.
+  on("here", () => (root.hidden ? unring("neighbours") : refresh()));
   on("tab", (tab) => {
     if (tab === "neighbours") refresh();
+    else unring("neighbours");
   });
 }
 
@@ -45,7 +48,7 @@ async function refresh() {
     return;
   }
   renderGallery($("#nn-gallery"), result, (id) => goTo({ id }));
-  map.setOverlayIds("neighbours", result.ids);
+  ring("neighbours", result.ids);
 }
 
 function restore() {

@@ -176,6 +176,11 @@ function showFrame(frame) {
 function probed({ phase, xy, moved, item }) {
   if (!state.model) return;
   dragging = phase !== "end";
+  if (!dragging) {
+    // The readout is about the drag: it leaves with it.
+    $("#drag-rate").textContent = "";
+    delete card.dataset.fps;
+  }
   if (phase === "start") {
     placeHandle(xy);
     ensureStream();

@@ -6,7 +6,7 @@ import { termAttributeIds } from "./arithmetic.js";
 import { can } from "./capabilities.js";
 import { current, Slot } from "./places.js";
 import { saveImageGrid } from "./png.js";
-import { on, save, state } from "./state.js";
+import { on, sameRef, save, state } from "./state.js";
 import { $, $$, busy, clearError, el, fmt, latestOnly, showError, STALE } from "./ui.js";
 
 const root = $("#panel-traverse");
@@ -40,11 +40,16 @@ function setup() {
   });
   $("#trav-run").addEventListener("click", run);
   $("#trav-png").addEventListener("click", saveGrid);
-  on("tab", (tab) => {
-    if (tab === "traverse" && !start.ref && current.get()) {
-      start.set(current.get().ref, current.get().image, true);
-    }
-  });
+  // "Around" follows the place in the preview while the tab is open, like the other panels;
+  // a grid already drawn is drawn again around the new place.
+  const follow = () => {
+    const place = current.get();
+    if (root.hidden || !place || sameRef(place.ref, start.ref)) return;
+    start.set(place.ref, place.image, true);
+    if (grid) run();
+  };
+  on("tab", (tab) => tab === "traverse" && follow());
+  on("here", follow);
 }
 
 export async function run() {

@@ -108,12 +108,11 @@ def test_arithmetic_with_attribute_and_group_vectors(explorer: Explorer) -> None
         arg=first_result,
     )
     explorer.screenshot("arithmetic-1280x800")
-    # The analogy form: a - b + c.
+    # The analogy form: a - b + c, computed as soon as all three are set (issue 17).
     page.locator("label", has_text="Analogy").click()
+    before = page.get_attribute("#arith-image", "src")
     for slot, item in (("#arith-a", 1), ("#arith-b", 2), ("#arith-c", 3)):
         set_item(explorer, slot, item)
-    before = page.get_attribute("#arith-image", "src")
-    page.click("#arith-analogy-run")
     page.wait_for_function(
         "(before) => document.querySelector('#arith-image').getAttribute('src') !== before",
         arg=before,
