@@ -194,6 +194,16 @@ const compute = debounce(() => {
   if (state.arith.mode === "analogy" && analogy.every((slot) => slot.ref)) runAnalogy();
 }, 60);
 
+/** The page's own words for what the API words for a client (an attribute of a link that this
+ * model does not have). */
+function pageWords(error) {
+  if (error.code !== "unknown_attribute") return error;
+  const missing = state.arith.terms
+    .filter((t) => t.attribute && !loaded.attributes.some((a) => a.id === t.attribute))
+    .map((t) => `"${t.attribute}"`);
+  return `This model has no attribute vector ${missing.join(" or ") || "of that name"} (the link may come from another model): choose one from the list, or remove it.`;
+}
+
 function termBody(term) {
   return term.attribute
     ? { attribute: term.attribute, weight: term.weight }
@@ -224,7 +234,7 @@ async function runBody(body) {
     if (placed === STALE) return;
     result = placed;
   } catch (error) {
-    showError(root, error);
+    showError(root, pageWords(error));
     return;
   }
   state.arith.run = true;

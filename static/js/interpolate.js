@@ -9,7 +9,7 @@ import { Slot } from "./places.js";
 import { saveImageGrid } from "./png.js";
 import { showPlace } from "./preview.js";
 import { on, save, state } from "./state.js";
-import { $, $$, busy, clearError, el, latestOnly, showError, STALE } from "./ui.js";
+import { $, $$, boundedNumber, busy, clearError, el, latestOnly, showError, STALE } from "./ui.js";
 
 const root = $("#panel-interpolate");
 const strip = $("#interp-strip");
@@ -34,10 +34,8 @@ function setup() {
       save();
     }),
   );
-  $("#interp-steps").addEventListener("change", (event) => {
-    const steps = Math.round(Number(event.target.value));
-    state.interp.steps = Math.min(64, Math.max(2, Number.isFinite(steps) ? steps : 8));
-    event.target.value = state.interp.steps;
+  boundedNumber($("#interp-steps"), { lo: 2, hi: 64, fallback: 8, what: "Steps" }, (steps) => {
+    state.interp.steps = steps;
     save();
   });
   $("#interp-run").addEventListener("click", () => run());

@@ -6,16 +6,14 @@ import { current, describeRef, renderGallery } from "./places.js";
 import { goTo } from "./preview.js";
 import { ring, unring } from "./rings.js";
 import { on, save, state } from "./state.js";
-import { $, busy, clearError, latestOnly, showError, STALE } from "./ui.js";
+import { $, boundedNumber, busy, clearError, latestOnly, showError, STALE } from "./ui.js";
 
 const root = $("#panel-neighbours");
 const guard = latestOnly();
 
 function setup() {
-  $("#nn-k").addEventListener("change", (event) => {
-    const k = Math.round(Number(event.target.value));
-    state.nn.k = Math.min(100, Math.max(1, Number.isFinite(k) ? k : 8));
-    event.target.value = state.nn.k;
+  boundedNumber($("#nn-k"), { lo: 1, hi: 100, fallback: 8, what: "k" }, (k) => {
+    state.nn.k = k;
     save();
     refresh();
   });

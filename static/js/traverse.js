@@ -7,7 +7,7 @@ import { can } from "./capabilities.js";
 import { current, Slot } from "./places.js";
 import { saveImageGrid } from "./png.js";
 import { on, sameRef, save, state } from "./state.js";
-import { $, $$, busy, clearError, el, fmt, latestOnly, showError, STALE } from "./ui.js";
+import { $, $$, boundedNumber, busy, clearError, el, fmt, latestOnly, showError, STALE } from "./ui.js";
 
 const root = $("#panel-traverse");
 const table = $("#trav-grid");
@@ -26,16 +26,13 @@ function setup() {
       save();
     }),
   );
-  $("#trav-steps").addEventListener("change", (event) => {
-    const steps = Math.round(Number(event.target.value));
-    state.trav.steps = Math.min(15, Math.max(3, Number.isFinite(steps) ? steps : 7));
-    event.target.value = state.trav.steps;
+  boundedNumber($("#trav-steps"), { lo: 3, hi: 15, fallback: 7, what: "Steps" }, (steps) => {
+    state.trav.steps = steps;
     save();
   });
-  $("#trav-radius").addEventListener("change", (event) => {
-    const radius = Number(event.target.value);
-    state.trav.radius = Math.min(10, Math.max(0.5, Number.isFinite(radius) ? radius : 3));
-    event.target.value = state.trav.radius;
+  const radius = { lo: 0.5, hi: 10, integer: false, fallback: 3, what: "The reach" };
+  boundedNumber($("#trav-radius"), radius, (value) => {
+    state.trav.radius = value;
     save();
   });
   $("#trav-run").addEventListener("click", run);

@@ -214,6 +214,7 @@ function showPolarity(i) {
   const card = list.querySelector(`.upload-card[data-index="${i}"]`);
   if (!entry || !card) return;
   const line = card.querySelector(".polarity");
+  if (entry.inverse !== null) card.dataset.polarity = entry.inverse ? "opposite" : "same";
   line.hidden = !entry.inverse;
   if (!entry.inverse) return;
   line.replaceChildren(

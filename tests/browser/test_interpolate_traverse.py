@@ -168,12 +168,12 @@ def test_the_arithmetic_result_is_in_the_preview_with_its_formula(explorer: Expl
     slider.focus()
     for _ in range(5):
         page.keyboard.press("ArrowRight")
-    wait_for_title(page, "= item 7 + 1.5 × digit:0-1")
+    wait_for_title(page, "= item 7 + 1.5 × digit 0 minus digit 1")
     page.wait_for_function(
         "() => document.querySelector('#preview-image').src"
         " === document.querySelector('#arith-image').src"
     )
-    assert page.inner_text("#arith-formula") == "= item 7 + 1.5 × digit:0-1"
+    assert page.inner_text("#arith-formula") == "= item 7 + 1.5 × digit 0 minus digit 1"
     # The analogy: explained in one line, and computed as soon as a, b and c are set.
     page.locator("label", has_text="Analogy").click()
     assert "the change that turns b into a" in page.inner_text("#arith-analogy-help")

@@ -147,7 +147,7 @@ def test_upload_places_images_on_the_map(
     for card in page.locator(".upload-card").all():
         assert card.locator(".gallery button").count() == 8
         assert "Anomaly score" in card.inner_text()
-    # The first upload is shown, its neighbours ringed on the map.
+    # The upload on top (the last file) is shown, its neighbours ringed on the map.
     wait_for_title(page, "upload:")
     assert explorer.js(TRACE_SIZES)["neighbours"] == 8
     assert image_size(page, ".upload-card img") == (16, 16)
@@ -156,9 +156,10 @@ def test_upload_places_images_on_the_map(
     junk = tmp_path / "notes.png"
     junk.write_bytes(b"these are notes, not pixels")
     page.set_input_files("#upload-input", [str(junk)])
-    error = page.locator("#panel-upload .error")
+    # Its own error line (issue 17: one line per refused file, next to the others' cards).
+    error = page.locator("#upload-failures li")
     error.wait_for(state="visible")
-    assert "not an image" in error.inner_text()
+    assert "notes.png" in error.inner_text() and "not an image" in error.inner_text()
     explorer.log.expect_error("415")
 
 
