@@ -49,6 +49,7 @@ export class LatentMap {
       ...options,
     };
     this.tool = this.options.tool;
+    node.dataset.tool = this.tool; // the CSS keeps touches from scrolling the page in Probe mode
     this.drawCap = DRAW_CAP;
     this.view = null; // what to draw: {points, key, colour, hidden}
     this.drawn = new Int32Array(0); // the trace's items, ascending: trace index -> item id

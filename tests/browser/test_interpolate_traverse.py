@@ -25,8 +25,11 @@ FRAMES_IN_VIEW = """() => {
 }"""
 
 # The frame overlay's position and the path's positions on the map.
-OVERLAY_XY = """(name) => { const t = document.getElementById('map').data.find((d) => d.name === name);
-  return t.x.map((x, i) => [x, t.y[i]]); }"""
+OVERLAY_XY = """(name) => {
+  const t = document.getElementById('map').data.find((d) => d.name === name);
+  return t.x.map((x, i) => [x, t.y[i]]);
+}"""
+TRACE = "document.getElementById('map').data.find((d) => d.name === '{}')"
 
 
 def interpolate(explorer: Explorer, steps: int) -> None:
@@ -78,8 +81,8 @@ def test_the_path_is_explained_hovered_frames_are_placed_and_pca_is_one_click(
     path = explorer.js(OVERLAY_XY, "path")
     page.hover("#interp-strip img[data-index='4']")
     page.wait_for_function(
-        "(xy) => { const t = document.getElementById('map').data.find((d) => d.name === 'frame');"
-        " return t.x.length === 1 && Math.abs(t.x[0] - xy[0]) < 1e-6 && Math.abs(t.y[0] - xy[1]) < 1e-6; }",
+        f"(xy) => {{ const t = {TRACE.format('frame')}; return t.x.length === 1"
+        " && Math.abs(t.x[0] - xy[0]) < 1e-6 && Math.abs(t.y[0] - xy[1]) < 1e-6; }",
         arg=path[4],
     )
     page.mouse.move(5, 5)  # off the strip: the current frame (1) is marked again
@@ -91,7 +94,7 @@ def test_the_path_is_explained_hovered_frames_are_placed_and_pca_is_one_click(
     page.click("#interp-on-pca")
     page.wait_for_function("() => document.getElementById('map').dataset.projection === 'pca'")
     page.wait_for_function(
-        "(before) => { const t = document.getElementById('map').data.find((d) => d.name === 'path');"
+        f"(before) => {{ const t = {TRACE.format('path')};"
         " return t.x.length === 8 && t.x[0] !== before; }",
         arg=path[0][0],
     )
@@ -111,9 +114,11 @@ def test_traverse_follows_the_place_and_fits_fifteen_steps(explorer: Explorer) -
     page.click("#trav-run")
     page.wait_for_selector("#trav-result:not([hidden])")
     wrap = explorer.js(
-        "() => { const w = document.querySelector('.grid-wrap'); const t = document.querySelector('#trav-grid');"
+        "() => { const w = document.querySelector('.grid-wrap');"
+        " const t = document.querySelector('#trav-grid');"
         " const p = document.querySelector('#panel-traverse').getBoundingClientRect();"
-        " return { scroll: w.scrollWidth - w.clientWidth, right: t.getBoundingClientRect().right - p.right,"
+        " return { scroll: w.scrollWidth - w.clientWidth,"
+        " right: t.getBoundingClientRect().right - p.right,"
         " cols: t.querySelector('tbody tr').querySelectorAll('img').length }; }"
     )
     assert wrap["cols"] == 15 and wrap["scroll"] <= 0 and wrap["right"] <= 0, wrap
@@ -149,7 +154,9 @@ def test_the_frames_per_second_readout_leaves_with_the_drag_and_nothing_moves(
     for i in range(1, 60):
         page.mouse.move(x0 + 0.6 * box["w"] * i / 60, y0 + 0.4 * box["h"] * i / 60)
         page.wait_for_timeout(15)
-    page.wait_for_function("() => document.querySelector('#drag-rate').textContent.includes('frames/s')")
+    page.wait_for_function(
+        "() => document.querySelector('#drag-rate').textContent.includes('frames/s')"
+    )
     during = tabs_top()
     page.mouse.up()
     wait_for_title(page, "Map point")

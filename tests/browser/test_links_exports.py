@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Explorer, new_explorer
 from tests.browser.helpers import PLOT_BOX, wait_for_count, wait_for_url
 from tests.browser.test_panels import set_item
@@ -61,6 +62,7 @@ def test_image_exports_say_why_until_there_is_something(explorer: Explorer) -> N
     assert page.is_disabled("[data-export=strip]") and page.is_disabled("[data-export=grid]")
     assert "run an interpolation" in page.inner_text("#export-strip-why")
     assert "draw one in the Traverse tab" in page.inner_text("#export-grid-why")
+    assert_accessible(page, "the export tab before any run")
     page.click("#tab-interpolate")
     set_item(explorer, "#interp-start", 0)
     set_item(explorer, "#interp-end", 42)
@@ -138,6 +140,4 @@ def test_compare_with_one_model_says_what_to_do(compare_alone: Explorer) -> None
     assert needs.is_visible() and page.is_hidden("#compare-error")
     assert "latent-explorer train" in needs.inner_text()
     assert page.is_hidden(".controls") and page.is_hidden("#compare-layout")
-    from tests.browser.axe import assert_accessible
-
     assert_accessible(page, "the compare page with one model")

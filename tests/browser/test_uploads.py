@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Explorer
 from tests.browser.helpers import TRACE_SIZES, png_bytes, wait_for_count, wait_for_title
 from tests.browser.test_panels import item_png
@@ -29,7 +30,9 @@ def write_png(path: Path, image: Image.Image) -> Path:
     return path
 
 
-def test_a_bad_file_costs_only_its_own_card(explorer: Explorer, model_name: str, tmp_path: Path) -> None:
+def test_a_bad_file_costs_only_its_own_card(
+    explorer: Explorer, model_name: str, tmp_path: Path
+) -> None:
     five = item_png(explorer, model_name, 5, tmp_path)
     three = item_png(explorer, model_name, 3, tmp_path)
     junk = tmp_path / "notes.png"
@@ -49,7 +52,8 @@ def test_a_bad_file_costs_only_its_own_card(explorer: Explorer, model_name: str,
     assert explorer.js(TRACE_SIZES)["neighbours"] == 8
     # The input thumbnail has an edge (a white drawing on the white card).
     border = explorer.js(
-        "() => parseFloat(getComputedStyle(document.querySelector('.upload-card img.input')).borderTopWidth)"
+        "() => parseFloat(getComputedStyle("
+        "document.querySelector('.upload-card img.input')).borderTopWidth)"
     )
     assert border >= 1
     # Each star names its file when hovered, with its picture.
@@ -60,6 +64,7 @@ def test_a_bad_file_costs_only_its_own_card(explorer: Explorer, model_name: str,
     assert "item-5.png" in page.inner_text("#tooltip")
     assert page.locator("#tooltip img").count() == 1
     explorer.screenshot("uploads-1280x800")
+    assert_accessible(page, "the upload tab with cards and a refused file")
 
 
 def score_of(explorer: Explorer, name: str) -> str:
