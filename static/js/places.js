@@ -170,7 +170,7 @@ export class Slot {
 
   set(ref, image = null, notify = false) {
     const n = loaded.points ? loaded.points.count : 0;
-    if (n) this.input.placeholder = `item 0–${n - 1}`;
+    if (n) this.input.placeholder = `0–${n - 1}`; // the accepted range, beside "item #"
     this.ref = ref;
     this.node.dataset.set = String(Boolean(ref));
     this.node.dataset.ref = encodeRef(ref) || "";

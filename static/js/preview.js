@@ -43,6 +43,7 @@ export function showPlace(next, { quiet = false } = {}) {
   showImage(next.image, next.nearest);
   image.dataset.ref = describeRef(next.ref);
   $("#preview-title").textContent = next.label || title(next.ref);
+  $("#preview-title").title = $("#preview-title").textContent; // one line: the whole on hover
   const xy = next.positions && next.positions[state.projection];
   $("#preview-sub").textContent = xy
     ? `at (${fmt(xy[0])}, ${fmt(xy[1])}) on ${projectionLabel(state.projection)}`

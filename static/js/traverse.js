@@ -80,12 +80,18 @@ export async function run() {
   render();
 }
 
-function columnTitles() {
-  return grid.rows[0].offsets.map((o) => `${o > 0 ? "+" : ""}${fmt(o, 1)}σ`);
+/** "-3.0σ" ... "+3.0σ"; with many columns only the ends carry the σ, so every title fits. */
+function columnTitles({ short = false } = {}) {
+  const offsets = grid.rows[0].offsets;
+  return offsets.map((o, i) => {
+    const unit = short && i > 0 && i < offsets.length - 1 ? "" : "σ";
+    return `${o > 0 ? "+" : ""}${fmt(o, 1)}${unit}`;
+  });
 }
 
 function render() {
-  const head = el("tr", {}, el("th", {}), ...columnTitles().map((t) => el("th", { scope: "col", text: t })));
+  const titles = columnTitles({ short: grid.rows[0].offsets.length > 9 });
+  const head = el("tr", {}, el("th", {}), ...titles.map((t) => el("th", { scope: "col", text: t })));
   const rows = grid.rows.map((row) =>
     el(
       "tr",

@@ -103,7 +103,10 @@ export async function upload(files) {
     status.textContent = "";
   }
   failures.replaceChildren(
-    ...result.failed.map(([file, message]) => el("li", {}, el("strong", { text: file.name }), `: ${message}`)),
+    // The server's message may name the file already.
+    ...result.failed.map(([file, message]) =>
+      el("li", {}, el("strong", { text: file.name }), `: ${message.startsWith(`${file.name}: `) ? message.slice(file.name.length + 2) : message}`),
+    ),
   );
   if (!result.done.length) return;
   const added = result.done.map((u) => ({ ...u, inverse: null }));

@@ -110,7 +110,7 @@ def test_values_out_of_range_are_told_in_words(explorer: Explorer) -> None:
     assert "5000 became 100" in page.inner_text("#panel-neighbours")
     # An item past the end: said in the slot, which stays as it was.
     page.click("#tab-interpolate")
-    assert page.get_attribute("#interp-start .item-input", "placeholder") == "item 0–1796"
+    assert page.get_attribute("#interp-start .item-input", "placeholder") == "0–1796"
     field = page.locator("#interp-start .item-input")
     field.fill("5000")
     field.press("Enter")
