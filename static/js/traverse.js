@@ -80,18 +80,17 @@ export async function run() {
   render();
 }
 
-/** "-3.0σ" ... "+3.0σ"; with many columns only the ends carry the σ, so every title fits. */
+/** "-3.0σ" ... "+3.0σ"; `short` (many columns): "-3.0" ..., the σ said once in the corner,
+ * so every title fits its column. */
 function columnTitles({ short = false } = {}) {
-  const offsets = grid.rows[0].offsets;
-  return offsets.map((o, i) => {
-    const unit = short && i > 0 && i < offsets.length - 1 ? "" : "σ";
-    return `${o > 0 ? "+" : ""}${fmt(o, 1)}${unit}`;
-  });
+  return grid.rows[0].offsets.map((o) => `${o > 0 ? "+" : ""}${fmt(o, 1)}${short ? "" : "σ"}`);
 }
 
 function render() {
-  const titles = columnTitles({ short: grid.rows[0].offsets.length > 9 });
-  const head = el("tr", {}, el("th", {}), ...titles.map((t) => el("th", { scope: "col", text: t })));
+  const short = grid.rows[0].offsets.length > 9;
+  const titles = columnTitles({ short });
+  const corner = el("th", { text: short ? "σ" : "" });
+  const head = el("tr", {}, corner, ...titles.map((t) => el("th", { scope: "col", text: t })));
   const rows = grid.rows.map((row) =>
     el(
       "tr",
