@@ -8,6 +8,7 @@ import { map } from "./explorer-map.js";
 import { renderGallery, Slot } from "./places.js";
 import { projectionLabel } from "./projections.js";
 import { goTo, showPlace } from "./preview.js";
+import { ring, unring } from "./rings.js";
 import { loaded, on, save, state } from "./state.js";
 import { $, $$, busy, clearError, debounce, el, fmt, latestOnly, showError, STALE } from "./ui.js";
 
@@ -38,6 +39,7 @@ function setup() {
       new Slot($(`#arith-${key}`), (ref) => {
         state.arith[key] = ref;
         save();
+        compute(); // live, like the terms: once a, b and c are all set
       }),
   );
   $$('input[name="arith-mode"]').forEach((radio) =>
@@ -50,8 +52,9 @@ function setup() {
   $("#arith-add").addEventListener("click", addTerm);
   $("#arith-make").addEventListener("click", makeVector);
   $("#arith-analogy-run").addEventListener("click", () => runAnalogy());
-  $("#arith-show").addEventListener("click", showResult);
+  $("#arith-show").addEventListener("click", () => showResult());
   on("groups", updateMakeButton);
+  on("tab", (tab) => tab !== "arithmetic" && unring("arithmetic"));
   on("projection", () => {
     if (result) map.setOverlay("result", [result.positions[state.projection]]);
   });
@@ -68,16 +71,44 @@ function addTerm() {
   changed();
 }
 
-function showResult() {
+/** How the page names a place in a formula: "item 7", "map point", "latent". */
+function placeWords(ref) {
+  if (!ref) return "?";
+  if (ref.id !== undefined && ref.id !== null) return `item ${ref.id}`;
+  return ref.point ? "map point" : "latent";
+}
+
+function termWords(term) {
+  if (!term.attribute) return `${term.name} (A − B)`;
+  const attribute = loaded.attributes.find((a) => a.id === term.attribute);
+  const name = attribute ? attribute.name : term.attribute;
+  return attribute && attribute.kind === "value" ? `${name} (vs the rest)` : name;
+}
+
+/** The computation in words: "item 7 + 1.5 × digit=1 (vs the rest)", "item 1 − item 2 + item 3". */
+export function formulaWords(arith = state.arith) {
+  if (arith.mode === "analogy") {
+    return `${placeWords(arith.a)} − ${placeWords(arith.b)} + ${placeWords(arith.c)}`;
+  }
+  const terms = arith.terms.map((t) => `${t.weight < 0 ? "−" : "+"} ${fmt(Math.abs(t.weight), 1)} × ${termWords(t)}`);
+  return [placeWords(arith.start), ...terms].join(" ");
+}
+
+/** The result in the big preview, titled with its formula (quiet: the tab has its own
+ * neighbours, and the other panels need not follow every slider step). */
+function showResult({ quiet = false } = {}) {
   if (!result) return;
-  showPlace({
-    ref: { latent: result.latent },
-    image: result.image,
-    latent: result.latent,
-    positions: result.positions,
-    label: "arithmetic result",
-    nearest: nearestOf(result),
-  });
+  showPlace(
+    {
+      ref: { latent: result.latent },
+      image: result.image,
+      latent: result.latent,
+      positions: result.positions,
+      label: `= ${formulaWords()}`,
+      nearest: nearestOf(result),
+    },
+    { quiet },
+  );
 }
 
 function showMode() {
@@ -160,7 +191,18 @@ function changed() {
 
 const compute = debounce(() => {
   if (state.arith.mode === "terms" && start.ref) runTerms();
+  if (state.arith.mode === "analogy" && analogy.every((slot) => slot.ref)) runAnalogy();
 }, 60);
+
+/** The page's own words for what the API words for a client (an attribute of a link that this
+ * model does not have). */
+function pageWords(error) {
+  if (error.code !== "unknown_attribute") return error;
+  const missing = state.arith.terms
+    .filter((t) => t.attribute && !loaded.attributes.some((a) => a.id === t.attribute))
+    .map((t) => `"${t.attribute}"`);
+  return `This model has no attribute vector ${missing.join(" or ") || "of that name"} (the link may come from another model): choose one from the list, or remove it.`;
+}
 
 function termBody(term) {
   return term.attribute
@@ -192,7 +234,7 @@ async function runBody(body) {
     if (placed === STALE) return;
     result = placed;
   } catch (error) {
-    showError(root, error);
+    showError(root, pageWords(error));
     return;
   }
   state.arith.run = true;
@@ -207,14 +249,16 @@ async function runBody(body) {
   const xy = result.positions[state.projection];
   const shown = nearest ? ` · ${imageCaption(nearest, { lower: true })}` : "";
   $("#arith-where").textContent = `lands at (${fmt(xy[0])}, ${fmt(xy[1])}) on ${projectionLabel(state.projection)}${shown}`;
+  $("#arith-formula").textContent = `= ${formulaWords()}`;
   renderGallery($("#arith-neighbours"), result.neighbours, (id) => goTo({ id }));
   showOnMap();
+  if (!root.hidden) showResult({ quiet: true });
 }
 
 function showOnMap() {
   if (!result) return;
   map.setOverlay("result", [result.positions[state.projection]]);
-  map.setOverlayIds("neighbours", result.neighbours.ids);
+  ring("arithmetic", result.neighbours.ids);
 }
 
 async function makeVector() {

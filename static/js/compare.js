@@ -220,7 +220,20 @@ async function start() {
   }
   for (const m of list) models.set(m.name, m);
   if (models.size < 2) {
-    showError("Comparing needs two models on the same items; this server has fewer loaded.");
+    // Not an error: what to do to have something to compare.
+    const needs = $("#compare-needs");
+    needs.replaceChildren(
+      "Comparing needs a second model on the same items, and this server has ",
+      models.size ? "one" : "none",
+      ". Train another on the same dataset, for example ",
+      el("code", { text: "latent-explorer train --dataset digits --model ae --out WORKSPACE" }),
+      " (or import embeddings of the same items with ",
+      el("code", { text: "latent-explorer import-embeddings" }),
+      "), restart the server, and come back here.",
+    );
+    needs.hidden = false;
+    $("#compare-layout").hidden = true;
+    $(".controls").hidden = true; // nothing to choose between
     document.body.dataset.ready = "true";
     return;
   }

@@ -11,7 +11,7 @@ const OVERLAYS = {
   groupB: { symbol: "diamond-open", size: 10, color: "rgba(176,18,91,0.75)", line: 1.5 },
   neighbours: { symbol: "circle-open", size: 15, color: "#111111", line: 2.5 },
   path: { symbol: "circle", size: 8, color: "#ffffff", line: 2, lineColor: "#1c232b", mode: "lines+markers" },
-  uploads: { symbol: "star", size: 17, color: "#ffc400", line: 1.5, lineColor: "#1c232b" },
+  uploads: { symbol: "star", size: 17, color: "#ffc400", line: 1.5, lineColor: "#1c232b", hover: true },
   result: { symbol: "x", size: 15, color: "#d62728", line: 1.5, lineColor: "#ffffff" },
   frame: { symbol: "circle", size: 14, color: "rgba(47,111,189,0.35)", line: 3, lineColor: "#2f6fbd" },
 };

@@ -3,12 +3,12 @@
 // digits as read back as the same float32), the interpolation strip and traversal
 // grid as PNG, and the link to this view.
 
-import { saveStrip } from "./interpolate.js";
+import { saveStrip, stripImages } from "./interpolate.js";
 import { map } from "./explorer-map.js";
 import { allNames, fieldValue } from "./places.js";
 import { loaded, on, saveNow, state } from "./state.js";
 import { $, $$, download, showError, toast } from "./ui.js";
-import { saveGrid } from "./traverse.js";
+import { gridRows, saveGrid } from "./traverse.js";
 
 const root = $("#panel-export");
 
@@ -70,7 +70,7 @@ function exportClicked(button) {
   const kind = button.dataset.export;
   const format = button.dataset.format;
   const failed = (error) => showError(root, error);
-  if (kind === "visible") exportRows(map.visibleIds(), "points", format).catch(failed);
+  if (kind === "visible") exportRows(map.idsInView(), "points", format).catch(failed);
   else if (kind === "selection") {
     const which = $("#export-which").value;
     const ids = { selection: state.selection, a: state.groupA, b: state.groupB }[which];
@@ -100,8 +100,37 @@ function setup() {
   $("#share-button").addEventListener("click", copyLink);
   on("saved", (url) => {
     $("#share-url").value = url;
-    $("#export-visible-count").textContent = loaded.points ? `(${map.visibleCount()})` : "";
+    showCount();
   });
+  on("view", showCount);
+  on("tab", (tab) => {
+    if (tab !== "export") return;
+    showImageButtons();
+    showCount();
+  });
+}
+
+/** How many points "in view" holds, while the tab is open (a count over every point). */
+function showCount() {
+  if (root.hidden) return;
+  $("#export-visible-count").textContent = loaded.points ? `(${map.idsInView().length})` : "";
+}
+
+/** The image exports are pressable once there is something to export; until then each says
+ * why, beside the buttons. */
+function showImageButtons() {
+  const images = stripImages();
+  const reasons = {
+    strip: !images
+      ? "No strip yet: run an interpolation in the Interpolate tab."
+      : images.some((src) => !src) ? "This model's items have no images: there is no strip to save." : "",
+    grid: gridRows() ? "" : "No grid yet: draw one in the Traverse tab.",
+  };
+  for (const [kind, why] of Object.entries(reasons)) {
+    $(`[data-export="${kind}"]`, root).disabled = Boolean(why);
+    $(`#export-${kind}-why`).textContent = why;
+    $(`#export-${kind}-why`).hidden = !why;
+  }
 }
 
 export const panel = { name: "export", label: "Export", setup, reset: () => {}, restore: () => {} };

@@ -9,7 +9,7 @@ import { Slot } from "./places.js";
 import { saveImageGrid } from "./png.js";
 import { showPlace } from "./preview.js";
 import { on, save, state } from "./state.js";
-import { $, $$, busy, clearError, el, latestOnly, showError, STALE } from "./ui.js";
+import { $, $$, boundedNumber, busy, clearError, el, latestOnly, showError, STALE } from "./ui.js";
 
 const root = $("#panel-interpolate");
 const strip = $("#interp-strip");
@@ -34,21 +34,23 @@ function setup() {
       save();
     }),
   );
-  $("#interp-steps").addEventListener("change", (event) => {
-    const steps = Math.round(Number(event.target.value));
-    state.interp.steps = Math.min(64, Math.max(2, Number.isFinite(steps) ? steps : 8));
-    event.target.value = state.interp.steps;
+  boundedNumber($("#interp-steps"), { lo: 2, hi: 64, fallback: 8, what: "Steps" }, (steps) => {
+    state.interp.steps = steps;
     save();
   });
-  $("#interp-run").addEventListener("click", run);
+  $("#interp-run").addEventListener("click", () => run());
   slider.addEventListener("input", () => scrub(Number(slider.value)));
   $("#interp-png").addEventListener("click", saveStrip);
+  // The same latent path on the linear map, where frames are evenly spread along a line.
+  $("#interp-on-pca").addEventListener("click", () => $('input[name="projection"][value="pca"]').click());
   on("projection", () => {
-    if (path) run(); // positions differ per projection: ask the server again
+    if (path) run({ preview: false }); // positions differ per projection: ask the server again
   });
 }
 
-export async function run() {
+/** Ask for the path and show it; `preview`: the first frame goes to the preview (a press of
+ * Interpolate; not when a link or a new projection redraws it). */
+export async function run({ preview = true } = {}) {
   if (!start.ref || !end.ref) {
     showError(root, 'Choose a start and an end first: click the map, then press "Use current", or type an item number.');
     return;
@@ -75,6 +77,9 @@ export async function run() {
   $("#interp-source").textContent = nearest[0]
     ? "Nearest real item at each step (this model has no decoder)."
     : "";
+  const n = path.images.length;
+  // Every frame in view at once: the strip wraps into rows and each frame shrinks to fit
+  // (CSS), the two ends captioned.
   strip.replaceChildren(
     ...path.images.map((src, i) => {
       const attrs = {
@@ -82,36 +87,50 @@ export async function run() {
         title: `frame ${i + 1}${nearest[i] ? `: ${imageCaption(nearest[i], { lower: true })}` : ""}`,
         dataset: { index: String(i), nearestId: nearest[i] ? String(nearest[i].id) : "" },
         onclick: () => scrub(i),
+        onmouseenter: () => pointAt(i),
+        onmouseleave: () => pointAt(Number(slider.value)),
       };
-      if (!src) return el("button", { type: "button", ...attrs, text: nearest[i].name });
-      return el("img", { ...attrs, src, alt: `frame ${i + 1} of ${path.images.length}` });
+      const frame = src
+        ? el("img", { ...attrs, src, alt: `frame ${i + 1} of ${n}` })
+        : el("button", { type: "button", ...attrs, text: nearest[i].name });
+      const caption = i === 0 ? "Start" : i === n - 1 ? "End" : String(i + 1);
+      return el("figure", { class: `frame${i === 0 || i === n - 1 ? " end" : ""}` }, frame, el("figcaption", { text: caption }));
     }),
   );
-  slider.max = String(path.images.length - 1);
+  slider.max = String(n - 1);
   $("#interp-result").hidden = false;
+  const pca = $('input[name="projection"][value="pca"]');
+  $("#interp-on-pca").hidden = state.projection === "pca" || !pca || pca.disabled;
   map.setOverlay("path", path.positions);
-  scrub(0, { preview: false });
+  scrub(0, { preview }); // the highlighted frame is the one in the preview
+}
+
+/** Mark frame i on the map (a hovered frame, or the current one again). */
+function pointAt(i) {
+  if (path && path.positions[i]) map.setOverlay("frame", [path.positions[i]]);
 }
 
 function scrub(i, { preview = true } = {}) {
   if (!path) return;
   slider.value = String(i);
   $("#interp-frame-out").textContent = `${i + 1} of ${path.images.length}`;
-  [...strip.children].forEach((frame, j) => frame.classList.toggle("current", i === j));
-  map.setOverlay("frame", [path.positions[i]]);
-  if (preview) {
-    showPlace(
-      {
-        ref: { latent: path.latents[i] },
-        image: path.images[i],
-        latent: path.latents[i],
-        positions: { [path.projection]: path.positions[i] },
-        label: `interpolation frame ${i + 1} of ${path.images.length} (${path.method})`,
-        nearest: nearestOf(path, i),
-      },
-      { quiet: true },
-    );
-  }
+  [...strip.children].forEach((figure, j) => {
+    figure.classList.toggle("current", i === j);
+    figure.firstElementChild.classList.toggle("current", i === j);
+  });
+  pointAt(i);
+  if (!preview) return;
+  showPlace(
+    {
+      ref: { latent: path.latents[i] },
+      image: path.images[i],
+      latent: path.latents[i],
+      positions: { [path.projection]: path.positions[i] },
+      label: `interpolation frame ${i + 1} of ${path.images.length} (${path.method})`,
+      nearest: nearestOf(path, i),
+    },
+    { quiet: true },
+  );
 }
 
 export function stripImages() {
@@ -147,7 +166,7 @@ function restore() {
   end.set(state.interp.end);
   $$('input[name="interp-method"]').forEach((r) => (r.checked = r.value === state.interp.method));
   $("#interp-steps").value = state.interp.steps;
-  if (state.interp.run && start.ref && end.ref) run();
+  if (state.interp.run && start.ref && end.ref) run({ preview: false });
 }
 
 export const panel = { name: "interpolate", label: "Interpolate", setup, reset: clear, restore };

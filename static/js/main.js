@@ -86,7 +86,11 @@ async function loadPoints() {
 
 /** Load the current model (first load: from the URL; later: a fresh view of another model). */
 async function loadModel() {
+  const wanted = state.model;
   loaded.model = loaded.models.find((m) => m.name === state.model) || loaded.models[0];
+  if (wanted && wanted !== loaded.model.name) {
+    toast(`This link names the model "${wanted}", which this server does not have: showing ${loaded.model.name} instead.`);
+  }
   state.model = loaded.model.name;
   $("#model-select").value = state.model;
   const { projections, default_projection: fallback } = loaded.model;
@@ -113,7 +117,9 @@ async function loadModel() {
   state.groupA = valid(state.groupA);
   state.groupB = valid(state.groupB);
   fillColourSelect();
+  const view = state.view; // the link's zoom (the first draw shows the whole map)
   await drawMap({ highlight: true });
+  if (view) await map.setView(view);
   drawGroups();
   updateSelectionBar();
   emit("model", loaded.model); // outliers.js, compare-link.js
@@ -124,6 +130,7 @@ async function loadModel() {
 
 async function changeProjection(projection) {
   state.projection = projection;
+  state.view = null; // ranges of one map mean nothing on another
   describeModel(loaded.model);
   try {
     await loadPoints();
@@ -141,6 +148,7 @@ async function changeProjection(projection) {
 function resetViewState() {
   Object.assign(state, {
     colour: null,
+    view: null,
     hidden: new Set(),
     here: null,
     selection: [],
@@ -210,6 +218,10 @@ function wireMapControls() {
     save();
   });
   map.on("view", () => emit("view")); // preview.js keeps its handle on the place
+  map.on("zoom", (range) => {
+    state.view = range; // the zoom is part of a link
+    save();
+  });
   const setGroup = (key) => {
     state[key] = [...state.selection];
     state.selection = [];

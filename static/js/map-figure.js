@@ -81,7 +81,8 @@ export function overlayTrace(name, style, { x, y }) {
     mode: style.mode || "markers",
     x,
     y,
-    hoverinfo: "skip",
+    // "none": hover events without Plotly's label (the page shows its own card).
+    hoverinfo: style.hover ? "none" : "skip",
     marker: {
       symbol: style.symbol,
       size: style.size,

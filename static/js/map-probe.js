@@ -54,7 +54,10 @@ export function bindProbe(map) {
     if (!press.moved && Math.hypot(event.clientX - press.x0, event.clientY - press.y0) < DRAG_START) return;
     press.moved = true;
     const xy = map.clampedData(event.clientX, event.clientY);
-    if (xy) map.emit("probe", { phase: "move", xy, item: null });
+    if (xy) {
+      press.last = xy;
+      map.emit("probe", { phase: "move", xy, item: null });
+    }
   });
   window.addEventListener("pointerup", (event) => {
     if (!map.press) return;
@@ -62,5 +65,14 @@ export function bindProbe(map) {
     map.press = null;
     const xy = map.clampedData(event.clientX, event.clientY);
     if (xy) map.emit("probe", { phase: "end", xy, moved, item: moved ? null : item });
+  });
+  // The browser took the pointer (a scroll or a system gesture): the drag ends where it was,
+  // or the preview would stay "dragging".
+  window.addEventListener("pointercancel", () => {
+    const press = map.press;
+    if (!press) return;
+    map.press = null;
+    const xy = press.last || map.toData(press.x0, press.y0);
+    if (xy) map.emit("probe", { phase: "end", xy, moved: true, item: null });
   });
 }

@@ -49,6 +49,7 @@ export class LatentMap {
       ...options,
     };
     this.tool = this.options.tool;
+    node.dataset.tool = this.tool; // the CSS keeps touches from scrolling the page in Probe mode
     this.drawCap = DRAW_CAP;
     this.view = null; // what to draw: {points, key, colour, hidden}
     this.drawn = new Int32Array(0); // the trace's items, ascending: trace index -> item id
@@ -62,14 +63,17 @@ export class LatentMap {
     this.muted = 0; // > 0 while the page itself changes the plot: its events are not the user's
     this.lastRange = null; // the last box selected, in data units (for tests)
     this.press = null; // a probe press in progress
-    this.listeners = { select: [], probe: [], hover: [], unhover: [], view: [] };
+    this.adding = false; // Shift was held when the current box or lasso began: it adds
+    this.listeners = { select: [], probe: [], hover: [], overlayhover: [], unhover: [], view: [], zoom: [] };
     this.bound = false;
   }
 
   /**
    * Listen to the user: "select" (ids, empty when cleared; how: "select" | "click" | "page"), "probe"
    * ({phase: "start" | "move" | "end", xy, moved, item}), "hover" (id, pointer event),
-   * "unhover", and "view" (after every draw, zoom, pan or resize).
+   * "overlayhover" (overlay name, index in it, pointer event; overlays styled with `hover`),
+   * "unhover", "view" (after every draw, zoom, pan or resize), and "zoom" (the user's zoom or
+   * pan: the range in view, or null for the whole map).
    */
   on(event, fn) {
     this.listeners[event].push(fn);
@@ -111,6 +115,9 @@ export class LatentMap {
     await this.quietly(() =>
       Plotly.react(this.gd, data, this.layout(), {
         displayModeBar: false,
+        // Plotly's "Double-click to zoom back out" tip would sit over the page's header (and
+        // a double click probes here); Reset view is the way back.
+        showTips: false,
         scrollZoom: true,
         doubleClick: this.options.doubleClickResets ? "reset+autosize" : false,
         responsive: true,
@@ -156,6 +163,21 @@ export class LatentMap {
     const ids = [];
     const count = this.points ? this.points.count : 0;
     for (let id = 0; id < count; id += 1) if (this.shown(id)) ids.push(id);
+    return ids;
+  }
+
+  /** The shown items inside the view (drawn or not), ascending: every shown item when the
+   * map is not zoomed. */
+  idsInView() {
+    const range = this.zoomRange && this.viewRange();
+    if (!range) return this.visibleIds();
+    const { x, y, count } = this.points;
+    const [x0, x1] = [Math.min(...range.x), Math.max(...range.x)];
+    const [y0, y1] = [Math.min(...range.y), Math.max(...range.y)];
+    const ids = [];
+    for (let id = 0; id < count; id += 1) {
+      if (this.shown(id) && x[id] >= x0 && x[id] <= x1 && y[id] >= y0 && y[id] <= y1) ids.push(id);
+    }
     return ids;
   }
 
@@ -277,6 +299,12 @@ export class LatentMap {
     if (this.gd.data) this.quietly(() => Plotly.relayout(this.gd, { dragmode: this.dragmode() }));
   }
 
+  /** Show the data ranges `view` ({x: [x0, x1], y: [y0, y1]}), as a zoom would. */
+  async setView(view) {
+    if (!this.gd.data || !view) return;
+    await Plotly.relayout(this.gd, { "xaxis.range": view.x.slice(), "yaxis.range": view.y.slice() });
+  }
+
   resetView() {
     if (this.gd.data) Plotly.relayout(this.gd, { "xaxis.autorange": true, "yaxis.autorange": true });
   }
@@ -372,6 +400,7 @@ export class LatentMap {
   /** The user zoomed or panned to `range` (null: back to the whole map). */
   zoomed(range) {
     this.zoomRange = range;
+    this.emit("zoom", range);
     // Below the cap every point is drawn already; above it the sample is redrawn for the new
     // view once the zooming stops.
     if (this.visibleCount() <= this.drawCap) return;
@@ -394,18 +423,32 @@ export class LatentMap {
     this.bound = true;
     const gd = this.gd;
     gd.on("plotly_hover", (event) => {
+      if (this.press) return;
+      // An overlay marked `hover` above the points wins: it is what the pointer is on.
+      const names = Object.keys(this.overlays);
+      const over = event.points.find((p) => p.curveNumber > 0 && this.options.overlays[names[p.curveNumber - 1]].hover);
+      if (over) {
+        this.emit("overlayhover", names[over.curveNumber - 1], over.pointIndex, event.event);
+        return;
+      }
       const point = event.points.find((p) => p.curveNumber === 0);
-      if (point && !this.press && point.pointIndex < this.drawn.length) {
+      if (point && point.pointIndex < this.drawn.length) {
         this.emit("hover", this.drawn[point.pointIndex], event.event);
       }
     });
     gd.on("plotly_unhover", () => this.emit("unhover"));
+    // A box or lasso replaces the selection with its points; with Shift held it adds them. Its
+    // shape is taken off once done, so the next drag draws a new one (Plotly would otherwise
+    // move the old shape when a drag starts inside it).
+    gd.addEventListener("pointerdown", (event) => (this.adding = event.shiftKey), true);
     gd.on("plotly_selected", (event) => {
       if (this.muted) return;
-      const ids = event ? this.selectedIds(event) : [];
+      let ids = event ? this.selectedIds(event) : [];
+      if (this.adding && this.highlighted) ids = [...new Set([...this.highlighted, ...ids])];
       this.highlighted = sortedOrNull(ids);
       this.lastRange = (event && event.range) || null;
       this.emit("select", ids, "select");
+      if (event) Promise.resolve().then(() => this.highlight(this.highlighted));
     });
     gd.on("plotly_deselect", () => {
       if (this.muted) return;
@@ -425,12 +468,19 @@ export class LatentMap {
       }
     });
     bindProbe(this);
-    // The observer also fires once when it starts, at the size the map was just drawn at: a
-    // resize then would redraw every point for nothing (1.4-1.8 s at 70,000 points).
-    let size = null;
+    // The observer also fires once when it starts: at the size the map was just drawn at, a
+    // resize would redraw every point for nothing (1.4-1.8 s at 70,000 points); but the page
+    // may have changed the box since the draw (the legend's chips arrive after it, taking
+    // ~23 px), and then the plot must follow, or it overflows its box.
+    const box = gd.parentElement;
+    const pad = getComputedStyle(box);
+    let size = { // the content box, as the observer reports it
+      width: box.clientWidth - parseFloat(pad.paddingLeft) - parseFloat(pad.paddingRight),
+      height: box.clientHeight - parseFloat(pad.paddingTop) - parseFloat(pad.paddingBottom),
+    };
     new ResizeObserver((entries) => {
       const { width, height } = entries[0].contentRect;
-      const changed = size !== null && (size.width !== width || size.height !== height);
+      const changed = Math.abs(size.width - width) > 0.5 || Math.abs(size.height - height) > 0.5;
       size = { width, height };
       if (changed && this.points) Plotly.Plots.resize(gd).then(() => this.emit("view"));
     }).observe(gd.parentElement);

@@ -2,20 +2,18 @@
 // gallery and ringed on the map. Refreshed whenever the place changes while the tab is open.
 
 import { api } from "./api.js";
-import { map } from "./explorer-map.js";
 import { current, describeRef, renderGallery } from "./places.js";
 import { goTo } from "./preview.js";
+import { ring, unring } from "./rings.js";
 import { on, save, state } from "./state.js";
-import { $, busy, clearError, latestOnly, showError, STALE } from "./ui.js";
+import { $, boundedNumber, busy, clearError, latestOnly, showError, STALE } from "./ui.js";
 
 const root = $("#panel-neighbours");
 const guard = latestOnly();
 
 function setup() {
-  $("#nn-k").addEventListener("change", (event) => {
-    const k = Math.round(Number(event.target.value));
-    state.nn.k = Math.min(100, Math.max(1, Number.isFinite(k) ? k : 8));
-    event.target.value = state.nn.k;
+  boundedNumber($("#nn-k"), { lo: 1, hi: 100, fallback: 8, what: "k" }, (k) => {
+    state.nn.k = k;
     save();
     refresh();
   });
@@ -24,9 +22,12 @@ function setup() {
     save();
     refresh();
   });
-  on("here", refresh);
+  // The rings say "nearest to the place in the preview, as this tab asks": they go when
+  // the tab closes or the place changes while it is closed.
+  on("here", () => (root.hidden ? unring("neighbours") : refresh()));
   on("tab", (tab) => {
     if (tab === "neighbours") refresh();
+    else unring("neighbours");
   });
 }
 
@@ -45,7 +46,7 @@ async function refresh() {
     return;
   }
   renderGallery($("#nn-gallery"), result, (id) => goTo({ id }));
-  map.setOverlayIds("neighbours", result.ids);
+  ring("neighbours", result.ids);
 }
 
 function restore() {

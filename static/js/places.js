@@ -149,20 +149,28 @@ export class Slot {
       if (place) this.set(place.ref, place.image, true);
     });
     const input = node.querySelector(".item-input");
+    this.input = input;
+    // A refused number says so in the slot (a passing browser bubble is easily missed).
+    this.note = el("span", { class: "slot-note", role: "status" });
+    node.append(this.note);
     input.addEventListener("change", () => {
       const id = Number(input.value);
       const n = loaded.points ? loaded.points.count : 0;
       if (input.value !== "" && Number.isInteger(id) && id >= 0 && id < n) {
+        this.note.textContent = "";
         this.set({ id }, null, true);
         input.setCustomValidity("");
       } else {
-        input.setCustomValidity(`Item numbers run from 0 to ${n - 1}.`);
-        input.reportValidity();
+        const why = `Item numbers run from 0 to ${n - 1}: ${input.value || "an empty box"} is not one; the ${this.node.querySelector(".slot-label").textContent} is unchanged.`;
+        this.note.textContent = why;
+        input.setCustomValidity(why);
       }
     });
   }
 
   set(ref, image = null, notify = false) {
+    const n = loaded.points ? loaded.points.count : 0;
+    if (n) this.input.placeholder = `0–${n - 1}`; // the accepted range, beside "item #"
     this.ref = ref;
     this.node.dataset.set = String(Boolean(ref));
     this.node.dataset.ref = encodeRef(ref) || "";

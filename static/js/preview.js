@@ -43,6 +43,7 @@ export function showPlace(next, { quiet = false } = {}) {
   showImage(next.image, next.nearest);
   image.dataset.ref = describeRef(next.ref);
   $("#preview-title").textContent = next.label || title(next.ref);
+  $("#preview-title").title = $("#preview-title").textContent; // one line: the whole on hover
   const xy = next.positions && next.positions[state.projection];
   $("#preview-sub").textContent = xy
     ? `at (${fmt(xy[0])}, ${fmt(xy[1])}) on ${projectionLabel(state.projection)}`
@@ -176,6 +177,11 @@ function showFrame(frame) {
 function probed({ phase, xy, moved, item }) {
   if (!state.model) return;
   dragging = phase !== "end";
+  if (!dragging) {
+    // The readout is about the drag: it leaves with it.
+    $("#drag-rate").textContent = "";
+    delete card.dataset.fps;
+  }
   if (phase === "start") {
     placeHandle(xy);
     ensureStream();

@@ -11,6 +11,7 @@ export const state = {
   selection: [], // item ids of the current lasso/box selection
   groupA: [],
   groupB: [],
+  view: null, // the zoomed view {x: [x0, x1], y: [y0, y1]}, or null: the whole map
   tab: "interpolate",
   interp: { start: null, end: null, method: "slerp", steps: 8, run: false },
   arith: { mode: "terms", start: null, terms: [], a: null, b: null, c: null, run: false },
@@ -123,6 +124,7 @@ export function toQuery(s = state) {
   put("proj", s.projection);
   put("colour", s.colour);
   for (const name of s.hidden) put("hide", name);
+  if (s.view) put("view", [...s.view.x, ...s.view.y].map(num).join(","));
   put("here", encodeRef(s.here));
   put("sel", encodeIds(s.selection));
   put("ga", encodeIds(s.groupA));
@@ -163,6 +165,10 @@ export function fromQuery(query, s = state) {
   s.projection = get("proj") || s.projection;
   s.colour = get("colour");
   s.hidden = new Set(params.getAll("hide"));
+  const view = (get("view") || "").split(",").map(Number);
+  s.view = view.length === 4 && view.every(Number.isFinite) && view[0] < view[1] && view[2] < view[3]
+    ? { x: view.slice(0, 2), y: view.slice(2) }
+    : null;
   s.here = decodeRef(get("here"));
   s.selection = decodeIds(get("sel"));
   s.groupA = decodeIds(get("ga"));

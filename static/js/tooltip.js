@@ -40,6 +40,16 @@ function show(id, event) {
       ...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]),
     ),
   );
+  place(event);
+}
+
+/** Show a card of `nodes` (a picture and a <dl>) beside the pointer of `event`. */
+export function showCard(nodes, event) {
+  tooltip.replaceChildren(...nodes);
+  place(event);
+}
+
+function place(event) {
   tooltip.hidden = false;
   const box = tooltip.parentElement.getBoundingClientRect();
   const x = event.clientX - box.left;

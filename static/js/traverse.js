@@ -6,8 +6,8 @@ import { termAttributeIds } from "./arithmetic.js";
 import { can } from "./capabilities.js";
 import { current, Slot } from "./places.js";
 import { saveImageGrid } from "./png.js";
-import { on, save, state } from "./state.js";
-import { $, $$, busy, clearError, el, fmt, latestOnly, showError, STALE } from "./ui.js";
+import { on, sameRef, save, state } from "./state.js";
+import { $, $$, boundedNumber, busy, clearError, el, fmt, latestOnly, showError, STALE } from "./ui.js";
 
 const root = $("#panel-traverse");
 const table = $("#trav-grid");
@@ -26,25 +26,27 @@ function setup() {
       save();
     }),
   );
-  $("#trav-steps").addEventListener("change", (event) => {
-    const steps = Math.round(Number(event.target.value));
-    state.trav.steps = Math.min(15, Math.max(3, Number.isFinite(steps) ? steps : 7));
-    event.target.value = state.trav.steps;
+  boundedNumber($("#trav-steps"), { lo: 3, hi: 15, fallback: 7, what: "Steps" }, (steps) => {
+    state.trav.steps = steps;
     save();
   });
-  $("#trav-radius").addEventListener("change", (event) => {
-    const radius = Number(event.target.value);
-    state.trav.radius = Math.min(10, Math.max(0.5, Number.isFinite(radius) ? radius : 3));
-    event.target.value = state.trav.radius;
+  const radius = { lo: 0.5, hi: 10, integer: false, fallback: 3, what: "The reach" };
+  boundedNumber($("#trav-radius"), radius, (value) => {
+    state.trav.radius = value;
     save();
   });
   $("#trav-run").addEventListener("click", run);
   $("#trav-png").addEventListener("click", saveGrid);
-  on("tab", (tab) => {
-    if (tab === "traverse" && !start.ref && current.get()) {
-      start.set(current.get().ref, current.get().image, true);
-    }
-  });
+  // "Around" follows the place in the preview while the tab is open, like the other panels;
+  // a grid already drawn is drawn again around the new place.
+  const follow = () => {
+    const place = current.get();
+    if (root.hidden || !place || sameRef(place.ref, start.ref)) return;
+    start.set(place.ref, place.image, true);
+    if (grid) run();
+  };
+  on("tab", (tab) => tab === "traverse" && follow());
+  on("here", follow);
 }
 
 export async function run() {
@@ -78,12 +80,17 @@ export async function run() {
   render();
 }
 
-function columnTitles() {
-  return grid.rows[0].offsets.map((o) => `${o > 0 ? "+" : ""}${fmt(o, 1)}σ`);
+/** "-3.0σ" ... "+3.0σ"; `short` (many columns): "-3.0" ..., the σ said once in the corner,
+ * so every title fits its column. */
+function columnTitles({ short = false } = {}) {
+  return grid.rows[0].offsets.map((o) => `${o > 0 ? "+" : ""}${fmt(o, 1)}${short ? "" : "σ"}`);
 }
 
 function render() {
-  const head = el("tr", {}, el("th", {}), ...columnTitles().map((t) => el("th", { scope: "col", text: t })));
+  const short = grid.rows[0].offsets.length > 9;
+  const titles = columnTitles({ short });
+  const corner = el("th", { text: short ? "σ" : "" });
+  const head = el("tr", {}, corner, ...titles.map((t) => el("th", { scope: "col", text: t })));
   const rows = grid.rows.map((row) =>
     el(
       "tr",

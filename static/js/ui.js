@@ -96,6 +96,33 @@ export function debounce(fn, ms) {
   };
 }
 
+/**
+ * A number field that keeps to [lo, hi]: the accepted range is written beside it, and a value
+ * moved into the range (or refused) says so in words there until the next change.
+ * `onValue(value)` gets each accepted value.
+ */
+export function boundedNumber(input, { lo, hi, integer = true, fallback, what }, onValue) {
+  const field = input.closest("label") || input;
+  const range = el("span", { class: "field-range", text: `${lo}–${hi}` });
+  input.after(range);
+  const note = el("span", { class: "field-note", role: "status" });
+  field.after(note);
+  input.addEventListener("change", () => {
+    const typed = input.value;
+    let value = Number(typed);
+    if (integer) value = Math.round(value);
+    const valid = typed !== "" && Number.isFinite(value);
+    const kept = valid ? Math.min(hi, Math.max(lo, value)) : fallback;
+    input.value = String(kept);
+    note.textContent =
+      !valid ? `${what} must be a number from ${lo} to ${hi}: kept ${kept}.`
+      : kept !== Number(typed) ? `${what} go${what.endsWith("s") ? "" : "es"} from ${lo} to ${hi}: ${typed} became ${kept}.`
+      : "";
+    onValue(kept);
+  });
+  return note;
+}
+
 export const fmt = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "–");
 
 /** Trigger a download of `blob` as `filename`. */

@@ -133,3 +133,9 @@ def explorer(context: Any, server: str) -> Iterator[Explorer]:
 def narrow_explorer(context: Any, server: str) -> Iterator[Explorer]:
     """The explorer on a narrow screen, 400x800."""
     yield from new_explorer(context, server, 400, 800)
+
+
+@pytest.fixture
+def phone_explorer(context: Any, server: str) -> Iterator[Explorer]:
+    """The explorer on a phone's screen, 390x844."""
+    yield from new_explorer(context, server, 390, 844)

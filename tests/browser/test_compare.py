@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Explorer, new_explorer
 from tests.compare_workspace import EMBEDDINGS, VAE, build_compare_workspace
 from tests.serverproc import get_json, running_server
@@ -143,6 +144,11 @@ def test_the_table_shows_both_models_figures(page_on: Explorer, compare_server: 
             assert (a, b) == (f"{qa[key][projection]:.3f}", f"{qb[key][projection]:.3f}")
     assert page.inner_text("#head-a") == f"A: {VAE}"
     assert page.inner_text("#head-b") == f"B: {EMBEDDINGS}"
+
+
+def test_the_compare_page_passes_axe(page_on: Explorer) -> None:
+    open_compare(page_on)
+    assert_accessible(page_on.page, "the compare page")
 
 
 def test_the_main_page_links_to_the_comparison(page_on: Explorer) -> None:

@@ -173,6 +173,8 @@ def test_narrow_screen_stacks_map_and_panels(narrow_explorer: Explorer) -> None:
     assert map_box is not None and panels_box is not None
     assert map_box["width"] >= 360 and map_box["height"] >= 300
     assert panels_box["y"] > map_box["y"] + map_box["height"]  # stacked below the map
+    # The map scrolled to the top of the screen, clear of the preview docked at the bottom.
+    narrow_explorer.js("() => document.getElementById('map-wrap').scrollIntoView()")
     spot = narrow_explorer.js(EMPTY_SPOT)
     page.mouse.click(spot["x"], spot["y"])
     wait_for_preview_change(narrow_explorer, None)

@@ -108,12 +108,11 @@ def test_arithmetic_with_attribute_and_group_vectors(explorer: Explorer) -> None
         arg=first_result,
     )
     explorer.screenshot("arithmetic-1280x800")
-    # The analogy form: a - b + c.
+    # The analogy form: a - b + c, computed as soon as all three are set (issue 17).
     page.locator("label", has_text="Analogy").click()
+    before = page.get_attribute("#arith-image", "src")
     for slot, item in (("#arith-a", 1), ("#arith-b", 2), ("#arith-c", 3)):
         set_item(explorer, slot, item)
-    before = page.get_attribute("#arith-image", "src")
-    page.click("#arith-analogy-run")
     page.wait_for_function(
         "(before) => document.querySelector('#arith-image').getAttribute('src') !== before",
         arg=before,
@@ -148,7 +147,7 @@ def test_upload_places_images_on_the_map(
     for card in page.locator(".upload-card").all():
         assert card.locator(".gallery button").count() == 8
         assert "Anomaly score" in card.inner_text()
-    # The first upload is shown, its neighbours ringed on the map.
+    # The upload on top (the last file) is shown, its neighbours ringed on the map.
     wait_for_title(page, "upload:")
     assert explorer.js(TRACE_SIZES)["neighbours"] == 8
     assert image_size(page, ".upload-card img") == (16, 16)
@@ -157,9 +156,10 @@ def test_upload_places_images_on_the_map(
     junk = tmp_path / "notes.png"
     junk.write_bytes(b"these are notes, not pixels")
     page.set_input_files("#upload-input", [str(junk)])
-    error = page.locator("#panel-upload .error")
+    # Its own error line (issue 17: one line per refused file, next to the others' cards).
+    error = page.locator("#upload-failures li")
     error.wait_for(state="visible")
-    assert "not an image" in error.inner_text()
+    assert "notes.png" in error.inner_text() and "not an image" in error.inner_text()
     explorer.log.expect_error("415")
 
 
