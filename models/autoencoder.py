@@ -28,7 +28,7 @@ class ConvAutoencoder(LatentModel):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decoder(z))  # (B, C, H, W) in [0, 1]
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         logits = self.decoder(self.encoder(x))
         # Summed over pixels, averaged over the batch: same scale as the VAE's reconstruction term.
         recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]

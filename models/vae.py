@@ -57,7 +57,7 @@ class ConvVAE(LatentModel):
         z = torch.randn(n, self.latent_dim, generator=generator, device=device)
         return self.decode(z)
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         mu, logvar = self.posterior(x)
         logits = self.decoder(self.reparameterize(mu, logvar))
         batch = x.shape[0]

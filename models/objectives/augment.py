@@ -113,3 +113,10 @@ class Augment:
         )  # (B, H, W)
         chosen = draw(b) < self.erase  # (B,)
         return (inside & chosen.view(b, 1, 1)).unsqueeze(1).float()
+
+
+def draw_generator(device: torch.device) -> torch.Generator:
+    """A generator on ``device`` seeded from torch's global one: a loss that augments, corrupts
+    or masks draws its randomness here, so seeding torch (as training does) repeats a run."""
+    seed = int(torch.randint(0, 2**62, (1,)).item())
+    return torch.Generator(device=device).manual_seed(seed)
