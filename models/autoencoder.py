@@ -13,6 +13,10 @@ class ConvAutoencoder(LatentModel):
     """Deterministic encoder and decoder trained on binary cross-entropy."""
 
     name = "ae"
+    description = (
+        "Autoencoder: compresses each image to the latent and is trained to reconstruct it "
+        "(binary cross-entropy). The latent is the encoder output."
+    )
     config_class = ConvConfig
     config: ConvConfig
     trainable = True

@@ -102,6 +102,8 @@ class LatentModel(nn.Module):
     """
 
     name: ClassVar[str]
+    # One or two sentences for people: what the objective is and what the latent is.
+    description: ClassVar[str] = ""
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     # What the kind can do; the explorer reads these, never the kind's name.
     trainable: ClassVar[bool] = False  # `latent-explorer train` builds it from a config and fits it

@@ -30,6 +30,10 @@ class DenoisingAutoencoder(ConvAutoencoder):
     """Encodes and decodes like the AE; only its training input is corrupted."""
 
     name = "dae"
+    description = (
+        "Denoising autoencoder: reconstructs the clean image from a corrupted copy (its "
+        "training noise is in its arguments). The latent is the encoder output on the image."
+    )
     config_class = DAEConfig
     config: DAEConfig
 

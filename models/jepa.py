@@ -62,6 +62,12 @@ class JEPA(LatentModel):
     """Context encoder, EMA target encoder and predictor over the ConvEncoder's feature map."""
 
     name = "jepa"
+    description = (
+        "JEPA: from the visible part of an image, a predictor predicts the embeddings a "
+        "moving-average target encoder gives the hidden blocks. The latent is the context "
+        "encoder's features on the whole image, averaged over positions and standardised; "
+        "there is no decoder."
+    )
     config_class = JEPAConfig
     config: JEPAConfig
     trainable = True

@@ -30,6 +30,11 @@ class Siamese(ConvEncoderModel):
     """Contrastive pair loss over all B (B - 1) / 2 pairs of each batch."""
 
     name = "siamese"
+    description = (
+        "Siamese network: pairs with the same label are pulled together, pairs with different "
+        "labels pushed at least a margin apart (contrastive loss). The latent is the encoder "
+        "output; there is no decoder."
+    )
     config_class = SiameseConfig
     config: SiameseConfig
     needs_labels = True

@@ -49,6 +49,11 @@ class SimCLR(ConvEncoderModel):
     """Encoder (the latent) + projection head (training only) + NT-Xent."""
 
     name = "simclr"
+    description = (
+        "SimCLR: two randomly augmented views of an image are pulled together and other images "
+        "pushed away (NT-Xent) after a projection head. The latent is the encoder output "
+        "before the head; there is no decoder."
+    )
     config_class = SimCLRConfig
     config: SimCLRConfig
 

@@ -31,6 +31,11 @@ class Triplet(ConvEncoderModel):
     """Batch-all triplet margin loss on the encoder output."""
 
     name = "triplet"
+    description = (
+        "Triplet network: each anchor must be closer to every same-label item than to any "
+        "other-label item by a margin (batch-all mining). The latent is the encoder output; "
+        "there is no decoder."
+    )
     config_class = TripletConfig
     config: TripletConfig
     needs_labels = True

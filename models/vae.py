@@ -28,6 +28,10 @@ class ConvVAE(LatentModel):
     """Gaussian posterior q(z|x) = N(mu, sigma^2); ``encode`` returns mu."""
 
     name = "vae"
+    description = (
+        "Variational autoencoder: reconstructs each image from a sample of a Gaussian posterior "
+        "pulled towards N(0, I) by a beta-weighted KL term. The latent is the posterior mean."
+    )
     config_class = VAEConfig
     config: VAEConfig
     trainable = True
