@@ -86,7 +86,7 @@ def digits() -> ImageSet:
 
 @pytest.fixture(scope="module")
 def simclr(digits: ImageSet) -> Trained:
-    return fit("simclr", digits, epochs=15)
+    return fit("simclr", digits, epochs=15, batch_size=64)
 
 
 @pytest.fixture(scope="module")
