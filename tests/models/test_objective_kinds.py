@@ -1,10 +1,15 @@
 """The objectives as model kinds, trained once each at test size and judged on items they
 never trained on (the seeded held-out 20 %), with the issue's floors.
 
-Sizes: digits at 16 px (1,797 items, 360 held out), ConvEncoder width 16, latent 16, seed 0,
-two torch threads. The figures each kind reached when this file was written are in
-docs (and the report of issue 13); the floors below sit under them with room for the
-run-to-run spread of other thread counts.
+Sizes: digits at 16 px (1,797 items, 359 held out), ConvEncoder width 16, latent 16, seed 0,
+two torch threads. Measured when written (held-out kNN k=5 / uniformity t=2):
+simclr 15 epochs batch 64: 0.958 / -1.70 (untrained encoder 0.955 / -0.07);
+siamese 10 epochs: 0.983 / -1.92; triplet 10 epochs: 0.989 / -2.19;
+jepa 15 epochs: 0.710 / -1.81, smallest latent std 0.10 of the largest; the same model
+untrained (its pooled features standardised the same way) gives 0.786 / -2.90, so at this
+size JEPA does not beat its untrained encoder on kNN.
+dae and the plain AE 60 epochs batch 64, Gaussian 0.3 on the held-out items: denoised
+22.4 dB, corrupted input 12.5 dB, plain AE on the corrupted input 17.4 dB.
 """
 
 from __future__ import annotations
@@ -106,12 +111,12 @@ def jepa(digits: ImageSet) -> Trained:
 
 @pytest.fixture(scope="module")
 def dae(digits: ImageSet) -> Trained:
-    return fit("dae", digits, epochs=20, batch_size=64, noise=NOISE)
+    return fit("dae", digits, epochs=60, batch_size=64, noise=NOISE)
 
 
 @pytest.fixture(scope="module")
 def plain_ae(digits: ImageSet) -> Trained:
-    return fit("ae", digits, epochs=20, batch_size=64)
+    return fit("ae", digits, epochs=60, batch_size=64)
 
 
 def test_every_kind_holds_out_the_same_seeded_fifth(digits: ImageSet, siamese: Trained) -> None:
