@@ -13,6 +13,10 @@ class ConvAutoencoder(LatentModel):
     """Deterministic encoder and decoder trained on binary cross-entropy."""
 
     name = "ae"
+    description = (
+        "Autoencoder: compresses each image to the latent and is trained to reconstruct it "
+        "(binary cross-entropy). The latent is the encoder output."
+    )
     config_class = ConvConfig
     config: ConvConfig
     trainable = True
@@ -28,7 +32,7 @@ class ConvAutoencoder(LatentModel):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decoder(z))  # (B, C, H, W) in [0, 1]
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         logits = self.decoder(self.encoder(x))
         # Summed over pixels, averaged over the batch: same scale as the VAE's reconstruction term.
         recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]

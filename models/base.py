@@ -103,11 +103,16 @@ class LatentModel(nn.Module):
     """
 
     name: ClassVar[str]
+    # One or two sentences for people: what the objective is and what the latent is.
+    description: ClassVar[str] = ""
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     # What the kind can do; the explorer reads these, never the kind's name.
     trainable: ClassVar[bool] = False  # `latent-explorer train` builds it from a config and fits it
     runs_code: ClassVar[bool] = False  # loading imports Python code named in config.json
     stored_latents: ClassVar[bool] = False  # its latents are stored vectors, not encoded images
+    # Its loss is supervised: training passes each batch's labels to ``loss`` and refuses a
+    # dataset without labels (Siamese, triplet).
+    needs_labels: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -155,6 +160,14 @@ class LatentModel(nn.Module):
         """(B, latent_dim) -> (B, C, H, W) in [0, 1]."""
         raise NotImplementedError
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Training loss on a batch: a dict of named scalar terms; ``"loss"`` is the total."""
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Training loss on a batch: a dict of named scalar terms; ``"loss"`` is the total.
+
+        labels: (B,) int64 class indices, given only to kinds with ``needs_labels``.
+        Random draws (augmentations, noise, masks) come from torch's global generator, which
+        training seeds, so a seeded run repeats."""
         raise NotImplementedError
+
+    def after_step(self) -> None:
+        """Called by training after each optimiser step; a no-op unless the kind keeps state
+        that follows its weights (JEPA's moving-average target encoder)."""

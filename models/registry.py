@@ -33,15 +33,25 @@ from models.checkpoint import (
     sha256_file,
     write_config,
 )
+from models.dae import DenoisingAutoencoder
 from models.embeddings import EmbeddingsModel
 from models.errors import CheckpointError, ConfigError
 from models.external import ExternalModel
+from models.jepa import JEPA
 from models.onnx_model import OnnxModel
+from models.siamese import Siamese
+from models.simclr import SimCLR
+from models.triplet import Triplet
 from models.vae import ConvVAE
 
 BUILT_IN: tuple[type[LatentModel], ...] = (
     ConvAutoencoder,
     ConvVAE,
+    DenoisingAutoencoder,
+    SimCLR,
+    Siamese,
+    Triplet,
+    JEPA,
     ExternalModel,
     OnnxModel,
     EmbeddingsModel,

@@ -22,7 +22,10 @@ class TrainConfig:
     batch_size: int = 64  # small batches: more updates per epoch on small datasets
     lr: float = 2e-3  # Adam; a cosine schedule takes it to ~0 at the last epoch
     seed: int = 0
-    val_fraction: float = 0.1  # held out for early stopping
+    # Items the encoder never trains on, for the held-out kNN and linear-probe measures; the
+    # same (item count, seed, fraction) always hold out the same items (see holdout_split).
+    holdout_fraction: float = 0.2
+    val_fraction: float = 0.1  # of the training part, held out for early stopping
     patience: int = 6  # epochs without a better validation loss before stopping
     progress: bool = True  # tqdm bar on stderr
 
@@ -31,6 +34,11 @@ class TrainConfig:
             raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
+        if not 0.0 <= self.holdout_fraction < 0.5:
+            raise ConfigError(
+                f"holdout_fraction must be from 0 up to (not including) 0.5, "
+                f"got {self.holdout_fraction}"
+            )
         if not 0.0 < self.val_fraction < 0.5:
             raise ConfigError(f"val_fraction must be between 0 and 0.5, got {self.val_fraction}")
         if not self.lr > 0:
@@ -45,6 +53,9 @@ class TrainResult:
     seconds: float
     images_per_second: float
     history: list[dict[str, float]] = field(default_factory=list)
+    # Indices (into the images given to ``train``) of the items held out from training,
+    # sorted: record them beside the model so the measures score only unseen items.
+    holdout_ids: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,7 +68,7 @@ def as_float(images: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(images).to(device=device, dtype=torch.float32).div_(255.0)
 
 
-MIN_TRAIN_IMAGES = 10  # one held out for validation still leaves a few batches to learn from
+MIN_TRAIN_IMAGES = 10  # after the held-out and validation items, a few batches are left
 IMPROVEMENT = 1e-4  # a validation loss must beat the best by this much to count as better
 
 
@@ -66,21 +77,31 @@ def train(
     images: np.ndarray,
     config: TrainConfig,
     device: torch.device | str = "cpu",
+    labels: np.ndarray | None = None,
 ) -> TrainResult:
     """Fit ``model`` on uint8 images (N, C, H, W); keeps the weights of the best validation epoch.
 
-    Deterministic for a given seed, device and thread count: the split, the batch order and the
-    VAE's noise all come from generators seeded here.
+    labels: (N,) class indices, or None for an unlabelled dataset; passed batch by batch to
+            kinds with ``needs_labels`` (which refuse to train without them), ignored by others.
+
+    A seeded ``holdout_fraction`` of the items (``holdout_split``) is never trained on; their
+    indices are returned in ``TrainResult.holdout_ids``. Early stopping's validation items are
+    carved from the rest. Deterministic for a given seed, device and thread count: the splits,
+    the batch order and every random draw of the losses come from generators seeded here.
     """
     from tqdm import tqdm
 
     config.validate()
     check_training_images(model, images)
+    y = check_training_labels(model, labels, len(images))
     device = torch.device(device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    val_idx, train_idx = split_holdout(len(images), config.val_fraction, rng)
+    fit_ids, holdout_ids = holdout_split(len(images), config.holdout_fraction, config.seed)
+    val_pos, train_pos = split_holdout(len(fit_ids), config.val_fraction, rng)
+    val_idx, train_idx = fit_ids[val_pos], fit_ids[train_pos]
     x_val = as_float(images[val_idx], device)
+    y_val = None if y is None else y[val_idx].to(device)
     model.to(device)
     optimiser, schedule = make_optimiser(model, config, len(train_idx))
     best = BestWeights(model)
@@ -96,8 +117,10 @@ def train(
     epoch = 0
     for epoch in bar:
         order = train_idx[rng.permutation(len(train_idx))]
-        row = train_epoch(model, images, order, optimiser, schedule, config.batch_size, device)
-        val = evaluate(model, x_val, config.batch_size * 4)
+        row = train_epoch(
+            model, images, order, optimiser, schedule, config.batch_size, device, labels=y
+        )
+        val = evaluate(model, x_val, config.batch_size * 4, labels=y_val)
         row |= {f"val_{key}": value for key, value in val.items()}
         row["epoch"] = float(epoch)
         history.append(row)
@@ -118,6 +141,7 @@ def train(
         seconds=seconds,
         images_per_second=epoch * len(train_idx) / max(seconds, 1e-9),
         history=history,
+        holdout_ids=[int(i) for i in holdout_ids],
     )
 
 
@@ -129,6 +153,44 @@ def check_training_images(model: LatentModel, images: np.ndarray) -> None:
         raise ConfigError(
             f"images are {tuple(images.shape[1:])} but the model expects {model.image_shape}"
         )
+
+
+def check_training_labels(
+    model: LatentModel, labels: np.ndarray | None, n: int
+) -> torch.Tensor | None:
+    """The labels as an int64 tensor for a kind that needs them, None for any other kind;
+    ConfigError when a supervised kind gets a dataset without labels (or with one class)."""
+    if not model.needs_labels:
+        return None
+    if labels is None:
+        raise ConfigError(
+            f"model kind {model.name!r} learns from the dataset's labels, but this dataset has "
+            "no labels: train it on a labelled dataset (digits, mnist, shapes, a folder of class "
+            "subfolders), or choose a kind that needs none (ae, vae, dae, simclr, jepa)"
+        )
+    y = np.asarray(labels)
+    if y.shape != (n,):
+        raise ConfigError(f"{len(y)} labels for {n} images: need one label per image")
+    if len(np.unique(y)) < 2:
+        raise ConfigError(
+            f"model kind {model.name!r} learns to separate classes, but every item has the "
+            "same label: it needs at least two"
+        )
+    return torch.from_numpy(y.astype(np.int64))
+
+
+HOLDOUT_STREAM = 20_013  # mixed into the seed: the held-out split is independent of batch order
+
+
+def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training items (shuffled) and of the held-out items (sorted) among
+    ``n``: a function of ``(n, fraction, seed)`` only, so anyone can recompute it. At least
+    one item is held out when ``fraction`` is above 0."""
+    if fraction <= 0:
+        return np.random.default_rng(seed).permutation(n), np.array([], dtype=np.int64)
+    order = np.random.default_rng([seed, HOLDOUT_STREAM]).permutation(n)
+    n_out = max(1, int(round(n * fraction)))
+    return order[n_out:], np.sort(order[:n_out])
 
 
 def split_holdout(
@@ -160,17 +222,25 @@ def train_epoch(
     schedule: torch.optim.lr_scheduler.LRScheduler,
     batch_size: int,
     device: torch.device,
+    labels: torch.Tensor | None = None,
 ) -> dict[str, float]:
-    """One pass over ``images[order]`` in batches; the mean of each loss term per image."""
+    """One pass over ``images[order]`` in batches; the mean of each loss term per image.
+
+    labels: (N,) for every image, given to ``loss`` batch by batch (supervised kinds only)."""
     model.train()
     sums: dict[str, float] = {}
     for first in range(0, len(order), batch_size):
-        x = as_float(images[order[first : first + batch_size]], device)
-        terms = model.loss(x)
+        rows = order[first : first + batch_size]
+        x = as_float(images[rows], device)
+        if labels is None:
+            terms = model.loss(x)
+        else:
+            terms = model.loss(x, labels[torch.from_numpy(rows)].to(device))
         optimiser.zero_grad(set_to_none=True)
         terms["loss"].backward()
         optimiser.step()
         schedule.step()
+        model.after_step()
         for key, value in terms.items():
             sums[key] = sums.get(key, 0.0) + float(value.detach()) * len(x)
     return {key: value / len(order) for key, value in sums.items()}
@@ -194,8 +264,11 @@ class BestWeights:
         return True
 
 
-def evaluate(model: LatentModel, x: torch.Tensor, batch_size: int) -> dict[str, float]:
-    """Mean loss terms over ``x``; the VAE's noise is seeded so the number is repeatable."""
+def evaluate(
+    model: LatentModel, x: torch.Tensor, batch_size: int, labels: torch.Tensor | None = None
+) -> dict[str, float]:
+    """Mean loss terms over ``x``; random draws (the VAE's noise, augmentations, masks) are
+    seeded so the number is repeatable. labels: (N,) for supervised kinds, else None."""
     model.eval()
     sums: dict[str, float] = {}
     state = torch.random.get_rng_state()
@@ -203,7 +276,11 @@ def evaluate(model: LatentModel, x: torch.Tensor, batch_size: int) -> dict[str, 
     with torch.no_grad():
         for first in range(0, len(x), batch_size):
             batch = x[first : first + batch_size]
-            for key, value in model.loss(batch).items():
+            if labels is None:
+                terms = model.loss(batch)
+            else:
+                terms = model.loss(batch, labels[first : first + batch_size])
+            for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + float(value) * len(batch)
     torch.random.set_rng_state(state)
     return {key: value / len(x) for key, value in sums.items()}

@@ -28,6 +28,10 @@ class ConvVAE(LatentModel):
     """Gaussian posterior q(z|x) = N(mu, sigma^2); ``encode`` returns mu."""
 
     name = "vae"
+    description = (
+        "Variational autoencoder: reconstructs each image from a sample of a Gaussian posterior "
+        "pulled towards N(0, I) by a beta-weighted KL term. The latent is the posterior mean."
+    )
     config_class = VAEConfig
     config: VAEConfig
     trainable = True
@@ -57,7 +61,7 @@ class ConvVAE(LatentModel):
         z = torch.randn(n, self.latent_dim, generator=generator, device=device)
         return self.decode(z)
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         mu, logvar = self.posterior(x)
         logits = self.decoder(self.reparameterize(mu, logvar))
         batch = x.shape[0]

@@ -50,9 +50,11 @@ def test_vae_encode_is_the_posterior_mean_and_loss_has_named_terms() -> None:
 
 def test_registry_names_and_unknown_architecture() -> None:
     architecture("vae")
-    assert {"ae", "vae"} <= set(KINDS)
+    assert {"ae", "vae", "dae", "simclr", "siamese", "triplet", "jepa"} <= set(KINDS)
     with pytest.raises(
-        ConfigError, match=r"unknown model architecture 'gan': choose one of ae, vae"
+        ConfigError,
+        match=r"unknown model architecture 'gan': choose one of ae, dae, jepa, siamese, simclr, "
+        r"triplet, vae$",
     ):
         architecture("gan")
 

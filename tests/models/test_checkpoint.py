@@ -256,6 +256,7 @@ def test_a_config_naming_an_unknown_class_lists_the_known_ones(saved, name: str)
     modules = set(sys.modules)
     message = _refused(folder)
     assert message == (
-        f"{folder / CONFIG_FILE}: unknown model architecture {name!r}: choose one of ae, vae"
+        f"{folder / CONFIG_FILE}: unknown model architecture {name!r}: "
+        "choose one of ae, dae, jepa, siamese, simclr, triplet, vae"
     )
     assert set(sys.modules) == modules  # nothing was imported on the config's say-so

@@ -149,7 +149,7 @@ def test_an_unregistered_kind_is_unknown_again(tmp_path: Path) -> None:
     with pytest.raises(
         CheckpointError,
         match=r"config.json: unknown model architecture 'test-linear-encoder': choose one of ae, "
-        "vae",
+        "dae, jepa, siamese, simclr, triplet, vae$",
     ):
         load_checkpoint(tmp_path / "m")
 
@@ -166,16 +166,21 @@ def test_one_name_one_kind(test_kinds) -> None:
 
 def test_built_in_kinds_and_their_flags() -> None:
     flags = {
-        name: (cls.trainable, cls.runs_code, cls.stored_latents)
+        name: (cls.trainable, cls.runs_code, cls.stored_latents, cls.needs_labels)
         for name, cls in KINDS.items()
         if not name.startswith("test-")
     }
     assert flags == {
-        "ae": (True, False, False),
-        "vae": (True, False, False),
-        "pytorch-class": (False, True, False),
-        "onnx": (False, False, False),
-        "embeddings": (False, False, True),
+        "ae": (True, False, False, False),
+        "vae": (True, False, False, False),
+        "dae": (True, False, False, False),
+        "simclr": (True, False, False, False),
+        "siamese": (True, False, False, True),
+        "triplet": (True, False, False, True),
+        "jepa": (True, False, False, False),
+        "pytorch-class": (False, True, False, False),
+        "onnx": (False, False, False, False),
+        "embeddings": (False, False, True, False),
     }
 
 

@@ -1,0 +1,46 @@
+"""A Siamese network (Hadsell, Chopra and LeCun, 2006): one encoder, every pair of a batch;
+same label -> close, different labels -> at least a margin apart. Supervised by the
+dataset's labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from models.conv import ConvConfig
+from models.encoder_only import ConvEncoderModel
+from models.errors import ConfigError
+from models.objectives.losses import contrastive_pairs
+
+
+@dataclass
+class SiameseConfig(ConvConfig):
+    # On L2-normalised latents distances are in [0, 2]; 1.0 asks different digits to be at
+    # least a right angle apart, room enough for ten classes in 16 dimensions.
+    margin: float = 1.0
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0.0 < self.margin <= 2.0:
+            raise ConfigError(f"margin {self.margin} is out of range: allowed above 0 up to 2")
+
+
+class Siamese(ConvEncoderModel):
+    """Contrastive pair loss over all B (B - 1) / 2 pairs of each batch."""
+
+    name = "siamese"
+    description = (
+        "Siamese network: pairs with the same label are pulled together, pairs with different "
+        "labels pushed at least a margin apart (contrastive loss). The latent is the encoder "
+        "output; there is no decoder."
+    )
+    config_class = SiameseConfig
+    config: SiameseConfig
+    needs_labels = True
+
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        if labels is None:
+            raise ConfigError(f"model kind {self.name!r} needs the batch's labels to train")
+        loss = contrastive_pairs(self.encoder(x), labels, self.config.margin)
+        return {"loss": loss, "contrastive": loss}
