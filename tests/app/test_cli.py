@@ -68,7 +68,11 @@ def test_training_is_deterministic_under_a_seed(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--dataset", "digitz"], "unknown dataset 'digitz': choose one of digits, shapes"),
-        (["--model", "gan"], "unknown model architecture 'gan': choose one of ae, vae"),
+        (
+            ["--model", "gan"],
+            "unknown model architecture 'gan': choose one of "
+            "ae, dae, jepa, siamese, simclr, triplet, vae",
+        ),
         (["--latent-dim", "0"], "latent dimension 0 is out of range"),
         # Refused before training: PCA and UMAP need two dimensions to draw the map.
         (["--latent-dim", "1"], "latent dimension 1 is out of range: allowed 2 to 1024"),
