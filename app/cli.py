@@ -126,7 +126,13 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
         default="digits",
         help="digits | shapes | mnist | fashion-mnist | folder:PATH (default: digits)",
     )
-    p.add_argument("--model", dest="architecture", default="vae", help="vae | ae (default: vae)")
+    p.add_argument(
+        "--model",
+        dest="architecture",
+        default="vae",
+        help="vae | ae | dae | simclr | siamese | triplet | jepa (default: vae); "
+        "docs/objectives.md says what each learns",
+    )
     p.add_argument("--name", default=None, help="model folder name (default: DATASET-MODEL-LATENT)")
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--image-size", type=int, default=32, help="square side in px, 8 to 64")
@@ -146,6 +152,11 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--width", type=int, default=16, help="channels of the first conv layer")
     p.add_argument("--beta", type=float, default=0.5, help="VAE: weight of the KL term")
+    p.add_argument("--noise", default=None, help="dae: KIND:LEVEL, gaussian:0.3 (default), "
+                   "saltpepper:0.1, mask:0.25")  # fmt: skip
+    p.add_argument("--temperature", type=float, default=None, help="simclr: NT-Xent (0.5)")
+    p.add_argument("--margin", type=float, default=None,
+                   help="siamese (1.0) and triplet (0.2): the distance margin")  # fmt: skip
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
@@ -219,6 +230,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         width=args.width,
         beta=args.beta,
         name=args.name,
+        options={
+            key: getattr(args, key)
+            for key in ("noise", "temperature", "margin")
+            if getattr(args, key) is not None
+        },
         train=TrainConfig(
             epochs=args.epochs,
             batch_size=args.batch_size,

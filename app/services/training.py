@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,9 @@ from app.index.ensure import ensure_index
 from app.index.fitting import IndexParams
 from app.index.store import LatentIndex
 from app.workspace import check_name, model_name
+from models.base import LatentModel
 from models.data import DatasetSpec
+from models.errors import ConfigError
 from models.registry import architecture, load_checkpoint, save_checkpoint
 from models.training import TrainConfig, train
 
@@ -37,6 +39,33 @@ class TrainRequest:
     beta: float = 0.5
     train: TrainConfig | None = None
     name: str | None = None
+    # The objective's own arguments, by name (noise for dae, temperature for simclr, margin
+    # for siamese and triplet...): each must be one the kind takes.
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def model_args(
+    cls: type[LatentModel], request: TrainRequest, image_shape: list[int]
+) -> dict[str, Any]:
+    """The kind's arguments from a request: the shared ones, beta where the kind has one, and
+    the request's options, each refused by name when the kind does not take it."""
+    takes = cls.config_class.argument_names()
+    args: dict[str, Any] = {
+        "image_shape": image_shape,
+        "latent_dim": request.latent_dim,
+        "width": request.width,
+    }
+    if "beta" in takes:
+        args["beta"] = request.beta
+    for key, value in request.options.items():
+        if key not in takes:
+            which = sorted(takes - {"image_shape", "latent_dim", "width"})
+            raise ConfigError(
+                f"model {cls.name!r} takes no {key!r} argument: it takes "
+                f"{', '.join(which) or 'none of its own'}"
+            )
+        args[key] = value
+    return args
 
 
 def train_model(
@@ -62,17 +91,11 @@ def train_model(
     data = choice.load()
     if data.skipped:
         log.warning("%s: skipped %d unreadable files", request.dataset, data.skipped)
-    args: dict[str, Any] = {
-        "image_shape": list(data.image_shape),
-        "latent_dim": request.latent_dim,
-        "width": request.width,
-    }
-    if "beta" in cls.config_class.argument_names():
-        args["beta"] = request.beta
+    args = model_args(cls, request, list(data.image_shape))
     config = request.train or TrainConfig()
     torch.manual_seed(config.seed)  # the initial weights too come from the seed
     model = cls(cls.config_class.from_dict(args))
-    result = train(model, data.images, config, device)
+    result = train(model, data.images, config, device, labels=data.labels)
     folder = workspace / name
     save_checkpoint(
         model,
