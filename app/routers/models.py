@@ -94,6 +94,21 @@ async def get_names(m: ModelDep) -> Response:
     return Response(body, media_type="application/json")
 
 
+@router.get(
+    "/{model}/latents",
+    summary="Every item's latent vector, in id order, as raw float32",
+    description="The body is N x latent_dim float32 values, little-endian, row-major (item 0's "
+    "latent first); N is the model's `n_items` and latent_dim its `latent_dim` (also in the "
+    "`X-Items` and `X-Latent-Dim` headers). The page's exports add it to each row on request.",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "latents"}},
+)
+async def get_latents(m: ModelDep) -> Response:
+    body = await run_in_threadpool(items.item_latents, m)
+    headers = {"X-Items": str(len(m.index)), "X-Latent-Dim": str(m.latent_dim)}
+    return Response(body, media_type="application/octet-stream", headers=headers)
+
+
 @router.get("/{model}/items/{item_id}", summary="One dataset item's name, label and metadata")
 async def get_item(m: ModelDep, item_id: ItemIdPath) -> ItemOut:
     return ItemOut(**asdict(items.describe_item(m, item_id)))

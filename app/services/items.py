@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
+
 from app.services.images import png_bytes
 from app.services.loaded import LoadedModel
 from app.services.nearest import require_images
@@ -24,6 +26,12 @@ def map_points(m: LoadedModel, projection: str | None, points_format: PointsForm
 def item_names(m: LoadedModel) -> bytes:
     """Every item's name, in id order, as JSON ``{"count": N, "names": [...]}``."""
     return m.names_json()
+
+
+def item_latents(m: LoadedModel) -> bytes:
+    """Every item's latent, in id order: (N, D) float32, little-endian, row-major. Not cached:
+    it is a copy of the index's own array, made when an export asks for it."""
+    return np.ascontiguousarray(m.index.latents, dtype="<f4").tobytes()
 
 
 def describe_item(m: LoadedModel, item_id: str) -> ItemFacts:

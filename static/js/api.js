@@ -73,6 +73,8 @@ export const api = {
       await sendForBuffer(`${modelPath(model)}/points?projection=${enc(projection)}&format=binary`),
     ),
   names: (model) => send("GET", `${modelPath(model)}/names`),
+  /** Every item's latent: (N * latent_dim) float32 in id order, row-major (little-endian). */
+  latents: async (model) => new Float32Array(await sendForBuffer(`${modelPath(model)}/latents`)),
   item: (model, id) => send("GET", `${modelPath(model)}/items/${Number(id)}`),
   thumbnailUrl: (model, id) => `${modelPath(model)}/items/${Number(id)}/thumbnail`,
   /** ref: {id} | {latent} | {point, projection} */

@@ -3,6 +3,7 @@
 // digits as read back as the same float32), the interpolation strip and traversal
 // grid as PNG, and the link to this view.
 
+import { api } from "./api.js";
 import { saveStrip, stripImages } from "./interpolate.js";
 import { map } from "./explorer-map.js";
 import { allNames, fieldValue } from "./places.js";
@@ -23,17 +24,41 @@ export function float32Text(value) {
   return Number(value.toPrecision(9));
 }
 
-function rowsFor(ids, names) {
+/** Rows of the export; with ``latents`` (every item's, flat) each row carries its latent:
+ * one ``latent`` list in JSON, columns z0, z1, ... in CSV. */
+function rowsFor(ids, names, latents, format) {
   const p = loaded.points;
   const fields = Object.entries(loaded.fields);
+  const dim = loaded.model.latent_dim;
   return ids.map((id) => {
     const row = { id, name: names[id], x: float32Text(p.x[id]), y: float32Text(p.y[id]) };
     for (const [name, field] of fields) {
       const value = fieldValue(field, id);
       row[name] = field.type === "number" ? float32Text(value) : value;
     }
+    if (latents) {
+      const z = Array.from(latents.subarray(id * dim, (id + 1) * dim), float32Text);
+      if (format === "csv") z.forEach((value, i) => (row[`z${i}`] = value));
+      else row.latent = z;
+    }
     return row;
   });
+}
+
+/** Whether this format's export carries the latents (a choice beside the buttons: on for
+ * JSON, off for CSV, unless the person changes it). */
+function withLatents(format) {
+  return $(`#export-latents-${format}`).checked;
+}
+
+const latentCache = { model: null, values: null };
+
+async function allLatents() {
+  if (latentCache.model !== state.model) {
+    latentCache.values = await api.latents(state.model);
+    latentCache.model = state.model;
+  }
+  return latentCache.values;
 }
 
 function csvCell(value) {
@@ -56,7 +81,8 @@ async function exportRows(ids, what, format) {
     return;
   }
   $(".error", root).hidden = true;
-  const rows = rowsFor(ids, await allNames());
+  const latents = withLatents(format) ? await allLatents() : null;
+  const rows = rowsFor(ids, await allNames(), latents, format);
   const base = `${state.model}-${state.projection}-${what.replace(/\s+/g, "-")}`;
   if (format === "csv") {
     download(new Blob([toCsv(rows)], { type: "text/csv" }), `${base}.csv`);

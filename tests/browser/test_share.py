@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
+
 from tests.browser.conftest import Explorer
 from tests.browser.helpers import TRACE_SIZES, wait_for_count, wait_for_map, wait_for_url
 from tests.browser.test_panels import box_select, set_item
@@ -90,3 +92,44 @@ def test_export_points_and_selection(explorer: Explorer) -> None:
     page.click("[data-export=selection][data-format=csv]")
     assert "empty" in page.inner_text("#panel-export .error")
     assert explorer.base in page.input_value("#share-url")
+
+
+def test_exports_carry_the_latents_when_asked(explorer: Explorer) -> None:
+    """On by default for JSON (a `latent` list per row, the server's float32 values), off by
+    default for CSV; checked, CSV gets one column per dimension."""
+    explorer.open("?tab=export")
+    page = explorer.page
+    n = box_select(explorer, "7")
+    page.select_option("#export-which", "selection")
+    assert page.is_checked("#export-latents-json")
+    assert not page.is_checked("#export-latents-csv")
+    with page.expect_download() as download:
+        page.click("[data-export=selection][data-format=json]")
+    with open(download.value.path()) as f:
+        items = json.load(f)["items"]
+    assert len(items) == n
+    latents = explorer.js(
+        """async () => {
+            const r = await fetch(`/api/models/${window.latentExplorer.state.model}/latents`);
+            return Array.from(new Float32Array(await r.arrayBuffer()));
+        }"""
+    )
+    dim = len(items[0]["latent"])
+    assert dim == 4
+    for row in items[:20]:
+        expected = latents[row["id"] * dim : (row["id"] + 1) * dim]
+        assert [float(v) for v in row["latent"]] == pytest.approx(expected, rel=1e-6)
+    with page.expect_download() as download:
+        page.click("[data-export=selection][data-format=csv]")
+    with open(download.value.path(), newline="") as f:
+        assert "z0" not in next(csv.DictReader(f))
+    page.check("#export-latents-csv")
+    with page.expect_download() as download:
+        page.click("[data-export=selection][data-format=csv]")
+    with open(download.value.path(), newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == n and {"z0", "z1", "z2", "z3"} <= set(rows[0])
+    first = int(rows[0]["id"])
+    assert [float(rows[0][f"z{i}"]) for i in range(4)] == pytest.approx(
+        latents[first * 4 : first * 4 + 4], rel=1e-6
+    )
