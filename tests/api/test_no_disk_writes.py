@@ -134,6 +134,7 @@ def exercise_every_endpoint(client: TestClient) -> set[str]:
     for query in ["", "?projection=pca", "?format=binary", "?projection=isomap"]:
         call("GET", f"{m}/points", f"{API}/points{query}", 422 if "isomap" in query else 200)
     call("GET", f"{m}/names", f"{API}/names", 200)
+    call("GET", f"{m}/latents", f"{API}/latents", 200)
     call("GET", f"{m}/items/{{item_id}}", f"{API}/items/5", 200)
     for kind in ["image", "thumbnail"]:
         call("GET", f"{m}/items/{{item_id}}/{kind}", f"{API}/items/5/{kind}", 200)
