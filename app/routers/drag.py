@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 @router.websocket("/{model}/drag")
-async def drag_stream(websocket: WebSocket, model: str, projection: str = "umap") -> None:
+async def drag_stream(websocket: WebSocket, model: str, projection: str | None = None) -> None:
     await websocket.accept()
     explorer: Explorer = websocket.app.state.explorer
     try:

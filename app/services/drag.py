@@ -35,10 +35,12 @@ class DragSession:
     default_projection: str
 
 
-def open_drag(store: ModelStore, model: str, projection: str) -> DragSession:
-    """Check the stream's model and default projection (404 / 422 as for any request)."""
+def open_drag(store: ModelStore, model: str, projection: str | None) -> DragSession:
+    """Check the stream's model and default projection (404 / 422 as for any request); None:
+    the model's default projection."""
     m = store.get(model)
-    return DragSession(m, projection_name(m, projection[:MAX_PROJECTION_NAME]))
+    shown = None if projection is None else projection[:MAX_PROJECTION_NAME]
+    return DragSession(m, projection_name(m, shown))
 
 
 async def drag_frame(worker: InferenceWorker, session: DragSession, text: str) -> dict[str, Any]:
