@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from app.index.projection import PROJECTIONS
 from app.index.store import LatentIndex
 from app.services.loaded import LoadedModel, ModelStore
 from models.errors import ConflictError
@@ -114,7 +115,7 @@ def compare(a: str, index_a: LatentIndex, b: str, index_b: LatentIndex) -> Compa
             figures.append(
                 Figure(
                     f"{key}.{projection}",
-                    f"{label}, {projection.upper()}",
+                    f"{label}, {projection_label(projection)}",
                     _number(_get(qa, key, projection)),
                     _number(_get(qb, key, projection)),
                     better,
@@ -138,3 +139,9 @@ def _number(value: Any) -> float | None:
 def _short(name: object) -> str:
     text = str(name)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def projection_label(name: str) -> str:
+    """How the page names a projection (its registry label; the name itself if unknown)."""
+    cls = PROJECTIONS.get(name)
+    return cls.label if cls is not None else name

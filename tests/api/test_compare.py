@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.index.projection import PROJECTIONS
 from app.index.store import LatentIndex, load_index
 from app.main import create_app
 from app.services.compare import check_aligned
@@ -72,7 +73,7 @@ def test_models_on_the_same_items_align_and_list_their_figures(
             row = figures[f"{key}.{projection}"]
             assert row["a"] == pytest.approx(qa[key][projection])
             assert row["b"] == pytest.approx(qb[key][projection])
-            assert row["better"] == "higher" and projection.upper() in row["label"]
+            assert row["better"] == "higher" and PROJECTIONS[projection].label in row["label"]
     # the two models really differ (the table is not one model twice)
     assert figures["faithfulness.umap"]["a"] != figures["faithfulness.umap"]["b"]
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.index.projection import PROJECTIONS
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Explorer, new_explorer
 from tests.compare_workspace import EMBEDDINGS, VAE, build_compare_workspace
@@ -140,7 +141,7 @@ def test_the_table_shows_both_models_figures(page_on: Explorer, compare_server: 
     for key in ("trustworthiness", "faithfulness"):
         for projection in ("pca", "umap"):
             label, a, b = table[f"{key}.{projection}"]
-            assert projection.upper() in label
+            assert PROJECTIONS[projection].label in label
             assert (a, b) == (f"{qa[key][projection]:.3f}", f"{qb[key][projection]:.3f}")
     assert page.inner_text("#head-a") == f"A: {VAE}"
     assert page.inner_text("#head-b") == f"B: {EMBEDDINGS}"
