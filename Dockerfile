@@ -27,5 +27,5 @@ EXPOSE 8000
 # `run` trains the default digits model on first start (under a minute), then serves.
 # Inside a container the server must listen on 0.0.0.0, so it warns that it is reachable;
 # publish the port on 127.0.0.1 only (-p 127.0.0.1:8000:8000), or pass
-# -e LATENT_EXPLORER_TOKEN=... and open the page once as /?token=... (README, Security).
+# -e LATENT_EXPLORER_TOKEN=... and open the page once as /?token=... (docs/guide.md, Security).
 CMD ["python", "-m", "app", "run", "--workspace", "/data/workspace", "--host", "0.0.0.0", "--port", "8000"]
