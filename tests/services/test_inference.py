@@ -34,6 +34,22 @@ class RecordingDecoder:
         return (2.0 * latents + self.offset)[:, None, None, :]
 
 
+def held_first_batch(
+    decoder: RecordingDecoder,
+) -> tuple[Callable[[np.ndarray], np.ndarray], threading.Event, threading.Event]:
+    """``decoder`` whose first batch waits on the inference thread until ``release`` is set
+    (``started`` says it is waiting): the worker is busy while a test queues more requests."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow_first(latents: np.ndarray) -> np.ndarray:
+        if not decoder.batches:
+            started.set()
+            assert release.wait(10)
+        return decoder(latents)
+
+    return slow_first, started, release
+
+
 def requests(n: int, dim: int = 3) -> list[np.ndarray]:
     """n requests of 1, 2, 3, 1, 2, 3... distinct rows each."""
     out, value = [], 0.0
@@ -64,14 +80,8 @@ def test_concurrent_decodes_share_a_batch_and_get_their_own_rows(
 def test_requests_arriving_while_busy_are_merged_into_the_next_batch(
     worker: InferenceWorker,
 ) -> None:
-    started, release = threading.Event(), threading.Event()
     decoder = RecordingDecoder()
-
-    def slow_first(latents: np.ndarray) -> np.ndarray:
-        if not decoder.batches:
-            started.set()
-            assert release.wait(10)
-        return decoder(latents)
+    slow_first, started, release = held_first_batch(decoder)
 
     latents = requests(6)
 
@@ -323,14 +333,8 @@ def test_a_bug_in_the_loop_itself_fails_every_waiter_and_is_logged(
 
 def test_cancelled_waiters_are_not_decoded(worker: InferenceWorker) -> None:
     """A caller that left before its batch ran (a closed connection) costs no decoding."""
-    started, release = threading.Event(), threading.Event()
     decoder = RecordingDecoder()
-
-    def slow_first(latents: np.ndarray) -> np.ndarray:
-        if not decoder.batches:
-            started.set()
-            assert release.wait(10)
-        return decoder(latents)
+    slow_first, started, release = held_first_batch(decoder)
 
     latents = requests(4)
 
