@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="list the workspace's models and their quality figures")
     info.add_argument("--workspace", type=Path, default=None)
+    info.add_argument(
+        "--json", action="store_true", help="one JSON line per model instead of readable text"
+    )
 
     add_import_embeddings(sub)
     add_import_model(sub)  # import-model, export-onnx (app/cli_import.py)
@@ -285,6 +288,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from app.index.store import read_manifest
+    from app.services.quality_report import quality_lines
     from app.workspace import index_dir, list_models
     from models.checkpoint import read_info
 
@@ -292,17 +296,23 @@ def cmd_info(args: argparse.Namespace) -> int:
         folder = args.workspace / name
         info = read_info(folder)
         manifest = read_manifest(index_dir(folder)) or {}
-        print(  # noqa: T201  (the command's output)
-            json.dumps(
-                {
-                    "name": name,
-                    "architecture": info.architecture,
-                    "args": info.args,
-                    "dataset": info.dataset,
-                    "quality": manifest.get("quality"),
-                }
-            )
+        quality = manifest.get("quality")
+        if args.json:
+            entry = {
+                "name": name,
+                "architecture": info.architecture,
+                "args": info.args,
+                "dataset": info.dataset,
+                "quality": quality,
+            }
+            print(json.dumps(entry))  # noqa: T201  (the command's output)
+            continue
+        n_items = quality.get("n_items", "?") if quality else "?"
+        head = (
+            f"{name}: {info.architecture} · {info.dataset.get('spec', 'dataset')} · "
+            f"{n_items} items · latent {info.args.get('latent_dim', '?')}"
         )
+        print("\n".join([head, *quality_lines(quality)]))  # noqa: T201  (the command's output)
     return 0
 
 

@@ -154,6 +154,84 @@ class HealthOut(BaseModel):
     failed: dict[str, str] = Field(default_factory=dict)
 
 
+class DenoisingOut(BaseModel):
+    noise: str = Field(
+        description="the corruption, KIND:LEVEL: a denoising model's own training noise, "
+        "`gaussian:0.3` for every other decoding model"
+    )
+    psnr: float = Field(description="PSNR (dB) of the decoded corrupted images against the clean")
+    input_psnr: float = Field(description="PSNR (dB) of the corrupted images themselves")
+
+
+class QualityOut(BaseModel):
+    """A model's quality figures, measured when its index was built (docs/objectives.md has
+    every formula). A figure is null where it does not apply: no decoder, no labels, no
+    images, no encoder, not the shapes dataset."""
+
+    n_items: int
+    reconstruction_mse: float | None = Field(
+        None, description="mean squared reconstruction error per pixel (pixels in [0, 1])"
+    )
+    reconstruction_mse_p95: float | None = Field(
+        None, description="95th percentile of the items' reconstruction errors"
+    )
+    reconstruction_psnr: float | None = Field(
+        None, description="10 log10(1 / reconstruction_mse), in dB"
+    )
+    knn_accuracy: float | None = Field(
+        None, description="k-NN (k=5) label accuracy, 5-fold cross-validated over all items"
+    )
+    knn_accuracy_pixels: float | None = Field(
+        None, description="the same on raw pixels, for reference"
+    )
+    split: str | None = Field(
+        None,
+        description="where the split figures are scored: `held-out` (fitted on the items the "
+        "encoder trained on, scored on those it never saw) or `all items, cross-validated` "
+        "(models with no recorded split, such as imports)",
+    )
+    split_n_test: int | None = Field(None, description="how many items the split scores")
+    split_knn_accuracy: float | None = Field(
+        None, description="k-NN (k=5) label accuracy on the split"
+    )
+    probe_accuracy: float | None = Field(
+        None, description="linear-probe (logistic regression) label accuracy on the split"
+    )
+    alignment: float | None = Field(
+        None,
+        description="mean squared distance of the L2-normalised latents of two augmented views "
+        "of an image (0 to 4, lower: views agree); needs an encoder and images",
+    )
+    uniformity: float | None = Field(
+        None,
+        description="log of the mean of exp(-2 |u - v|^2) over pairs of L2-normalised latents "
+        "(0: collapsed to a point; more negative: spread more evenly)",
+    )
+    latent_std_ratio: float | None = Field(
+        None,
+        description="smallest over largest per-dimension standard deviation of the latents "
+        "(near 0: some dimensions collapsed)",
+    )
+    denoising: DenoisingOut | None = Field(None, description="with a decoder")
+    factor_r2: dict[str, float] | None = Field(
+        None, description="k-NN regression R^2 of each numeric metadata column, cross-validated"
+    )
+    shape_factor_r2: dict[str, float] | None = Field(
+        None,
+        description="shapes: k-NN regression R^2 on the split of x, y, scale and rotation (as "
+        "sin and cos of the angle times the shape's symmetry order)",
+    )
+    shape_accuracy: float | None = Field(
+        None, description="shapes: k-NN (k=5) shape accuracy on the split"
+    )
+    trustworthiness: dict[str, float] = Field(
+        default_factory=dict, description="per projection: how well the map keeps neighbours"
+    )
+    faithfulness: dict[str, float] | None = Field(
+        None, description="per projection: mean share of 10 latent neighbours kept on the map"
+    )
+
+
 class ModelOut(BaseModel):
     name: str
     architecture: str
@@ -161,7 +239,7 @@ class ModelOut(BaseModel):
     latent_dim: int
     image_shape: tuple[int, int, int]
     n_items: int
-    quality: dict[str, Any]
+    quality: QualityOut
     projections: list[str]
     default_projection: str = Field(description="the projection the page shows first")
     label_field: str | None

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from app.index.fitting import IndexParams, cache_key, data_hash, index_latents
+from app.index.model_measures import model_measures
 from app.index.store import LatentIndex
 from models.base import LatentModel
 from models.checkpoint import CheckpointInfo
@@ -33,13 +34,26 @@ def build_index(
     t0 = time.perf_counter()
     latents, errors = encode_all(model, data.images, device)
     encode_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    measured = model_measures(model, data.images, seed=params.seed, device=device)
     return index_latents(
         data.items.encoded(latents, errors),
         params,
         key=cache_key(info, params),
         data_sha256=data_hash(data),
-        timings={"encode": encode_seconds},
+        timings={"encode": encode_seconds, "model_measures": time.perf_counter() - t0},
+        holdout_ids=recorded_holdout(info),
+        model_quality=measured,
     )
+
+
+def recorded_holdout(info: CheckpointInfo) -> list[int] | None:
+    """The items the model never trained on, as its config.json records them; None when it
+    records none (imports, models trained before the split was recorded)."""
+    ids = info.training.get("holdout_ids")
+    if not isinstance(ids, list) or not ids:
+        return None
+    return [int(i) for i in ids]
 
 
 def embeddings_index(folder: Path, info: CheckpointInfo, params: IndexParams) -> LatentIndex:

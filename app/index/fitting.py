@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import numpy as np
 from app.index.faithfulness import K as FAITHFULNESS_K
 from app.index.faithfulness import item_faithfulness, mean_faithfulness
 from app.index.inverse import InverseMap
+from app.index.objective_quality import objective_quality
 from app.index.projection import PROJECTIONS, make_projection
 from app.index.projection_base import Projection
 from app.index.quality import knn_accuracy, knn_r2, trustworthiness
@@ -137,9 +138,18 @@ def index_latents(
     key: str,
     data_sha256: str,
     timings: dict[str, float] | None = None,
+    holdout_ids: Sequence[int] | None = None,
+    model_quality: Mapping[str, Any] | None = None,
 ) -> LatentIndex:
     """Fit the projections and their inverse maps on ``items.latents``, measure quality and
-    each map's faithfulness per item (app/index/faithfulness.py)."""
+    each map's faithfulness per item (app/index/faithfulness.py).
+
+    holdout_ids:   the items the model never trained on (its config's
+                   ``training.holdout_ids``), for the held-out read-outs; None for models
+                   with no recorded split (app/index/objective_quality.py)
+    model_quality: figures the caller measured with the model (app/index/model_measures.py),
+                   stored with the others
+    """
     latents = items.latents
     if latents is None:
         raise ConfigError("an index is fitted on latents: encode the items first")
@@ -156,6 +166,10 @@ def index_latents(
     t0 = time.perf_counter()
     quality = measure_quality(items, latents, projections, params.seed)
     timings["quality"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    quality |= objective_quality(items, latents, holdout_ids, params.seed)
+    quality |= dict(model_quality or {})
+    timings["objective_quality"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     faithfulness: dict[str, np.ndarray] = {}
     if len(latents) > FAITHFULNESS_K:  # fewer items: every item is every other's neighbour

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -55,9 +57,7 @@ def holdout_knn_accuracy(
     k: int = 5,
 ) -> float:
     """Accuracy on the test items of a k-NN classifier fitted on the training items."""
-    from sklearn.neighbors import KNeighborsClassifier
-
-    clf = KNeighborsClassifier(n_neighbors=k).fit(np.asarray(z_train), np.asarray(y_train))
+    clf = knn_classifier(k).fit(np.asarray(z_train), np.asarray(y_train))
     return float(np.mean(clf.predict(np.asarray(z_test)) == np.asarray(y_test)))
 
 
@@ -69,11 +69,56 @@ def linear_probe_accuracy(
 ) -> float:
     """Accuracy on the test items of a logistic regression fitted on the (standardised)
     training latents: how much of the label a linear read-out finds."""
+    probe = fit_quietly(linear_probe(), np.asarray(z_train, dtype=np.float64), y_train)
+    predicted = probe.predict(np.asarray(z_test, dtype=np.float64))
+    return float(np.mean(predicted == np.asarray(y_test)))
+
+
+def knn_classifier(k: int = 5) -> Any:
+    """The k-NN classifier (euclidean, uniform votes) every kNN accuracy here uses."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return KNeighborsClassifier(n_neighbors=k)
+
+
+def knn_regressor(k: int = 10) -> Any:
+    """The k-NN regressor (euclidean, mean of the neighbours) of the factor R^2 figures."""
+    from sklearn.neighbors import KNeighborsRegressor
+
+    return KNeighborsRegressor(n_neighbors=k)
+
+
+def linear_probe() -> Any:
+    """Standardised latents into a multinomial logistic regression (L2, C=1, lbfgs)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    probe.fit(np.asarray(z_train, dtype=np.float64), np.asarray(y_train))
-    predicted = probe.predict(np.asarray(z_test, dtype=np.float64))
-    return float(np.mean(predicted == np.asarray(y_test)))
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+
+
+def fit_quietly(estimator: Any, x: np.ndarray, y: npt.ArrayLike) -> Any:
+    """``estimator.fit(x, y)`` without sklearn's convergence warning: a probe a little short
+    of convergence after its iterations is still a fair read-out."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(x, np.asarray(y))
+
+
+def latent_std_ratio(z: npt.ArrayLike) -> float:
+    """Smallest over largest per-dimension standard deviation of the latents: near 0 when some
+    dimensions collapsed to a constant while others carry the signal, 1 when all spread alike
+    (0 too when every dimension is constant)."""
+    std = np.asarray(z, dtype=np.float64).std(axis=0)
+    top = float(std.max()) if std.size else 0.0
+    return float(std.min()) / top if top > 0 else 0.0
+
+
+def psnr(mse: float) -> float:
+    """Peak signal-to-noise ratio in dB of a mean squared error over pixels in [0, 1]:
+    ``10 log10(1 / mse)`` (capped at 100 dB for a perfect copy)."""
+    return float(min(100.0, 10.0 * np.log10(1.0 / max(float(mse), 1e-10))))

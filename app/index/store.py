@@ -30,7 +30,8 @@ from models.atomic import atomic_dir
 from models.data.items import ItemColumns
 from models.errors import LatentExplorerError
 
-INDEX_VERSION = 3  # 2: metadata columns stored as col_<name>; 3: errors, images optional
+# 2: metadata columns as col_<name>; 3: errors, images optional; 4: the objective measures
+INDEX_VERSION = 4
 MANIFEST = "manifest.json"
 
 

@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from app.index.build import recorded_holdout
 from app.index.fitting import IndexParams, cache_key, cached_index, content_sha256, index_latents
+from app.index.model_measures import model_measures
 from app.index.store import LatentIndex, save_index
 from app.workspace import index_dir
 from models.base import LatentModel
@@ -261,7 +263,11 @@ def _listing_of(info: CheckpointInfo) -> FolderListing:
 
 
 def _fit_and_save(
-    scan: FolderScan, folder: Path, info: CheckpointInfo, params: IndexParams
+    scan: FolderScan,
+    folder: Path,
+    info: CheckpointInfo,
+    params: IndexParams,
+    measured: dict[str, Any],
 ) -> LatentIndex:
     """Fit the index on a scan and save it; the index then reads its images from the saved
     copy, so the scratch copy can go."""
@@ -271,6 +277,8 @@ def _fit_and_save(
         key=cache_key(info, params),
         data_sha256=scan.data_sha256,
         timings=scan.timings,
+        holdout_ids=recorded_holdout(info),
+        model_quality=measured,
     )
     save_index(index, index_dir(folder))
     saved = np.load(index_dir(folder) / "images.npy", mmap_mode="r", allow_pickle=False)
@@ -323,7 +331,8 @@ def refresh_folder_index(
             log.warning("%s: skipped %d unreadable files", listing.root, scan.skipped)
         if cached is not None and cached.data_sha256 == scan.data_sha256:
             return cached, False
-        index = _fit_and_save(scan, folder, info, params)
+        measured = model_measures(model, scan.items.images, seed=params.seed, device=device)
+        index = _fit_and_save(scan, folder, info, params, measured)
         del scan  # its memory map of the scratch copy must close before the folder goes
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -39,10 +39,28 @@ class Comparison:
     figures: list[Figure]
 
 
-# The quality figures compared (app/index/build.py writes them), in table order.
+# The quality figures compared (app/index/fitting.py writes them), in table order: a dotted
+# key is a figure inside a group (``denoising.psnr``). "{split}" in a label is replaced by
+# the split the models' figures are scored on (app/index/objective_quality.py).
 SCALAR_FIGURES = (
     ("reconstruction_mse", "reconstruction error (MSE)", "lower"),
     ("knn_accuracy", "kNN accuracy (k=5)", "higher"),
+)
+# Rows no model of the two has a figure for are left out of the table.
+OPTIONAL_FIGURES = (
+    ("split_knn_accuracy", "kNN accuracy (k=5), {split}", "higher"),
+    ("probe_accuracy", "linear-probe accuracy, {split}", "higher"),
+    ("alignment", "alignment of two augmented views", "lower"),
+    ("uniformity", "uniformity (t=2)", "lower"),
+    ("latent_std_ratio", "latent std ratio (smallest / largest)", "higher"),
+    ("reconstruction_psnr", "reconstruction PSNR (dB)", "higher"),
+    ("denoising.psnr", "denoising PSNR (dB), {noise}", "higher"),
+    ("denoising.input_psnr", "PSNR of the corrupted input (dB), {noise}", "higher"),
+    ("shape_factor_r2.x", "shapes: R² of x, {split}", "higher"),
+    ("shape_factor_r2.y", "shapes: R² of y, {split}", "higher"),
+    ("shape_factor_r2.scale", "shapes: R² of scale, {split}", "higher"),
+    ("shape_factor_r2.rotation", "shapes: R² of rotation (symmetry-aware), {split}", "higher"),
+    ("shape_accuracy", "shapes: shape accuracy (kNN, k=5), {split}", "higher"),
 )
 PER_PROJECTION = (
     ("trustworthiness", "trustworthiness", "higher"),
@@ -107,6 +125,10 @@ def compare(a: str, index_a: LatentIndex, b: str, index_b: LatentIndex) -> Compa
         Figure(key, label, _number(qa.get(key)), _number(qb.get(key)), better)
         for key, label, better in SCALAR_FIGURES
     ]
+    for key, label, better in OPTIONAL_FIGURES:
+        fa, fb = _number(_path(qa, key)), _number(_path(qb, key))
+        if fa is not None or fb is not None:
+            figures.append(Figure(key, _fill(label, qa, qb), fa, fb, better))
     projections = list(index_a.projections) + [
         p for p in index_b.projections if p not in index_a.projections
     ]
@@ -122,6 +144,24 @@ def compare(a: str, index_a: LatentIndex, b: str, index_b: LatentIndex) -> Compa
                 )
             )
     return Comparison(a=a, b=b, n_items=len(index_a), aligned=True, figures=figures)
+
+
+def _path(quality: dict[str, Any], key: str) -> Any:
+    """The figure at a dotted ``key`` (``denoising.psnr``), None where there is none."""
+    value: Any = quality
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _fill(label: str, qa: dict[str, Any], qb: dict[str, Any]) -> str:
+    """``label`` with {split} and {noise} named: one value when the two models share it,
+    both (A's, then B's) when they differ."""
+    for name, key in (("split", "split"), ("noise", "denoising.noise")):
+        values = [str(v) for v in (_path(qa, key), _path(qb, key)) if v is not None]
+        text = values[0] if len(set(values)) == 1 else f"A {values[0]}, B {values[1]}"
+        label = label.replace("{" + name + "}", text if values else "")
+    return label.rstrip(", ")
 
 
 def _get(quality: dict[str, Any], key: str, projection: str) -> Any:

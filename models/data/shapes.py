@@ -33,6 +33,10 @@ from models.data.items import ItemColumns
 NAME = "shapes"
 DEFAULT_SIZE = 20_000
 SHAPES = ("square", "ellipse", "triangle", "heart")
+# Rotational symmetry order: a square looks the same every 90 degrees (4), an ellipse every
+# 180 (2), the equilateral triangle every 120 (3); the heart only after a full turn (1).
+SYMMETRY_ORDER = {"square": 4, "ellipse": 2, "triangle": 3, "heart": 1}
+FACTORS = ("x", "y", "scale", "rotation")  # the continuous factors, besides the shape
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (255, 0, 0),
     "green": (0, 255, 0),
@@ -264,3 +268,20 @@ _INSIDE: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] =
     "triangle": _inside_triangle,
     "heart": _inside_heart,
 }
+
+
+def factor_targets(metadata: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    """The continuous factors of shapes items as regression targets: x, y and scale as
+    (N,), rotation as (N, 2) ``sin`` and ``cos`` of the angle times the shape's symmetry order
+    (a square turned by 90 degrees is the same image, so its angle is only defined modulo 90).
+    None when the metadata is not that of shapes items."""
+    if not {"shape", *FACTORS} <= set(metadata):
+        return None
+    shape = np.asarray(metadata["shape"]).astype(np.str_)
+    if not set(np.unique(shape)) <= set(SYMMETRY_ORDER):
+        return None
+    orders = np.array(list(SYMMETRY_ORDER.values()))[_index_of(shape, tuple(SYMMETRY_ORDER))]
+    angle = np.radians(np.asarray(metadata["rotation"], dtype=np.float64)) * orders  # (N,)
+    targets = {key: np.asarray(metadata[key], dtype=np.float64) for key in FACTORS[:3]}
+    targets["rotation"] = np.stack([np.sin(angle), np.cos(angle)], axis=1)  # (N, 2)
+    return targets

@@ -55,7 +55,8 @@ function showCount() {
 // ---- the figures table ---------------------------------------------------------------------
 function formatFigure(key, value) {
   if (value === null || value === undefined) return "n/a";
-  if (key.startsWith("knn_accuracy")) return `${(100 * value).toFixed(1)}%`;
+  if (key.includes("accuracy")) return `${(100 * value).toFixed(1)}%`;
+  if (key.includes("psnr")) return `${value.toFixed(1)} dB`;
   if (key.startsWith("reconstruction")) return value.toFixed(4);
   return value.toFixed(3);
 }

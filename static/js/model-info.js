@@ -15,11 +15,27 @@ export function describeModel(m) {
   const parts = [
     `${ds.spec || "dataset"} · ${m.n_items} items · ${images} · ${m.architecture.toUpperCase()} · latent ${m.latent_dim}  `,
   ];
+  const pct = (v) => `${(100 * v).toFixed(1)}%`;
   if (Number.isFinite(q.reconstruction_mse)) {
-    parts.push(figure(`MSE ${q.reconstruction_mse.toFixed(4)}`, "mean squared reconstruction error per pixel"));
+    parts.push(figure(`MSE ${q.reconstruction_mse.toFixed(4)}`, reconstructionTitle(q)));
   }
-  if (Number.isFinite(q.knn_accuracy)) {
-    parts.push(figure(`kNN ${(100 * q.knn_accuracy).toFixed(1)}%`, "label accuracy of a nearest-neighbour classifier in latent space"));
+  const split = q.split === "held-out" ? "held-out" : "CV";
+  const splitText = `${q.split_n_test} ${q.split === "held-out" ? "items the encoder never trained on" : "items, 5-fold cross-validated (no recorded split)"}`;
+  if (Number.isFinite(q.split_knn_accuracy)) {
+    const all = Number.isFinite(q.knn_accuracy) ? `; ${pct(q.knn_accuracy)} cross-validated over all items` : "";
+    parts.push(figure(`kNN ${pct(q.split_knn_accuracy)} ${split}`, `label accuracy of a 5-nearest-neighbour classifier in latent space, scored on ${splitText}${all}`));
+  } else if (Number.isFinite(q.knn_accuracy)) {
+    parts.push(figure(`kNN ${pct(q.knn_accuracy)}`, "label accuracy of a nearest-neighbour classifier in latent space"));
+  }
+  if (Number.isFinite(q.probe_accuracy)) {
+    parts.push(figure(`probe ${pct(q.probe_accuracy)}`, `label accuracy of a linear read-out (logistic regression) of the latents, scored on ${splitText}`));
+  }
+  if (Number.isFinite(q.shape_accuracy)) {
+    const r2 = Object.entries(q.shape_factor_r2 || {}).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+    parts.push(figure(`shape ${pct(q.shape_accuracy)}`, `shape accuracy (5-NN) on ${splitText}; how well the latents predict each factor (kNN regression R², 1 is perfect): ${r2}`));
+  }
+  if (Number.isFinite(q.uniformity)) {
+    parts.push(figure(`unif ${q.uniformity.toFixed(2)}`, spreadTitle(q)));
   }
   const name = projectionLabel(state.projection);
   const trust = q.trustworthiness && q.trustworthiness[state.projection];
@@ -31,4 +47,21 @@ export function describeModel(m) {
     parts.push(figure(`faithful ${faithful.toFixed(3)}`, `mean faithfulness of the ${name} map: the share of each item's 10 nearest latent neighbours that are also its 10 nearest on the map (colour by it to see where)`));
   }
   $("#model-info").replaceChildren(...parts);
+}
+
+function reconstructionTitle(q) {
+  const lines = ["mean squared reconstruction error per pixel"];
+  if (Number.isFinite(q.reconstruction_psnr)) lines.push(`PSNR ${q.reconstruction_psnr.toFixed(1)} dB`);
+  const d = q.denoising;
+  if (d && Number.isFinite(d.psnr)) {
+    lines.push(`denoising at ${d.noise}: ${d.psnr.toFixed(1)} dB, against ${d.input_psnr.toFixed(1)} dB for the corrupted input`);
+  }
+  return lines.join("\n");
+}
+
+function spreadTitle(q) {
+  const lines = ["uniformity: how evenly the normalised latents cover the sphere (0: all one point; more negative: more even)"];
+  if (Number.isFinite(q.alignment)) lines.push(`alignment ${q.alignment.toFixed(3)}: distance between two augmented views of an image (0: they coincide)`);
+  if (Number.isFinite(q.latent_std_ratio)) lines.push(`std ratio ${q.latent_std_ratio.toFixed(3)}: smallest over largest spread of a latent dimension (near 0: some collapsed)`);
+  return lines.join("\n");
 }

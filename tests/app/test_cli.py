@@ -46,7 +46,7 @@ def test_train_writes_a_model_folder_with_checkpoint_and_index(tmp_path: Path) -
     assert manifest["n_items"] == 300 and manifest["label_field"] == "shape"
     assert {"x", "y", "scale", "rotation"} <= set(manifest["quality"]["factor_r2"])
     # `info` lists it; `index` finds the cache up to date and does not rebuild
-    info = run_cli("info", "--workspace", str(ws))
+    info = run_cli("info", "--json", "--workspace", str(ws))
     assert json.loads(info.stdout)["name"] == "shapes-ae-3"
     before = (folder / "index" / "manifest.json").stat().st_mtime_ns
     again = run_cli("index", "--workspace", str(ws), "--device", "cpu")

@@ -53,7 +53,7 @@ def test_import_writes_an_entry_that_info_lists(
     assert sorted(p.name for p in folder.iterdir()) == ["config.json", "index", "source"]
     assert np.load(folder / "source" / "images.npy").shape == (N, 1, 8, 8)  # grey sprite
     capsys.readouterr()
-    assert main(["info", "--workspace", str(ws)]) == 0
+    assert main(["info", "--json", "--workspace", str(ws)]) == 0
     entry = json.loads(capsys.readouterr().out)
     assert entry["name"] == "vectors" and entry["architecture"] == "embeddings"
     dataset = entry["dataset"]
