@@ -160,7 +160,13 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=None, help="simclr: NT-Xent (0.5)")
     p.add_argument("--margin", type=float, default=None,
                    help="siamese (1.0) and triplet (0.2): the distance margin")  # fmt: skip
-    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="most epochs to train (default: the kind's own, about two minutes on digits on "
+        "2 cores; docs/objectives.md)",
+    )
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--patience", type=int, default=d.patience, help="early-stop patience, epochs")
@@ -217,6 +223,7 @@ def _runtime(args: argparse.Namespace) -> torch.device:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from app.services.training import TrainRequest, train_model
+    from models.registry import architecture
     from models.training import TrainConfig
 
     device = _runtime(args)
@@ -239,7 +246,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             if getattr(args, key) is not None
         },
         train=TrainConfig(
-            epochs=args.epochs,
+            epochs=args.epochs
+            if args.epochs is not None
+            else architecture(args.architecture).default_epochs,
             batch_size=args.batch_size,
             lr=args.lr,
             seed=args.seed,

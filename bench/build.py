@@ -35,6 +35,7 @@ PHASES: dict[str, tuple[str, ...]] = {
     "t-SNE": ("tsne",),
     "inverse maps": ("pca_inverse", "umap_inverse", "tsne_inverse"),
     "kNN quality": ("quality",),
+    "objective measures": ("model_measures", "objective_quality"),
 }
 OTHER = "other"  # wall time outside the recorded phases (hashing the data, assembling)
 

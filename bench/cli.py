@@ -30,7 +30,9 @@ about 1 GB of memory.
 Opt-in, like browser: umap1m, UMAP at 1,000,000 synthetic latents fitted on the app's
 100,000 sample and the rest placed (several minutes); folder, indexing a folder of 100,000
 16x16 PNGs (--folder-n picks the count) streamed vs the in-memory loader: time and peak memory,
-each way in its own process (minutes).
+each way in its own process (minutes); objectives, every model kind trained at its defaults on
+digits and on shapes, its quality figures written as a table to objectives.md (bench/objectives.py;
+tens of minutes, --quick: test size, a minute or two).
 
 A partial run (--quick, --only, --neighbors-n, --ann-n, --folder-n, --no-umap-baseline,
 --threads) writes into bench/out/ unless --out says otherwise, so only a full run replaces the
@@ -56,6 +58,7 @@ from bench.build import BuildCase, BuildConfig, bench_build
 from bench.drag import DragConfig, bench_drag
 from bench.folder_stream import FolderStreamConfig, bench_folder_stream
 from bench.neighbors import NeighborsConfig, bench_neighbors
+from bench.objectives import QUICK_OBJECTIVES, ObjectivesConfig, bench_objectives
 from bench.placement import PlacementConfig, bench_placement
 from bench.report import machine_facts, markdown_table, write_results
 from bench.stats import BenchError, BenchSkipped, Figure
@@ -68,7 +71,7 @@ BROWSER_WORKSPACE = BENCH_DIR / "out" / "workspace-70k"
 IN_PROCESS_GROUPS = ("drag", "neighbors", "ann", "placement", "throughput", "build", "umap")
 DEFAULT_GROUPS = (*IN_PROCESS_GROUPS, *API_GROUPS)
 # Only when asked for: the first run trains a 70,000-item model, and every run drives Chromium.
-OPT_IN_GROUPS = ("browser", "umap1m", "folder")
+OPT_IN_GROUPS = ("browser", "umap1m", "folder", "objectives")
 GROUPS = (*DEFAULT_GROUPS, *OPT_IN_GROUPS)
 
 QUICK_DRAG = DragConfig(points=100, warmup=10, umap_reps=3, umap_seconds=20.0, profile_reps=30)
@@ -314,6 +317,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             "process (minutes)"
         )
         attempt("folder", lambda: bench_folder_stream(folder_config, BENCH_DIR / "out"))
+    if "objectives" in groups:
+        objectives_config = QUICK_OBJECTIVES if args.quick else ObjectivesConfig()
+        log("objectives: every kind trained at its defaults on digits and shapes (minutes)")
+        attempt(
+            "objectives",
+            lambda: bench_objectives(objectives_config, out_dir, machine, say=log),
+        )
     api_groups = [g for g in API_GROUPS if g in groups]
     # The cold start trains a model first: apart, so a failure there costs only its own figure.
     for names in ([g for g in api_groups if g != "cold"], [g for g in api_groups if g == "cold"]):

@@ -113,6 +113,10 @@ class LatentModel(nn.Module):
     # Its loss is supervised: training passes each batch's labels to ``loss`` and refuses a
     # dataset without labels (Siamese, triplet).
     needs_labels: ClassVar[bool] = False
+    # Epochs `latent-explorer train` runs when not told (early stopping may stop sooner): each
+    # kind's is chosen so that its defaults train digits in about two minutes or less on 2
+    # CPU cores (docs/objectives.md records the choice and the timings behind it).
+    default_epochs: ClassVar[int] = 20
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()

@@ -92,7 +92,7 @@ def train_model(
     if data.skipped:
         log.warning("%s: skipped %d unreadable files", request.dataset, data.skipped)
     args = model_args(cls, request, list(data.image_shape))
-    config = request.train or TrainConfig()
+    config = request.train or TrainConfig(epochs=cls.default_epochs)
     torch.manual_seed(config.seed)  # the initial weights too come from the seed
     model = cls(cls.config_class.from_dict(args))
     result = train(model, data.images, config, device, labels=data.labels)
