@@ -36,6 +36,7 @@ class Siamese(ConvEncoderModel):
         "output; there is no decoder."
     )
     config_class = SiameseConfig
+    default_epochs = 30  # supervised: held-out kNN 0.98 after 10 epochs already; ~0.25 s each
     config: SiameseConfig
     needs_labels = True
 

@@ -55,6 +55,8 @@ class SimCLR(ConvEncoderModel):
         "before the head; there is no decoder."
     )
     config_class = SimCLRConfig
+    # kNN 0.972 after 150 epochs against 0.956 after 40 (issue 13); ~0.6 s each
+    default_epochs = 150
     config: SimCLRConfig
 
     def __init__(self, config: SimCLRConfig) -> None:

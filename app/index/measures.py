@@ -113,9 +113,12 @@ def latent_std_ratio(z: npt.ArrayLike) -> float:
     """Smallest over largest per-dimension standard deviation of the latents: near 0 when some
     dimensions collapsed to a constant while others carry the signal, 1 when all spread alike
     (0 too when every dimension is constant)."""
-    std = np.asarray(z, dtype=np.float64).std(axis=0)
+    a = np.asarray(z, dtype=np.float64)
+    std = a.std(axis=0)
     top = float(std.max()) if std.size else 0.0
-    return float(std.min()) / top if top > 0 else 0.0
+    # a constant column's std is rounding noise (~1e-19 of its value), not spread
+    floor = 1e-12 * max(1.0, float(np.abs(a).max())) if a.size else 0.0
+    return float(std.min()) / top if top > floor else 0.0
 
 
 def psnr(mse: float) -> float:

@@ -54,6 +54,15 @@ def test_models_on_the_same_items_align_and_list_their_figures(
     assert list(figures) == [
         "reconstruction_mse",
         "knn_accuracy",
+        # the objective measures either model has (no shapes figures on digits)
+        "split_knn_accuracy",
+        "probe_accuracy",
+        "alignment",
+        "uniformity",
+        "latent_std_ratio",
+        "reconstruction_psnr",
+        "denoising.psnr",
+        "denoising.input_psnr",
         "trustworthiness.pca",
         "trustworthiness.umap",
         "trustworthiness.tsne",
@@ -74,6 +83,14 @@ def test_models_on_the_same_items_align_and_list_their_figures(
             assert row["a"] == pytest.approx(qa[key][projection])
             assert row["b"] == pytest.approx(qb[key][projection])
             assert row["better"] == "higher" and PROJECTIONS[projection].label in row["label"]
+    # the split each model is scored on is named: the VAE's recorded one, the import's CV
+    split = figures["split_knn_accuracy"]
+    assert split["label"] == "kNN accuracy (k=5), A held-out, B all items, cross-validated"
+    assert split["a"] == pytest.approx(qa["split_knn_accuracy"])
+    assert split["b"] == pytest.approx(qb["split_knn_accuracy"])
+    assert figures["alignment"]["b"] is None and figures["alignment"]["better"] == "lower"
+    assert figures["denoising.psnr"]["label"] == "denoising PSNR (dB), gaussian:0.3"
+    assert figures["denoising.psnr"]["a"] == pytest.approx(qa["denoising"]["psnr"])
     # the two models really differ (the table is not one model twice)
     assert figures["faithfulness.umap"]["a"] != figures["faithfulness.umap"]["b"]
 
@@ -136,3 +153,24 @@ def test_same_count_but_other_names_is_not_comparable() -> None:
     assert "2 of 4 item names differ" in str(caught.value)
     with pytest.raises(ConflictError, match="same items in the same order"):
         check_aligned("a", a, "b", tiny_index(["x1", "x0", "x2", "x3"]))  # reordered
+
+
+def test_imported_embeddings_say_their_figures_are_cross_validated(
+    cc: TestClient, root: Path
+) -> None:
+    """No recorded split: kNN and probe over all items, 5-fold, recomputed here."""
+    from sklearn.model_selection import KFold, cross_val_predict
+    from sklearn.neighbors import KNeighborsClassifier
+
+    quality = cc.get(f"/api/models/{EMBEDDINGS}").json()["quality"]
+    assert quality["split"] == "all items, cross-validated"
+    assert quality["split_n_test"] == 1797  # every item, once, under the 5,000 sample cap
+    index = load_index(root / EMBEDDINGS / INDEX_DIR)
+    z, labels = index.latents.astype(np.float64), np.asarray(index.labels)
+    cv = KFold(n_splits=5, shuffle=True, random_state=0)
+    predicted = cross_val_predict(KNeighborsClassifier(n_neighbors=5), z, labels, cv=cv)
+    assert quality["split_knn_accuracy"] == pytest.approx(np.mean(predicted == labels), abs=1e-9)
+    assert 0.5 < quality["probe_accuracy"] <= 1.0  # a random projection of the pixels
+    # no encoder and no decoder: no alignment, no PSNR; uniformity for every model
+    assert quality["alignment"] is None and quality["denoising"] is None
+    assert quality["reconstruction_psnr"] is None and quality["uniformity"] < 0

@@ -107,4 +107,5 @@ def test_the_quality_schema_is_documented_in_openapi(client: TestClient) -> None
     fields = schema["QualityOut"]["properties"]
     for key in ("split", "split_knn_accuracy", "probe_accuracy", "alignment", "uniformity"):
         assert fields[key]["description"], key
-    assert schema["ModelOut"]["properties"]["quality"] == {"$ref": "#/components/schemas/QualityOut"}
+    quality = schema["ModelOut"]["properties"]["quality"]
+    assert quality == {"$ref": "#/components/schemas/QualityOut"}

@@ -44,10 +44,23 @@ def test_train_writes_a_model_folder_with_checkpoint_and_index(tmp_path: Path) -
     assert config["training"]["epochs_run"] == 1
     manifest = json.loads((folder / "index" / "manifest.json").read_text())
     assert manifest["n_items"] == 300 and manifest["label_field"] == "shape"
-    assert {"x", "y", "scale", "rotation"} <= set(manifest["quality"]["factor_r2"])
-    # `info` lists it; `index` finds the cache up to date and does not rebuild
+    quality = manifest["quality"]
+    assert {"x", "y", "scale", "rotation"} <= set(quality["factor_r2"])
+    # the objective measures on shapes: per-factor R^2 and shape accuracy on the held-out 60
+    assert (quality["split"], quality["split_n_test"]) == ("held-out", 60)
+    assert set(quality["shape_factor_r2"]) == {"x", "y", "scale", "rotation"}
+    assert all(-1.5 < r2 <= 1.0 for r2 in quality["shape_factor_r2"].values())
+    assert 0.0 <= quality["shape_accuracy"] <= 1.0
+    # `info` lists it, as JSON lines and as text; `index` finds the cache up to date
     info = run_cli("info", "--json", "--workspace", str(ws))
     assert json.loads(info.stdout)["name"] == "shapes-ae-3"
+    text = run_cli("info", "--workspace", str(ws)).stdout.splitlines()
+    assert text[0] == "shapes-ae-3: ae · shapes · 300 items · latent 3"
+    labels = next(line for line in text if line.strip().startswith("labels"))
+    accuracy = f"kNN {100 * quality['split_knn_accuracy']:.1f}%"
+    assert f"held-out (60 items): {accuracy}" in labels
+    shapes = next(line for line in text if line.strip().startswith("shapes factors"))
+    assert f"x {quality['shape_factor_r2']['x']:.2f}" in shapes and "shape accuracy" in shapes
     before = (folder / "index" / "manifest.json").stat().st_mtime_ns
     again = run_cli("index", "--workspace", str(ws), "--device", "cpu")
     assert again.returncode == 0 and "up to date" in again.stderr
