@@ -347,3 +347,32 @@ def test_umap_sample_reports_time_saved_and_trustworthiness_kept(loaded: Any) ->
     assert big["value"]["p50"] == pytest.approx(
         big["details"]["fit_seconds"] + big["details"]["place_seconds"]
     )
+
+
+def test_the_objectives_table_has_one_row_per_run_with_its_figures() -> None:
+    from bench.objectives import table
+
+    quality = {
+        "split_knn_accuracy": 0.9751,
+        "probe_accuracy": 0.96,
+        "uniformity": -2.345,
+        "latent_std_ratio": 0.5,
+        "denoising": {"noise": "gaussian:0.3", "psnr": 24.94, "input_psnr": 12.61},
+        "shape_factor_r2": {"x": 0.9, "y": 0.8, "scale": 0.7, "rotation": 0.1},
+        "shape_accuracy": 0.93,
+    }
+    row = {
+        "kind": "dae",
+        "dataset": "shapes",
+        "epochs": 60,
+        "epochs_run": 41,
+        "train_seconds": 35.2,
+        "quality": quality,
+    }
+    lines = table([row, row | {"kind": "simclr", "quality": {"uniformity": -1.0}}]).splitlines()
+    assert len(lines) == 4 and lines[0].count("|") == lines[2].count("|") == 14
+    cells = [c.strip() for c in lines[2].strip("|").split("|")]
+    assert cells[:6] == ["shapes", "dae", "60 (41)", "35", "0.975", "0.960"]
+    assert cells[6:] == ["–", "-2.35", "0.500", "–", "24.9 (12.6, gaussian:0.3)",
+                         "0.90 / 0.80 / 0.70 / 0.10", "0.930"]  # fmt: skip
+    assert lines[3].split("|")[2].strip() == "simclr" and lines[3].count("–") == 8
