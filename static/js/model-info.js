@@ -30,9 +30,12 @@ export function describeModel(m) {
   if (Number.isFinite(q.probe_accuracy)) {
     parts.push(figure(`probe ${pct(q.probe_accuracy)}`, `label accuracy of a linear read-out (logistic regression) of the latents, scored on ${splitText}`));
   }
-  if (Number.isFinite(q.shape_accuracy)) {
-    const r2 = Object.entries(q.shape_factor_r2 || {}).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
-    parts.push(figure(`shape ${pct(q.shape_accuracy)}`, `shape accuracy (5-NN) on ${splitText}; how well the latents predict each factor (kNN regression R², 1 is perfect): ${r2}`));
+  const r2 = q.shape_factor_r2;
+  if (r2 && Number.isFinite(r2.x) && Number.isFinite(r2.y)) {
+    // On shapes: does the latent keep where the shape is? (its label chip already gives the shape)
+    const each = Object.entries(r2).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+    const shape = Number.isFinite(q.shape_accuracy) ? `; shape accuracy ${pct(q.shape_accuracy)}` : "";
+    parts.push(figure(`position R² ${((r2.x + r2.y) / 2).toFixed(2)}`, `how well the latents predict each factor of the shape (kNN regression R² on ${splitText}; 1 is perfect, 0 no better than the mean): ${each}${shape}`));
   }
   if (Number.isFinite(q.uniformity)) {
     parts.push(figure(`unif ${q.uniformity.toFixed(2)}`, spreadTitle(q)));
