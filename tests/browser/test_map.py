@@ -62,6 +62,14 @@ def test_page_shows_model_quality_and_every_point(explorer: Explorer, model_name
     assert page.input_value("#model-select") == model_name
     info = page.inner_text("#model-info")
     assert "latent 4" in info and "16×16 grey" in info and "MSE" in info and "kNN" in info
+    # the objective measures: kNN on the held-out split, probe and uniformity, each explained
+    knn = page.locator("#model-info .figure", has_text="kNN")
+    assert knn.inner_text().endswith("% held-out")
+    assert "scored on 359 items the encoder never trained on" in (knn.get_attribute("title") or "")
+    assert "probe " in info and "unif -" in info
+    assert "denoising at gaussian:0.3" in (
+        page.locator("#model-info .figure", has_text="MSE").get_attribute("title") or ""
+    )
     assert page.is_checked("input[name=projection][value=umap]")
     traces = explorer.js("() => document.getElementById('map').data.map((t) => [t.type, t.name])")
     assert traces[0] == ["scattergl", "points"]
