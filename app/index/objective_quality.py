@@ -116,10 +116,9 @@ def objective_quality(
     split read-outs: kNN and linear-probe label accuracy, and on shapes the factor R^2 and
     shape accuracy. Figures that need what the items lack are left out."""
     z = np.asarray(latents, dtype=np.float64)
-    quality: dict[str, Any] = {
-        "uniformity": uniformity(z, t=2.0, max_items=UNIFORMITY_MAX, seed=seed),
-        "latent_std_ratio": latent_std_ratio(z),
-    }
+    quality: dict[str, Any] = {"latent_std_ratio": latent_std_ratio(z)}
+    if len(z) >= 2:  # a pair at least
+        quality["uniformity"] = uniformity(z, t=2.0, max_items=UNIFORMITY_MAX, seed=seed)
     if items.errors is not None:
         quality["reconstruction_psnr"] = psnr(float(np.mean(items.errors)))
     split = make_split(len(z), holdout_ids, seed)
