@@ -203,3 +203,17 @@ def test_drag_sockets_dropped_mid_stream_leave_nothing_behind(
     check_nothing_left(small_server, baseline, server_tmpdir)
     check_inflight_is_zero(small_server, api, noise_png)
     drag_once()
+
+
+def test_the_drag_socket_declines_per_message_deflate(
+    small_server: ServerProcess, model_name: str
+) -> None:
+    """The client offers permessage-deflate (browsers always do); the server declines it:
+    frames are PNG, compressed already, and deflating them only costs CPU (issue 18)."""
+    url = "ws" + small_server.base.removeprefix("http") + f"/api/models/{model_name}/drag"
+    with ws_sync_connect(url, proxy=None, open_timeout=10, compression="deflate") as ws:
+        assert ws.response is not None
+        assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
+        assert "permessage-deflate" in str(ws.request.headers if ws.request else "")
+        ws.send(json.dumps({"x": 0.0, "y": 0.0, "seq": 1}))
+        assert json.loads(ws.recv(timeout=10))["seq"] == 1  # and the stream works
