@@ -22,6 +22,8 @@ The default groups, in the order they run:
     umap        UMAP fitted on a 5,000 sample of 20,000 latents, the rest placed, vs a full
                 fit: time and trustworthiness (about 2 minutes)
     encode, ws, start   the real server over loopback: encode, drag stream, warm start
+    streams     1 and 30 drag streams at once against a real server, clients in their own
+                process, on the digits model and a shapes VAE (trained on first use)
     cold        `python -m app run` on an empty workspace (trains the default model) to healthy
 All of them took 14 minutes on 2 cores shared with other work (load average 4-5), the cold
 start (4.5 min) and the 70,000-item build (3.5 min) the largest; the 1M-latent groups need
@@ -56,6 +58,7 @@ from bench.api import API_GROUPS, ApiConfig, bench_api
 from bench.browser import BrowserConfig, bench_browser
 from bench.build import BuildCase, BuildConfig, bench_build
 from bench.drag import DragConfig, bench_drag
+from bench.drag_streams import StreamsConfig, bench_streams, shapes_model
 from bench.folder_stream import FolderStreamConfig, bench_folder_stream
 from bench.neighbors import NeighborsConfig, bench_neighbors
 from bench.objectives import QUICK_OBJECTIVES, ObjectivesConfig, bench_objectives
@@ -69,7 +72,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_WORKSPACE = BENCH_DIR / "out" / "workspace"
 BROWSER_WORKSPACE = BENCH_DIR / "out" / "workspace-70k"
 IN_PROCESS_GROUPS = ("drag", "neighbors", "ann", "placement", "throughput", "build", "umap")
-DEFAULT_GROUPS = (*IN_PROCESS_GROUPS, *API_GROUPS)
+DEFAULT_GROUPS = (*IN_PROCESS_GROUPS, *API_GROUPS, "streams")
 # Only when asked for: the first run trains a 70,000-item model, and every run drives Chromium.
 OPT_IN_GROUPS = ("browser", "umap1m", "folder", "objectives")
 GROUPS = (*DEFAULT_GROUPS, *OPT_IN_GROUPS)
@@ -84,6 +87,7 @@ QUICK_UMAP = UmapSampleConfig(items=3000, max_fit=1000, big_items=30_000, big_ma
 QUICK_THROUGHPUT = ThroughputConfig(rounds=5, singles_per_round=10, warmup_rounds=1)
 QUICK_BUILD = BuildConfig(cases=(BuildCase("model", None, 1), BuildCase("shapes", 20_000, 1)))
 QUICK_API = ApiConfig(encode_reps=20, warmup=3, ws_seconds=0.5, ws_baseline_reps=20, starts=1)
+QUICK_STREAMS = StreamsConfig(seconds=2.0, warmup=0.5, shapes_items=2000, shapes_epochs=2)
 QUICK_BROWSER = BrowserConfig(loads=1, drag_seconds=2.0, points_reps=2)
 
 
@@ -333,6 +337,17 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
                 bench_api, workspace, model, api_config, set(names), BENCH_DIR / "out"
             )
             attempt(",".join(names), measure)
+    if "streams" in groups:
+        streams_config = replace(
+            QUICK_STREAMS if args.quick else StreamsConfig(), server_threads=args.threads
+        )
+        log(f"streams: 1 and {streams_config.streams} drag streams against a real server")
+
+        def streams() -> list[Figure]:
+            models = {"digits": model, "shapes": shapes_model(workspace, streams_config, log)}
+            return bench_streams(workspace, models, streams_config, BENCH_DIR / "out", log)
+
+        attempt("streams", streams)
     if "browser" in groups:
         log(
             "browser: time to an interactive map and drag frames/s in Chromium, 70k and a "

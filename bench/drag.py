@@ -31,6 +31,7 @@ from bench.stats import Figure, Stats, time_calls
 from models.conv import ConvDecoder
 
 PROJECTION = "umap"
+BATCHES = (1, 8, 32)  # decode batch sizes profiled: one stream, a few, a class
 GOAL_FRAME_MS = 1.0  # the issue's target for one drag frame, server side
 GOAL_SPEEDUP = 300.0  # ... and how much faster than umap-learn's inverse_transform it must be
 # umap-learn's parameters for the baseline: the index's own (UMAPProjection.index_params).
@@ -87,6 +88,7 @@ def bench_drag(m: LoadedModel, config: DragConfig) -> list[Figure]:
     details["decoder_profile"] = decoder_profile(
         m, inverse.transform(path[:1]), config.profile_reps
     )
+    per_image = batch_profile(m, inverse.transform(path), config.profile_reps)
 
     goals: dict[str, Any] = {
         "baseline_label": baseline_label,
@@ -103,7 +105,7 @@ def bench_drag(m: LoadedModel, config: DragConfig) -> list[Figure]:
         Figure(
             "drag_frame",
             "drag",
-            "drag frame, server side: `Explorer.drag_frame` via the inference thread",
+            "drag frame, server side: the batched decode, then PNG on the image pool",
             Stats.of_ns(served, "ms"),
             details=details,
             **goals,
@@ -119,7 +121,31 @@ def bench_drag(m: LoadedModel, config: DragConfig) -> list[Figure]:
             Figure(f"drag_{name}", "drag", labels[name], Stats.of_ns(samples, "us"))
             for name, samples in steps.items()
         ),
+        *per_image,
     ]
+
+
+def batch_profile(m: LoadedModel, latents: np.ndarray, reps: int) -> list[Figure]:
+    """Decode time per image at batch 1, 8 and 32 (what batching the drag streams buys on this
+    machine), and PNG encoding per image (the part moved off the inference thread)."""
+    figures = []
+    single: Stats | None = None
+    for batch in BATCHES:
+        z = np.ascontiguousarray(latents[:batch])  # (B, D)
+        samples = time_calls(partial(m.decode, z), reps, warmup=max(5, reps // 10))
+        per_image = Stats.of([ns * 1e-3 / batch for ns in samples], "us")
+        single = single or per_image
+        figures.append(
+            Figure(
+                f"drag_decode_batch_{batch}",
+                "drag",
+                f"↳ decode per image at batch {batch}: `LoadedModel.decode`",
+                per_image,
+                baseline_label=None if batch == 1 else "batch 1",
+                baseline=None if batch == 1 else single,
+            )
+        )
+    return figures
 
 
 def _time_frames(
@@ -144,7 +170,8 @@ def _time_frames(
             t2 = clock()
             png_bytes(images[0])
             t3 = clock()
-            await decoded_frame(worker, m, PROJECTION, xy)
+            _, image, _ = await decoded_frame(worker, m, PROJECTION, xy)
+            await worker.run_images(png_bytes, image)
             t4 = clock()
             if i >= warmup:
                 steps["inverse"].append(t1 - t0)

@@ -1,7 +1,9 @@
 """The drag stream: the page sends 2D points while the user drags; the server answers each
 with the image at the newest point (app/services/drag.py), dropping points that went stale
 meanwhile. Errors are sent as frames in the one error shape (app/errors.py); an error before
-the stream starts (unknown model or projection) closes it with code 4000 + status."""
+the stream starts (unknown model or projection, a bad ``frames``) closes it with code
+4000 + status. ``?frames=binary`` sends each frame as one binary message (the page does);
+the default is JSON text. Errors are JSON text in either form."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app.errors import error_body, log_model_error
-from app.services.drag import drag_frame, open_drag
+from app.services.drag import drag_frame, frame_binary, frame_json, open_drag
 from app.services.explorer import Explorer
 from models.errors import LatentExplorerError
 
@@ -21,11 +23,13 @@ log = logging.getLogger(__name__)
 
 
 @router.websocket("/{model}/drag")
-async def drag_stream(websocket: WebSocket, model: str, projection: str | None = None) -> None:
+async def drag_stream(
+    websocket: WebSocket, model: str, projection: str | None = None, frames: str | None = None
+) -> None:
     await websocket.accept()
     explorer: Explorer = websocket.app.state.explorer
     try:
-        session = open_drag(explorer.store, model, projection)
+        session = open_drag(explorer.store, model, projection, frames)
     except LatentExplorerError as exc:
         await websocket.send_json(error_body(exc))
         await websocket.close(code=4000 + exc.status)
@@ -41,7 +45,10 @@ async def drag_stream(websocket: WebSocket, model: str, projection: str | None =
                 log_model_error(exc, f"drag on {session.model.name}")
             await websocket.send_json(error_body(exc))
             return
-        await websocket.send_json(frame)
+        if session.form == "binary":
+            await websocket.send_bytes(frame_binary(frame))
+        else:
+            await websocket.send_json(frame_json(frame))
 
     await _serve_newest(websocket, answer)
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.services.images import png_bytes
 from app.services.loaded import LoadedModel
 from models.errors import ConflictError, NotFoundError
 
@@ -39,7 +38,7 @@ class NearestFrame:
     latent: np.ndarray  # (D,)
     nearest_id: int
     nearest_name: str
-    png: bytes | None  # the item's stored image; None when the entry has no images
+    image: np.ndarray | None  # (C, H, W) uint8, the item's stored image; None: none stored
 
 
 def nearest_items(
@@ -65,13 +64,13 @@ def nearest_items(
 
 
 def nearest_frame(m: LoadedModel, projection: str, xy: np.ndarray) -> NearestFrame:
-    """2D point -> latent (the inverse map) -> nearest item and its PNG: what
-    ``app.services.drag.decoded_frame`` does with a decoder, likewise in one call on the
-    inference thread."""
+    """2D point -> latent (the inverse map) -> nearest item and its image: what
+    ``app.services.drag.decoded_frame`` does with a decoder, in one call on the inference
+    thread (the caller encodes the image elsewhere)."""
     latent = m.index.inverses[projection].transform(xy[None])  # (1, D)
     near = nearest_items(m, latent)
-    png = None if near.images is None else png_bytes(near.images[0])
-    return NearestFrame(latent[0], int(near.ids[0]), near.names[0], png)
+    image = None if near.images is None else near.images[0]
+    return NearestFrame(latent[0], int(near.ids[0]), near.names[0], image)
 
 
 def _what(m: LoadedModel, part: str) -> str:

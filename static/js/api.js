@@ -97,15 +97,29 @@ export const api = {
   },
 };
 
+/** A binary drag frame -> the JSON form's fields, `image` an object URL of its PNG (or null). */
+function binaryFrame(buffer) {
+  const length = new DataView(buffer).getUint32(0);
+  const { image_type: type, ...frame } = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
+  const bytes = new Uint8Array(buffer, 4 + length);
+  frame.image = type ? URL.createObjectURL(new Blob([bytes], { type })) : null;
+  return frame;
+}
+
 /**
  * The drag stream. `move(x, y)` sends a point at once when no answer is awaited, otherwise it
  * keeps only the newest point and sends it when the answer arrives: latest wins, and the
  * server never queues more than one point per client.
+ *
+ * Frames come binary (`?frames=binary`): a 4-byte big-endian header length, the JSON header,
+ * then the PNG bytes, which `onFrame` gets as `frame.image`, an object URL the receiver owns
+ * (it revokes it with URL.revokeObjectURL when the image is replaced). Errors come as JSON text.
  */
 export function openDragStream(model, projection, { onFrame, onError }) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const url = `${scheme}//${location.host}${modelPath(model)}/drag?projection=${enc(projection)}`;
+  const url = `${scheme}//${location.host}${modelPath(model)}/drag?projection=${enc(projection)}&frames=binary`;
   const socket = new WebSocket(url);
+  socket.binaryType = "arraybuffer";
   let seq = 0;
   let waiting = false;
   let pending = null;
@@ -125,7 +139,7 @@ export function openDragStream(model, projection, { onFrame, onError }) {
     waiting = false;
     let data;
     try {
-      data = JSON.parse(event.data);
+      data = typeof event.data === "string" ? JSON.parse(event.data) : binaryFrame(event.data);
     } catch {
       onError(new ApiError("The drag stream sent something unreadable."));
       return;

@@ -24,6 +24,12 @@ let stream = null;
 let dragging = false; // frames that arrive after the release are stale: the release decodes
 let frames = 0;
 let rate = { count: 0, since: 0 };
+let frameUrl = null; // the object URL of the frame shown (binary frames): revoked once replaced
+
+function dropFrameUrl(next = null) {
+  if (frameUrl) URL.revokeObjectURL(frameUrl);
+  frameUrl = next;
+}
 
 /** Show the image of a place, or of the nearest real item ({id, name}; no image: none). */
 function showImage(src, nearest) {
@@ -147,7 +153,11 @@ function ensureStream() {
 }
 
 function showFrame(frame) {
-  if (!dragging) return;
+  if (!dragging) {
+    if (frame.image) URL.revokeObjectURL(frame.image);
+    return;
+  }
+  dropFrameUrl(frame.image);
   frames += 1;
   image.dataset.frames = String(frames);
   const nearest = nearestOf(frame);

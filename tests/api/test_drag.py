@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -34,7 +35,8 @@ def burst(ws: WebSocketTestSession, messages: list[str]) -> None:
 def check_frame(
     frame: dict[str, Any], index: LatentIndex, decode_reference: Any, projection: str
 ) -> None:
-    assert set(frame) == {"seq", "x", "y", "projection", "latent", "image", "image_source"}
+    assert set(frame) == {"seq", "x", "y", "projection", "latent", "image", "image_source", "batch"}
+    assert frame["batch"] >= 1
     assert frame["image_source"] == "decoded"
     assert frame["projection"] == projection
     xy = np.array([[frame["x"], frame["y"]]], dtype=np.float32)
@@ -128,6 +130,29 @@ def test_a_binary_message_is_read_as_text(client: TestClient, api: str) -> None:
         assert ws.receive_json()["seq"] == 8
 
 
+def test_binary_frames_carry_the_json_fields_and_the_png(
+    client: TestClient, api: str, index: LatentIndex, decode_reference: Any
+) -> None:
+    """?frames=binary: one binary message per frame (4-byte length, JSON header, PNG bytes),
+    the same fields as the JSON form; errors stay JSON text."""
+    x, y = (float(v) for v in index.projections["umap"].embedding_[5])
+    with client.websocket_connect(f"{api}/drag?frames=binary") as ws:
+        ws.send_text(point(x, y, 1))
+        message = ws.receive_bytes()
+        length = int.from_bytes(message[:4], "big")
+        header = json.loads(message[4 : 4 + length])
+        png = message[4 + length :]
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        assert header.pop("image_type") == "image/png"
+        data_url = "data:image/png;base64," + base64.b64encode(png).decode()
+        check_frame({**header, "image": data_url}, index, decode_reference, "umap")
+        np.testing.assert_allclose(header["latent"], index.latents[5], atol=1e-6)
+        ws.send_text("nope")
+        assert ws.receive_json()["error"]["code"] == "bad_point"
+        ws.send_text(point(x, y, 2))
+        assert json.loads(ws.receive_bytes()[4 : 4 + length])["seq"] == 2
+
+
 def test_a_non_finite_seq_is_not_echoed(client: TestClient, api: str) -> None:
     with client.websocket_connect(f"{api}/drag") as ws:
         ws.send_text('{"x": 0, "y": 0, "seq": NaN}')
@@ -141,6 +166,7 @@ def test_a_non_finite_seq_is_not_echoed(client: TestClient, api: str) -> None:
     [
         ("/api/models/no-such-model/drag", 404, "unknown_model"),
         ("/api/models/{model}/drag?projection=isomap", 422, "unknown_projection"),
+        ("/api/models/{model}/drag?frames=png", 422, "invalid_input"),
     ],
 )
 def test_an_impossible_stream_gets_an_error_frame_then_closes(

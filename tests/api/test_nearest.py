@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.index.store import LatentIndex, load_index
 from app.main import create_app
+from app.services.drag import parse_frame_binary
 from app.services.embeddings import EmbeddingsImport, import_embeddings
 from app.workspace import INDEX_DIR
 from tests.api.helpers import (
@@ -212,6 +213,14 @@ def test_drag_frames_carry_the_nearest_item(
             assert frame["nearest_id"] == item
             assert frame["nearest_name"] == str(index.item_names[item])
             check_nearest_image(nc, name, index, frame["image"], item)
+    with nc.websocket_connect(f"/api/models/{name}/drag?frames=binary") as ws:
+        x, y = between_points(index)[0]
+        ws.send_text(json.dumps({"x": x, "y": y, "seq": 0}))
+        header, png = parse_frame_binary(ws.receive_bytes())
+        assert (header["image_source"], header["seq"]) == ("nearest", 0)
+        assert header["image_type"] == (None if index.images is None else "image/png")
+        shown = "data:image/png;base64," + base64.b64encode(png).decode() if png else None
+        check_nearest_image(nc, name, index, shown, header["nearest_id"])
 
 
 @pytest.mark.parametrize("name", EMBEDDINGS)

@@ -24,6 +24,7 @@ from bench.ann import AnnConfig, bench_ann, recall_at_k
 from bench.api import ApiConfig, bench_api
 from bench.build import BuildCase, BuildConfig, bench_build
 from bench.cli import _load, main, parse_only, parse_sizes
+from bench.drag_streams import StreamsConfig, bench_streams
 from bench.placement import PlacementConfig, bench_placement
 from bench.report import markdown
 from bench.stats import BenchError, BenchSkipped, Figure, Stats, count_tag
@@ -35,6 +36,9 @@ IN_PROCESS_KEYS = {
     "drag_inverse",
     "drag_decode",
     "drag_png",
+    "drag_decode_batch_1",
+    "drag_decode_batch_8",
+    "drag_decode_batch_32",
     "neighbors_2k",
     "neighbors_5k",
 }
@@ -299,6 +303,30 @@ def test_cold_start_serves_from_an_empty_workspace(
     assert [list(built) for built in cold["details"]["models"]] == [[model_name]]
     assert made and not made[0].exists()  # the fresh workspace is removed afterwards
     assert " -m app run --workspace " in (tmp_path / "server-cold.log").read_text()
+
+
+def test_drag_streams_report_per_stream_rates_and_batching(
+    workspace: Path, model_name: str, tmp_path: Path
+) -> None:
+    """A few streams at once against a real server, clients in their own process: every
+    stream gets frames, and the frames of several streams shared forward passes."""
+    config = StreamsConfig(streams=4, seconds=1.0, warmup=0.3)
+    figures = figures_by_key(
+        bench_streams(workspace, {"digits": model_name}, config, tmp_path, lambda _: None)
+    )
+    assert set(figures) == {
+        "streams_digits_per_stream",
+        "streams_digits_total",
+        "streams_digits_latency",
+        "streams_digits_single_latency",
+    }
+    for figure in figures.values():
+        check_stats(figure["value"])
+    details = figures["streams_digits_per_stream"]["details"]
+    assert details["streams"] == 4 and details["per_stream_fps_worst"] > 0
+    assert details["single_stream"]["forward_passes_per_frame"] == 1.0  # alone: batch 1
+    assert 0.25 <= details["forward_passes_per_frame"] <= 1.0  # 4 streams: batches of 1 to 4
+    assert figures["streams_digits_total"]["ratio_kind"] == "multiple"
 
 
 def test_sizes_and_new_groups_parse() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import WebSocket
+
 from app.index.projection import DEFAULT_PROJECTION, PROJECTIONS
 from tests.browser.conftest import Explorer
 from tests.browser.helpers import (
@@ -146,9 +148,27 @@ DRAG_FOR_A_SECOND = """async () => {
 }"""
 
 
-def test_dragging_streams_frames_through_the_websocket(explorer: Explorer) -> None:
-    explorer.open()
+FRAME_SHOWN = """async () => {
+  const image = document.querySelector("#preview-image");
+  await image.decode();
+  return { src: image.src, size: [image.naturalWidth, image.naturalHeight] };
+}"""
+FRAME_SETTLED = (
+    "() => document.querySelector('#preview-image').src.startsWith('data:image/png;base64,')"
+)
+
+
+def test_dragging_streams_frames_through_the_websocket(explorer: Explorer, model_name: str) -> None:
     page = explorer.page
+    sockets: list[str] = []
+    payloads: list[str | bytes] = []
+
+    def watch(ws: WebSocket) -> None:
+        sockets.append(ws.url)
+        ws.on("framereceived", lambda payload: payloads.append(payload))
+
+    page.on("websocket", watch)
+    explorer.open()
     box = explorer.js(PLOT_BOX)
     x0, y0 = box["x"] + 0.2 * box["w"], box["y"] + 0.3 * box["h"]
     page.mouse.move(x0, y0)
@@ -159,10 +179,17 @@ def test_dragging_streams_frames_through_the_websocket(explorer: Explorer) -> No
         page.wait_for_timeout(10)
     page.wait_for_timeout(100)
     frames = int(page.get_attribute("#preview-image", "data-frames") or 0)
+    # The frames are binary (a JSON header and PNG bytes), shown from an object URL.
+    shown = explorer.js(FRAME_SHOWN)
     page.mouse.up()
     # A real mouse: nearly every move is answered with a frame (latest wins when they queue).
     assert frames >= moves // 2, f"{frames} frames for {moves} moves"
-    assert (page.get_attribute("#preview-image", "src") or "").startswith("data:image/png;base64,")
+    assert len(sockets) == 1 and "frames=binary" in sockets[0], sockets
+    assert len(payloads) >= frames and all(isinstance(p, bytes) for p in payloads), payloads[:1]
+    assert shown["src"].startswith("blob:"), shown
+    shape = get_json(f"{explorer.base}/api/models/{model_name}")["image_shape"]
+    assert shown["size"] == shape[:0:-1], shown  # the decoded PNG, drawn (W, H)
+    page.wait_for_function(FRAME_SETTLED)  # the release decodes once more, as a data URL
     # The release settles on the last place, decoded once more with its positions.
     wait_for_title(page, "Map point")
     wait_for_url(page, "here=p:umap:")

@@ -20,6 +20,7 @@ import httpx
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 
+from app.services.drag import parse_frame_binary
 from tests.serverproc import ROOT
 
 REPORT = ROOT / "test-output" / "load.json"
@@ -27,6 +28,7 @@ DRAG_FRAMES_PER_SOCKET = 25  # a user's drag gesture; then the socket closes and
 ANSWER_BOUND = 30.0  # seconds: a request without an answer by then counts as lost
 BURST_POINTS = 8  # points a drag burst sends without waiting, as a fast hand does
 BURST_GAP = 0.004  # seconds between them
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,10 @@ class Target:
 
     @property
     def drag_url(self) -> str:
-        return "ws" + self.base.removeprefix("http") + f"{self.api}/drag?projection=umap"
+        # Binary frames, as the page asks for them.
+        return (
+            "ws" + self.base.removeprefix("http") + f"{self.api}/drag?projection=umap&frames=binary"
+        )
 
     @classmethod
     async def fetch(cls, base: str, model: str) -> Target:
@@ -209,11 +214,23 @@ async def open_drag(target: Target) -> ClientConnection:
     return await connect(target.drag_url, proxy=None, ping_interval=None, open_timeout=10)
 
 
+async def next_frame(ws: ClientConnection) -> dict[str, Any]:
+    """The next binary frame's header, once its image is checked to be a PNG; an error (JSON
+    text) or anything else is an UnexpectedAnswer."""
+    message = await ws.recv()
+    if isinstance(message, str):
+        raise UnexpectedAnswer(f"drag answered text {message[:200]}")
+    header, image = parse_frame_binary(message)
+    if header.get("image_type") != "image/png" or not image.startswith(PNG_SIGNATURE):
+        raise UnexpectedAnswer(f"drag frame without a PNG: {str(header)[:200]}")
+    return header
+
+
 async def drag_frame(ws: ClientConnection, x: float, y: float, seq: int) -> dict[str, Any]:
     """Send one point and wait for its frame (one point at a time: nothing is dropped)."""
     await ws.send(json.dumps({"x": x, "y": y, "seq": seq}))
-    frame: dict[str, Any] = json.loads(await ws.recv())
-    if frame.get("seq") != seq or not str(frame.get("image", "")).startswith("data:"):
+    frame = await next_frame(ws)
+    if frame.get("seq") != seq:
         raise UnexpectedAnswer(f"drag answered {str(frame)[:200]}")
     return frame
 
@@ -230,14 +247,12 @@ async def drag_burst(ws: ClientConnection, target: Target, rng: random.Random, s
         await asyncio.sleep(BURST_GAP)
     last, seen = seq - 1, first - 1
     while seen != last:
-        frame: dict[str, Any] = json.loads(await ws.recv())
+        frame = await next_frame(ws)
         got = frame.get("seq")
         if not isinstance(got, int) or not first <= got <= last or got <= seen:
             raise UnexpectedAnswer(
                 f"drag burst {first}..{last} after {seen} got {str(frame)[:200]}"
             )
-        if not str(frame.get("image", "")).startswith("data:"):
-            raise UnexpectedAnswer(f"drag answered {str(frame)[:200]}")
         seen = got
     return seq
 

@@ -18,6 +18,7 @@ import psutil
 import pytest
 from websockets.sync.client import connect as ws_sync_connect
 
+from app.services.drag import parse_frame_binary
 from tests.api.helpers import encode_file
 from tests.load import raw
 from tests.load.conftest import SMALL_INFLIGHT
@@ -174,7 +175,7 @@ def test_drag_sockets_dropped_mid_stream_leave_nothing_behind(
     small_server: ServerProcess, server_tmpdir: Path, model_name: str, noise_png: bytes
 ) -> None:
     api = f"/api/models/{model_name}"
-    path = f"{api}/drag?projection=umap"
+    path = f"{api}/drag?projection=umap&frames=binary"
     points = get_json(f"{small_server.base}{api}/points?projection=umap")
     xy = list(zip(points["x"], points["y"], strict=True))
     url = "ws" + small_server.base.removeprefix("http") + path
@@ -182,7 +183,10 @@ def test_drag_sockets_dropped_mid_stream_leave_nothing_behind(
     def drag_once() -> None:
         with ws_sync_connect(url, proxy=None, open_timeout=10) as ws:
             ws.send(json.dumps({"x": xy[0][0], "y": xy[0][1], "seq": 1}))
-            assert json.loads(ws.recv(timeout=10))["seq"] == 1
+            message = ws.recv(timeout=10)
+            assert isinstance(message, bytes), message  # a binary frame, not an error
+            header, png = parse_frame_binary(message)
+            assert (header["seq"], png[:4]) == (1, b"\x89PNG")
 
     drag_once()  # warm-up, and a drag that ends properly
     process = psutil.Process(small_server.pid)
@@ -199,3 +203,17 @@ def test_drag_sockets_dropped_mid_stream_leave_nothing_behind(
     check_nothing_left(small_server, baseline, server_tmpdir)
     check_inflight_is_zero(small_server, api, noise_png)
     drag_once()
+
+
+def test_the_drag_socket_declines_per_message_deflate(
+    small_server: ServerProcess, model_name: str
+) -> None:
+    """The client offers permessage-deflate (browsers always do); the server declines it:
+    frames are PNG, compressed already, and deflating them only costs CPU (issue 18)."""
+    url = "ws" + small_server.base.removeprefix("http") + f"/api/models/{model_name}/drag"
+    with ws_sync_connect(url, proxy=None, open_timeout=10, compression="deflate") as ws:
+        assert ws.response is not None
+        assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
+        assert "permessage-deflate" in str(ws.request.headers if ws.request else "")
+        ws.send(json.dumps({"x": 0.0, "y": 0.0, "seq": 1}))
+        assert json.loads(ws.recv(timeout=10))["seq"] == 1  # and the stream works

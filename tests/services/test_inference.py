@@ -350,3 +350,53 @@ def test_cancelled_waiters_are_not_decoded(worker: InferenceWorker) -> None:
     outcomes = asyncio.run(main())
     assert isinstance(outcomes[2], asyncio.CancelledError)
     np.testing.assert_array_equal(decoder.batches[1], np.concatenate([latents[1], latents[3]]))
+
+
+def test_prepared_jobs_join_the_batch_and_a_failing_prepare_fails_only_its_own(
+    worker: InferenceWorker,
+) -> None:
+    """decode_at (a drag frame): points prepared on the inference thread, one call per prepare
+    function for all its jobs, decoded in the same pass as plain decodes; a prepare that
+    raises reaches its own callers only."""
+    decoder = RecordingDecoder()
+    slow_first, started, release = held_first_batch(decoder)
+    prepared: list[np.ndarray] = []
+
+    def to_latent(points: np.ndarray) -> np.ndarray:  # (B, 2) -> (B, 3)
+        prepared.append(points.copy())
+        return np.column_stack([points, points.sum(axis=1)])
+
+    def broken(points: np.ndarray) -> np.ndarray:
+        raise ValueError("no inverse map here")
+
+    points = [np.array([[float(i), 10.0 * i]], np.float32) for i in range(3)]
+
+    async def main() -> list[object]:
+        first = asyncio.ensure_future(worker.decode("m", slow_first, requests(1)[0]))
+        await asyncio.to_thread(started.wait, 10)
+        queued = [
+            *(
+                asyncio.ensure_future(worker.decode_at("m", slow_first, to_latent, p))
+                for p in points
+            ),
+            asyncio.ensure_future(worker.decode_at("m", slow_first, broken, points[0])),
+            asyncio.ensure_future(worker.decode("m", slow_first, requests(2)[1])),
+        ]
+        await asyncio.sleep(0)
+        release.set()
+        await first
+        return await asyncio.gather(*queued, return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+    assert worker.batches_run == 2  # the held one, then everything else together
+    assert len(prepared) == 1 and len(prepared[0]) == 3  # one prepare call for three frames
+    assert len(decoder.batches[1]) == 3 + 2  # three frames and the plain decode's two rows
+    for p, outcome in zip(points, outcomes[:3], strict=True):
+        assert not isinstance(outcome, BaseException)
+        latents, images, batch = outcome  # type: ignore[misc]
+        expected = np.column_stack([p, p.sum(axis=1)])
+        np.testing.assert_array_equal(latents, expected)
+        np.testing.assert_array_equal(images[:, 0, 0], 2.0 * expected)
+        assert batch == 5
+    assert isinstance(outcomes[3], ValueError)
+    np.testing.assert_array_equal(outcomes[4][:, 0, 0], 2.0 * requests(2)[1])  # type: ignore[index]
