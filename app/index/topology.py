@@ -73,7 +73,9 @@ class Topology:
     death, the infinite bar last; H1 sorted by length, longest first), ``merges_`` (the
     landmark single-linkage tree, scipy's format, one row per finite H0 bar in the same order)
     and ``cocycles_`` (H1's representative cocycles, in ``dgms_[1]``'s order, as (m, 2) arrays
-    of landmark positions: the edges of the loop, approximately).
+    of landmark positions: the edges of the loop, approximately) and ``owner_`` (every
+    point's nearest landmark, a position in ``landmarks_``). It keeps no copy of the cloud, so
+    it is small to send back from the process that fitted it.
     """
 
     def __init__(self, max_points: int = 2000, seed: int = 0) -> None:
@@ -95,14 +97,14 @@ class Topology:
         h1 = np.asarray(result["dgms"][1], dtype=np.float64).reshape(-1, 2)
         order = np.argsort(-(h1[:, 1] - h1[:, 0]), kind="stable")
         cocycles = [np.asarray(result["cocycles"][1][i])[:, :2].astype(np.int64) for i in order]
-        self.points_ = X
         self.landmarks_ = idx
         self.cover_radius_ = cover
         self.dgms_ = [h0, h1[order]]
         # Single linkage on the landmarks: its merge heights are exactly H0's finite deaths.
         self.merges_ = linkage(sample, method="single") if len(sample) > 1 else np.empty((0, 4))
         self.cocycles_ = cocycles
-        self._owner_: IntArray | None = None
+        # Every point's nearest landmark: a clicked bar's groups reach the items left out.
+        self.owner_ = cKDTree(sample).query(X, k=1)[1].astype(np.int64)
         return self
 
     def bars(self, dim: int) -> list[Bar]:
@@ -134,7 +136,7 @@ class Topology:
         for a, b, *_ in self.merges_[: bar + 1]:
             members.append(members[int(a)] + members[int(b)])
         a, b = (int(v) for v in self.merges_[bar, :2])
-        owner = self._owners()
+        owner = self.owner_
         return (
             np.flatnonzero(np.isin(owner, members[a])).astype(np.int64),
             np.flatnonzero(np.isin(owner, members[b])).astype(np.int64),
@@ -153,13 +155,6 @@ class Topology:
         if dim not in (0, 1):
             raise ConfigError(f"dim must be 0 or 1; got {dim!r}")
         return self.dgms_[dim]
-
-    def _owners(self) -> IntArray:
-        """For every fitted point, the position of its nearest landmark (computed once)."""
-        if self._owner_ is None:
-            tree = cKDTree(self.points_[self.landmarks_])
-            self._owner_ = tree.query(self.points_, k=1)[1].astype(np.int64)
-        return self._owner_
 
 
 def diagram_distances(a: FloatArray, b: FloatArray) -> dict[str, float]:
