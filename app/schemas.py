@@ -521,5 +521,9 @@ class TopologyLoopOut(BaseModel):
 class TopologyDistanceOut(BaseModel):
     a: str
     b: str
-    h0: dict[str, float] = Field(description="`bottleneck` and `wasserstein` between H0 diagrams")
-    h1: dict[str, float] = Field(description="`bottleneck` and `wasserstein` between H1 diagrams")
+    h0: dict[str, float] = Field(
+        description="`bottleneck` and `wasserstein` between the H0 diagrams, on the 200 longest "
+        "finite bars of each; `bottleneck_error` bounds what the bars left out could change "
+        "the bottleneck figure by (half the longest bar left out of each diagram, summed)"
+    )
+    h1: dict[str, float] = Field(description="the same for the H1 diagrams")

@@ -157,16 +157,28 @@ class Topology:
         return self.dgms_[dim]
 
 
-def diagram_distances(a: FloatArray, b: FloatArray) -> dict[str, float]:
-    """Bottleneck and (order-1) Wasserstein distances between two diagrams of one dimension,
-    infinite bars left out (persim matches finite points only)."""
+def diagram_distances(a: FloatArray, b: FloatArray, max_bars: int = 200) -> dict[str, float]:
+    """Bottleneck and (order-1) Wasserstein distances between two diagrams of one dimension, on
+    the ``max_bars`` longest finite bars of each (persim's matching grows steeply: 7 s for 600
+    bars against 0.1 s for 200). Leaving out bars no longer than L moves a diagram by at most
+    L/2 in bottleneck distance, so ``bottleneck_error`` (half the longest bar left out of each
+    diagram, summed) bounds the error of the bottleneck figure; infinite bars are left out."""
     import persim
 
-    fa, fb = (np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in (a, b))
-    fa, fb = fa[np.isfinite(fa[:, 1])], fb[np.isfinite(fb[:, 1])]
+    kept = []
+    error = 0.0
+    for d in (a, b):
+        bars = np.asarray(d, dtype=np.float64).reshape(-1, 2)
+        bars = bars[np.isfinite(bars[:, 1])]
+        order = np.argsort(-(bars[:, 1] - bars[:, 0]), kind="stable")
+        if len(order) > max_bars:
+            left = bars[order[max_bars]]
+            error += float(left[1] - left[0]) / 2  # triangle inequality: one term per diagram
+        kept.append(bars[order[:max_bars]])
     return {
-        "bottleneck": float(persim.bottleneck(fa, fb)),
-        "wasserstein": float(persim.wasserstein(fa, fb)),
+        "bottleneck": float(persim.bottleneck(kept[0], kept[1])),
+        "wasserstein": float(persim.wasserstein(kept[0], kept[1])),
+        "bottleneck_error": error,
     }
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from fastapi import APIRouter, Path, Query
 
-from app.deps import ExplorerDep, ModelDep, StoreDep
+from app.deps import ExplorerDep, ModelDep, SettingsDep, StoreDep
 from app.errors import API_ERRORS, error_responses
 from app.schemas import (
     ClassTopologyOut,
@@ -34,11 +34,12 @@ def _bars(dgm: np.ndarray) -> list[tuple[float, float | None]]:
 @router.get(
     "/models/{model}/topology",
     summary="The H0 and H1 persistence diagrams of the model's latents, whole and per class",
-    description="On a greedy (farthest-point) subsample of at most 2,000 latents, seeded; each "
+    description="On a greedy (farthest-point) subsample of at most 2,000 latents (setting "
+    "`topology_max_points`), seeded; each "
     "class on at most 500 of its own." + FIRST_TIME,
 )
-async def get_topology(m: ModelDep, explorer: ExplorerDep) -> TopologyOut:
-    report = await service.topology(m, explorer.analysis)
+async def get_topology(m: ModelDep, explorer: ExplorerDep, settings: SettingsDep) -> TopologyOut:
+    report = await service.topology(m, explorer.analysis, settings.topology_max_points)
     whole = report.whole
     return TopologyOut(
         model=m.name,
@@ -69,8 +70,10 @@ async def get_topology(m: ModelDep, explorer: ExplorerDep) -> TopologyOut:
     "which two groups of latents become one. A bar out of range (or the infinite one) is 422."
     + FIRST_TIME,
 )
-async def get_h0_groups(m: ModelDep, explorer: ExplorerDep, bar: int = Bar) -> TopologyGroupsOut:
-    report = await service.topology(m, explorer.analysis)
+async def get_h0_groups(
+    m: ModelDep, explorer: ExplorerDep, settings: SettingsDep, bar: int = Bar
+) -> TopologyGroupsOut:
+    report = await service.topology(m, explorer.analysis, settings.topology_max_points)
     service.check_bar(report, 0, bar)
     a, b = service.h0_groups(report, bar)
     scale = float(report.whole.dgms_[0][bar, 1])
@@ -82,8 +85,10 @@ async def get_h0_groups(m: ModelDep, explorer: ExplorerDep, bar: int = Bar) -> T
     summary="The items on an H1 bar's loop (its representative cocycle's landmarks)",
     description="A bar out of range is 422." + FIRST_TIME,
 )
-async def get_h1_loop(m: ModelDep, explorer: ExplorerDep, bar: int = Bar) -> TopologyLoopOut:
-    report = await service.topology(m, explorer.analysis)
+async def get_h1_loop(
+    m: ModelDep, explorer: ExplorerDep, settings: SettingsDep, bar: int = Bar
+) -> TopologyLoopOut:
+    report = await service.topology(m, explorer.analysis, settings.topology_max_points)
     service.check_bar(report, 1, bar)
     return TopologyLoopOut(model=m.name, bar=bar, ids=service.h1_items(report, bar))
 
@@ -98,11 +103,12 @@ async def get_h1_loop(m: ModelDep, explorer: ExplorerDep, bar: int = Bar) -> Top
 async def compare_topology(
     store: StoreDep,
     explorer: ExplorerDep,
+    settings: SettingsDep,
     a: str = Query(min_length=1, max_length=200, description="a model"),
     b: str = Query(min_length=1, max_length=200, description="another model"),
 ) -> TopologyDistanceOut:
     ma, mb = store.get(a), store.get(b)
-    ra = await service.topology(ma, explorer.analysis)
-    rb = await service.topology(mb, explorer.analysis)
-    found = service.distances(ra, rb)
+    ra = await service.topology(ma, explorer.analysis, settings.topology_max_points)
+    rb = await service.topology(mb, explorer.analysis, settings.topology_max_points)
+    found = await explorer.analysis.run(service.distances, ra.whole.dgms_, rb.whole.dgms_)
     return TopologyDistanceOut(a=a, b=b, h0=found["h0"], h1=found["h1"])

@@ -24,7 +24,6 @@ from models.errors import InvalidInputError
 
 log = logging.getLogger(__name__)
 
-MAX_LANDMARKS = 2000  # ripser at 2,000 points in 16 dimensions: about 2-5 s on one core
 CLASS_LANDMARKS = 500  # per class: enough for its shape, and ten classes stay cheap
 MAX_CLASSES = 50  # past this many labels, per-class diagrams are left out
 SEED = 0
@@ -46,28 +45,29 @@ class TopologyReport:
 
 
 def compute(
-    latents: np.ndarray, labels: np.ndarray | None, label_names: list[str]
+    latents: np.ndarray, labels: np.ndarray | None, label_names: list[str], max_points: int
 ) -> TopologyReport:
-    """The whole set's topology and each class's diagrams. Runs in the analysis process."""
+    """The whole set's topology (on at most ``max_points`` landmarks) and each class's diagrams.
+    Runs in the analysis process."""
     start = time.perf_counter()
-    whole = Topology(MAX_LANDMARKS, SEED).fit(latents)
+    whole = Topology(max_points, SEED).fit(latents)
     classes: list[ClassTopology] = []
     if labels is not None and 2 <= len(label_names) <= MAX_CLASSES:
         for code, name in enumerate(label_names):
             rows = np.flatnonzero(labels == code)
             if len(rows) >= 3:
-                fitted = Topology(CLASS_LANDMARKS, SEED).fit(latents[rows])
+                fitted = Topology(min(CLASS_LANDMARKS, max_points), SEED).fit(latents[rows])
                 classes.append(ClassTopology(name, len(rows), fitted.dgms_))
     return TopologyReport(whole, classes, len(latents), time.perf_counter() - start)
 
 
-async def topology(m: LoadedModel, pool: AnalysisPool) -> TopologyReport:
+async def topology(m: LoadedModel, pool: AnalysisPool, max_points: int) -> TopologyReport:
     """``m``'s topology: computed once in ``pool``, shared by concurrent callers, then kept."""
     task = m.topology
     if task is None:
         items = m.index.items
         task = asyncio.ensure_future(
-            pool.run(compute, items.latents, m.index.labels, list(m.index.label_names))
+            pool.run(compute, items.latents, m.index.labels, list(m.index.label_names), max_points)
         )
         task.add_done_callback(_forget_failure(m))
         m.topology = task
@@ -101,9 +101,10 @@ def h1_items(report: TopologyReport, bar: int) -> list[int]:
     return report.whole.h1_points(bar).tolist()
 
 
-def distances(a: TopologyReport, b: TopologyReport) -> dict[str, dict[str, float]]:
-    """Bottleneck and Wasserstein distances between two models' H0 and H1 diagrams."""
-    return {f"h{dim}": diagram_distances(a.whole.dgms_[dim], b.whole.dgms_[dim]) for dim in (0, 1)}
+def distances(a: list[np.ndarray], b: list[np.ndarray]) -> dict[str, dict[str, float]]:
+    """Bottleneck and Wasserstein distances between two models' H0 and H1 diagrams
+    (``[H0, H1]`` each). Runs in the analysis process: it takes up to about a second."""
+    return {f"h{dim}": diagram_distances(a[dim], b[dim]) for dim in (0, 1)}
 
 
 def check_bar(report: TopologyReport, dim: int, bar: int) -> None:

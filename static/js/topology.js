@@ -4,6 +4,7 @@
 
 /* global Plotly */
 import { api } from "./api.js";
+import { alive, barcodeFigure, topScale } from "./barcode.js";
 import { map } from "./explorer-map.js";
 import { on, state } from "./state.js";
 import { $, clearError, el, fmt, latestOnly, showError, STALE } from "./ui.js";
@@ -11,8 +12,6 @@ import { $, clearError, el, fmt, latestOnly, showError, STALE } from "./ui.js";
 const root = $("#panel-topology");
 const plot = $("#topo-plot");
 const guard = latestOnly();
-const SHOWN = 50; // bars drawn per dimension: the longest ones (the rest are noise-scale)
-const COLOURS = ["#0072b2", "#d55e00"]; // H0, H1
 
 let report = null; // GET topology's answer for state.model
 let reportModel = null;
@@ -28,85 +27,20 @@ function diagrams() {
   return report.classes.find((c) => c.label === label) || report;
 }
 
-const finiteDeaths = (d) => [...d.h0, ...d.h1].map(([, death]) => death).filter((x) => x !== null);
-const topScale = (d) => Math.max(1e-9, ...finiteDeaths(d)) * 1.05;
-const alive = (bars, r) => bars.filter(([b, d]) => b <= r && (d === null || d > r)).length;
-
-/** The longest `SHOWN` bars of each dimension, each with its position in the full diagram. */
-function shownBars(d) {
-  const rows = [];
-  for (const [dim, bars] of [[0, d.h0], [1, d.h1]]) {
-    const indexed = bars.map(([b, death], i) => ({ dim, i, b, death }));
-    const length = (x) => (x.death === null ? Infinity : x.death - x.b);
-    indexed.sort((p, q) => length(q) - length(p));
-    rows.push(...indexed.slice(0, SHOWN));
-  }
-  return rows;
-}
-
-function traces(d, rows) {
-  const top = topScale(d);
-  const end = (x) => (x.death === null ? top : x.death);
-  const label = (x) => `H${x.dim} bar ${x.i}: ${fmt(x.b, 3)} to ${x.death === null ? "∞" : fmt(x.death, 3)}`;
-  return [0, 1].map((dim) => {
-    const mine = rows.filter((x) => x.dim === dim);
-    const common = {
-      name: `H${dim}`,
-      customdata: mine.map((x) => [x.dim, x.i]),
-      hovertext: mine.map(label),
-      hoverinfo: "text",
-      marker: { color: COLOURS[dim] },
-    };
-    if (view() === "diagram") {
-      return { ...common, type: "scatter", mode: "markers", x: mine.map((x) => x.b), y: mine.map(end) };
-    }
-    return {
-      ...common,
-      type: "bar",
-      orientation: "h",
-      base: mine.map((x) => x.b),
-      x: mine.map((x) => end(x) - x.b),
-      y: mine.map((x) => rows.indexOf(x)),
-    };
-  });
-}
-
-function layout(d, rows, scale) {
-  const top = topScale(d);
-  const diagram = view() === "diagram";
-  const line = diagram
-    ? [
-        { type: "line", x0: 0, y0: 0, x1: top, y1: top, line: { color: "#888", width: 1 } },
-        { type: "line", x0: scale, y0: 0, x1: scale, y1: top, line: { color: "#444", dash: "dot" } },
-      ]
-    : [{ type: "line", x0: scale, x1: scale, y0: -0.5, y1: rows.length - 0.5, line: { color: "#444", dash: "dot" } }];
-  return {
-    margin: { l: 40, r: 10, t: 10, b: 40 },
-    height: diagram ? 320 : Math.min(600, Math.max(240, rows.length * 6 + 60)),
-    showlegend: true,
-    legend: { orientation: "h", y: 1.08 },
-    bargap: 0.15,
-    xaxis: { title: { text: diagram ? "birth" : "scale (latent distance)" }, range: [0, top], zeroline: false },
-    yaxis: diagram ? { title: { text: "death" }, range: [0, top * 1.02] } : { visible: false, autorange: "reversed" },
-    shapes: line,
-  };
-}
-
 async function draw() {
   if (!report) return;
   const d = diagrams();
   const slider = $("#topo-scale");
   slider.max = String(topScale(d));
   slider.step = String(topScale(d) / 500);
-  const rows = shownBars(d);
-  const scale = Number(slider.value);
-  await Plotly.react(plot, traces(d, rows), layout(d, rows, scale), { displayModeBar: false, responsive: true });
+  const figure = barcodeFigure(d, { diagram: view() === "diagram", scale: Number(slider.value) });
+  await Plotly.react(plot, figure.data, figure.layout, { displayModeBar: false, responsive: true });
   if (!plotted) {
     plot.on("plotly_click", (event) => pick(event.points[0].customdata));
     plotted = true;
   }
   betti();
-  plot.dataset.bars = String(rows.length); // for tests: what is drawn
+  plot.dataset.bars = String(figure.rows); // for tests: what is drawn
 }
 
 function betti() {
@@ -120,7 +54,7 @@ function betti() {
   $("#topo-betti").textContent = `At scale ${fmt(r, 3)}, the latents${of} form ${b0} connected component${b0 === 1 ? "" : "s"}${classes} and ${b1} loop${b1 === 1 ? "" : "s"} (Betti numbers b0 = ${b0}, b1 = ${b1}).`;
   root.dataset.b0 = String(b0);
   root.dataset.b1 = String(b1);
-  Plotly.relayout(plot, { shapes: layout(d, shownBars(d), r).shapes });
+  Plotly.relayout(plot, { shapes: barcodeFigure(d, { diagram: view() === "diagram", scale: r }).layout.shapes });
 }
 
 /** A pressed bar: its groups (H0) or its loop (H1) on the map. */

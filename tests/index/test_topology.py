@@ -73,7 +73,11 @@ def test_diagram_distances_are_zero_for_the_same_cloud_and_grow_with_a_change() 
     one = Topology(max_points=150).fit(circle(seed=0))
     same = Topology(max_points=150).fit(circle(seed=0))
     bigger = Topology(max_points=150).fit(2 * circle(seed=0))
-    assert diagram_distances(one.dgms_[1], same.dgms_[1]) == {"bottleneck": 0.0, "wasserstein": 0.0}
+    assert diagram_distances(one.dgms_[1], same.dgms_[1]) == {
+        "bottleneck": 0.0,
+        "wasserstein": 0.0,
+        "bottleneck_error": 0.0,
+    }
     far = diagram_distances(one.dgms_[1], bigger.dgms_[1])
     assert far["bottleneck"] > 0.5 and far["wasserstein"] >= far["bottleneck"]
 
@@ -98,3 +102,13 @@ def test_bad_clouds_are_refused() -> None:
         Topology().fit(np.array([[0.0, 1.0], [np.nan, 0.0], [1.0, 1.0]]))
     with pytest.raises(ConfigError, match="at least 3"):
         Topology().fit(np.zeros((2, 2)))
+
+
+def test_distances_on_the_longest_bars_stay_within_their_stated_error() -> None:
+    rng = np.random.default_rng(0)
+    a = np.c_[np.zeros(120), rng.exponential(0.1, 120)]
+    b = np.c_[np.zeros(120), rng.exponential(0.12, 120)]
+    full = diagram_distances(a, b, max_bars=1000)
+    cut = diagram_distances(a, b, max_bars=40)
+    assert full["bottleneck_error"] == 0.0 and cut["bottleneck_error"] > 0
+    assert abs(cut["bottleneck"] - full["bottleneck"]) <= cut["bottleneck_error"] + 1e-12

@@ -40,8 +40,8 @@ def fake_model() -> Any:
 def test_concurrent_first_requests_share_one_computation() -> None:
     async def main() -> list[Any]:
         m, pool = fake_model(), CountingPool()
-        reports = await asyncio.gather(*(service.topology(m, pool) for _ in range(8)))  # type: ignore[arg-type]
-        again = await service.topology(m, pool)  # type: ignore[arg-type]
+        reports = await asyncio.gather(*(service.topology(m, pool, 2000) for _ in range(8)))  # type: ignore[arg-type]
+        again = await service.topology(m, pool, 2000)  # type: ignore[arg-type]
         assert pool.calls == 1 and all(r is again for r in reports)
         return reports
 
@@ -53,10 +53,10 @@ def test_a_failed_computation_is_forgotten_and_retried() -> None:
     async def main() -> None:
         m, pool = fake_model(), CountingPool(fail=1)
         with pytest.raises(RuntimeError, match="died"):
-            await service.topology(m, pool)  # type: ignore[arg-type]
+            await service.topology(m, pool, 2000)  # type: ignore[arg-type]
         await asyncio.sleep(0)
         assert m.topology is None
-        report = await service.topology(m, pool)  # type: ignore[arg-type]
+        report = await service.topology(m, pool, 2000)  # type: ignore[arg-type]
         assert pool.calls == 2 and report.n_items == 120
 
     asyncio.run(main())
@@ -65,10 +65,10 @@ def test_a_failed_computation_is_forgotten_and_retried() -> None:
 def test_a_caller_that_leaves_does_not_cancel_the_computation() -> None:
     async def main() -> None:
         m, pool = fake_model(), CountingPool()
-        first = asyncio.ensure_future(service.topology(m, pool))  # type: ignore[arg-type]
+        first = asyncio.ensure_future(service.topology(m, pool, 2000))  # type: ignore[arg-type]
         await asyncio.sleep(0.01)
         first.cancel()
-        report = await service.topology(m, pool)  # type: ignore[arg-type]
+        report = await service.topology(m, pool, 2000)  # type: ignore[arg-type]
         assert pool.calls == 1 and report.n_items == 120
 
     asyncio.run(main())
