@@ -59,6 +59,13 @@ class Settings(BaseModel):
         "(POST .../attributes); past it 409 too_many_attributes. They live in memory until "
         "the server restarts, so a cap keeps a client in a loop from filling it.",
     )
+    topology_max_points: int = Field(
+        2000,
+        ge=3,
+        le=20000,
+        description="Most latents the persistent homology is computed on (a greedy subsample; "
+        "GET .../topology). ripser's time grows steeply with it: about 2-10 s at 2,000 on 2 cores.",
+    )
     max_inflight: int = Field(
         64, ge=1, description="Requests served at once; past it the server answers 503 at once."
     )

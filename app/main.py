@@ -68,6 +68,7 @@ async def _serve(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         yield
     finally:
         app.state.ready = False
+        explorer.analysis.close()
         worker.close()
 
 

@@ -541,3 +541,67 @@ class ComparableOut(BaseModel):
         description="other loaded models on the same items, in load order: each can be "
         "compared with this one (`GET /api/compare`)"
     )
+
+
+class DiagramOut(BaseModel):
+    h0: list[tuple[float, float | None]] = Field(
+        description="H0 bars as (birth, death), by death; death null for the component that "
+        "never dies. A death is the distance at which two groups of latents join (single "
+        "linkage)"
+    )
+    h1: list[tuple[float, float]] = Field(
+        description="H1 bars as (birth, death), longest first: loops, born when a ring of "
+        "latents closes and dead when it is filled in"
+    )
+
+
+class ClassTopologyOut(DiagramOut):
+    label: str
+    n_items: int
+
+
+class TopologyOut(DiagramOut):
+    model: str
+    n_items: int
+    n_landmarks: int = Field(description="the latents the diagrams are computed on")
+    landmark_ids: list[int] = Field(description="their item ids, in sampling order")
+    cover_radius: float = Field(
+        description="the largest distance from any latent to its nearest landmark: features "
+        "shorter than about this are below the subsample's resolution"
+    )
+    n_classes: int = Field(description="how many labels the dataset has (0 without labels)")
+    classes: list[ClassTopologyOut] = Field(
+        description="each class's own diagrams (on at most 500 landmarks of that class); "
+        "empty without labels or past 50 labels"
+    )
+    seconds: float = Field(description="how long the computation took, in the analysis process")
+
+
+class TopologyGroupsOut(BaseModel):
+    model: str
+    bar: int
+    scale: float = Field(description="the H0 bar's death: the distance at which the groups join")
+    groups: tuple[list[int], list[int]] = Field(
+        description="the item ids of the two groups that join there; an item outside the "
+        "landmarks belongs to its nearest landmark's group"
+    )
+
+
+class TopologyLoopOut(BaseModel):
+    model: str
+    bar: int
+    ids: list[int] = Field(
+        description="the landmarks on the edges of the bar's representative cocycle: where "
+        "the loop is, approximately (a cocycle cuts the loop rather than traces it)"
+    )
+
+
+class TopologyDistanceOut(BaseModel):
+    a: str
+    b: str
+    h0: dict[str, float] = Field(
+        description="`bottleneck` and `wasserstein` between the H0 diagrams, on the 200 longest "
+        "finite bars of each; `bottleneck_error` bounds what the bars left out could change "
+        "the bottleneck figure by (half the longest bar left out of each diagram, summed)"
+    )
+    h1: dict[str, float] = Field(description="the same for the H1 diagrams")

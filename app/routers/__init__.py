@@ -16,6 +16,7 @@ from app.routers import (
     neighbors,
     outliers,
     pages,
+    topology,
     traverse,
 )
 
@@ -30,6 +31,7 @@ ROUTERS = [
     neighbors.router,
     traverse.router,
     outliers.router,
+    topology.router,
     compare.router,
     drag.router,
     pages.router,

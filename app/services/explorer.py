@@ -6,8 +6,9 @@ the modules named after them (decoding, paths, arithmetic, neighbors, uploads, t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from app.services.analysis import AnalysisPool
 from app.services.inference import InferenceWorker
 from app.services.loaded import ModelStore
 
@@ -17,6 +18,8 @@ class Explorer:
     store: ModelStore
     worker: InferenceWorker
     device: str = "cpu"  # where the models run, as torch names it
+    # analyses that take seconds (topology), in a process of their own
+    analysis: AnalysisPool = field(default_factory=AnalysisPool)
 
     def prepare(self) -> None:
         """Derive what every model's requests share (its attribute vectors) before serving:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -59,6 +61,8 @@ class LoadedModel:
     _draw_order: np.ndarray | None = field(default=None, init=False)  # (N,) uint32
     _sorted_errors: np.ndarray | None = field(default=None, init=False)  # (N,)
     _latent_std: np.ndarray | None = field(default=None, init=False)  # (D,) float64
+    # app/services/topology.py's computation, shared by concurrent first requests then kept
+    topology: asyncio.Future[Any] | None = field(default=None, init=False)
 
     @property
     def latent_dim(self) -> int:

@@ -86,6 +86,10 @@ export const api = {
   neighbours: (model, body) => send("POST", `${modelPath(model)}/neighbors`, body),
   traverse: (model, body) => send("POST", `${modelPath(model)}/traverse`, body),
   outliers: (model, n = 20) => send("GET", `${modelPath(model)}/outliers?n=${Number(n)}`),
+  /** Persistence diagrams of the model's latents (seconds the first time), and bar clicks. */
+  topology: (model) => send("GET", `${modelPath(model)}/topology`),
+  topologyBar: (model, dim, bar) => send("GET", `${modelPath(model)}/topology/h${Number(dim)}/${Number(bar)}`),
+  topologyDistance: (a, b) => send("GET", `/api/compare/topology?a=${enc(a)}&b=${enc(b)}`),
   /** Whether models a and b index the same items, and their quality figures side by side. */
   compare: (a, b) => send("GET", `/api/compare?a=${enc(a)}&b=${enc(b)}`),
   /** The other loaded models on the same items as `model`. */

@@ -3,6 +3,7 @@
 // other), and their quality figures in a table. GET /api/compare says whether they align.
 
 import { api } from "./api.js";
+import { resetTopology } from "./compare-topology.js";
 import { LatentMap } from "./map.js";
 import { buildFields } from "./places.js";
 import { chooseProjection, onProjectionChange, showProjections } from "./projections.js";
@@ -159,6 +160,7 @@ async function load() {
   saveUrl();
   $("#title-a").textContent = `A: ${view.a}`;
   $("#title-b").textContent = `B: ${view.b}`;
+  resetTopology(view.a, view.b);
   document.body.dataset.ready = "false";
   try {
     view.comparison = await busy(null, api.compare(view.a, view.b));

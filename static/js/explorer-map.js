@@ -9,6 +9,8 @@ import { $ } from "./ui.js";
 const OVERLAYS = {
   groupA: { symbol: "square-open", size: 9, color: "rgba(11,122,87,0.75)", line: 1.5 },
   groupB: { symbol: "diamond-open", size: 10, color: "rgba(176,18,91,0.75)", line: 1.5 },
+  topoA: { symbol: "circle-open", size: 11, color: "#0072b2", line: 2.5 },
+  loop: { symbol: "hexagon", size: 12, color: "#ffd400", line: 1.5, lineColor: "#1c232b" },
   neighbours: { symbol: "circle-open", size: 15, color: "#111111", line: 2.5 },
   path: { symbol: "circle", size: 8, color: "#ffffff", line: 2, lineColor: "#1c232b", mode: "lines+markers" },
   uploads: { symbol: "star", size: 17, color: "#ffc400", line: 1.5, lineColor: "#1c232b", hover: true },

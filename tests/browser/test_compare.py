@@ -44,7 +44,9 @@ MIDDLE_BOX = """(side) => {
 @pytest.fixture(scope="module")
 def compare_server(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = build_compare_workspace(tmp_path_factory.mktemp("compare"), workspace, other=False)
-    with running_server(root, tmp_path_factory.mktemp("compare-server")) as process:
+    # Topology on fewer landmarks than the default keeps the compare-topology test to seconds.
+    env = {"LATENT_EXPLORER_TOPOLOGY_MAX_POINTS": "600"}
+    with running_server(root, tmp_path_factory.mktemp("compare-server"), env=env) as process:
         yield process.base
 
 
@@ -160,3 +162,26 @@ def test_the_main_page_links_to_the_comparison(page_on: Explorer) -> None:
     page.click("#compare-link")
     page.wait_for_selector("#map-b[data-ready='true']", timeout=30_000)
     assert page.input_value("#model-a") == VAE and page.input_value("#model-b") == EMBEDDINGS
+
+
+def test_compare_topology_shows_both_barcodes_and_the_distances(page_on: Explorer) -> None:
+    open_compare(page_on)
+    page = page_on.page
+    assert page.is_hidden("#topology-result")
+    page.click("#topology-run")
+    page.wait_for_selector(f"#compare-topology[data-pair='{VAE}|{EMBEDDINGS}']", timeout=120_000)
+    expected = get_json(f"{page_on.base}/api/compare/topology?a={VAE}&b={EMBEDDINGS}")
+    for kind in ("bottleneck", "wasserstein"):
+        cells = page.eval_on_selector_all(
+            f"#topology-distances tr[data-kind='{kind}'] td",
+            "tds => tds.map((td) => td.textContent)",
+        )
+        assert cells == [f"{expected['h0'][kind]:.3f}", f"{expected['h1'][kind]:.3f}"]
+    assert expected["h0"]["bottleneck"] > 0  # two different models: different diagrams
+    for side, model in (("a", VAE), ("b", EMBEDDINGS)):
+        topo = get_json(f"{page_on.base}/api/models/{model}/topology")
+        bars = page_on.js(
+            f"() => document.getElementById('barcode-{side}').data.map((t) => t.x.length)"
+        )
+        assert bars == [min(50, len(topo["h0"])), min(50, len(topo["h1"]))]
+    page_on.screenshot("compare-topology")
