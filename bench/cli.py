@@ -19,6 +19,8 @@ The default groups, in the order they run:
     throughput  encode and decode images/s at batch 1 and 256 (CPU, and CUDA when present)
     build       build_index at 1,797 (digits), 20,000 and 70,000 (shapes) items, by phase
                 (about 4 minutes: 70,000 items is one run; --quick stops at 20,000)
+    topology    H0+H1 persistent homology on 2,000 greedy landmarks of 20,000 latents vs bare
+                ripser with its own subsample (the Topology tab's first request)
     umap        UMAP fitted on a 5,000 sample of 20,000 latents, the rest placed, vs a full
                 fit: time and trustworthiness (about 2 minutes)
     encode, ws, start   the real server over loopback: encode, drag stream, warm start
@@ -66,12 +68,22 @@ from bench.placement import PlacementConfig, bench_placement
 from bench.report import machine_facts, markdown_table, write_results
 from bench.stats import BenchError, BenchSkipped, Figure
 from bench.throughput import ThroughputConfig, bench_throughput
+from bench.topology import TopologyConfig, bench_topology
 from bench.umap_sample import UmapSampleConfig, bench_umap_million, bench_umap_sample
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_WORKSPACE = BENCH_DIR / "out" / "workspace"
 BROWSER_WORKSPACE = BENCH_DIR / "out" / "workspace-70k"
-IN_PROCESS_GROUPS = ("drag", "neighbors", "ann", "placement", "throughput", "build", "umap")
+IN_PROCESS_GROUPS = (
+    "drag",
+    "neighbors",
+    "ann",
+    "placement",
+    "throughput",
+    "build",
+    "topology",
+    "umap",
+)
 DEFAULT_GROUPS = (*IN_PROCESS_GROUPS, *API_GROUPS, "streams")
 # Only when asked for: the first run trains a 70,000-item model, and every run drives Chromium.
 OPT_IN_GROUPS = ("browser", "umap1m", "folder", "objectives")
@@ -88,6 +100,7 @@ QUICK_THROUGHPUT = ThroughputConfig(rounds=5, singles_per_round=10, warmup_round
 QUICK_BUILD = BuildConfig(cases=(BuildCase("model", None, 1), BuildCase("shapes", 20_000, 1)))
 QUICK_API = ApiConfig(encode_reps=20, warmup=3, ws_seconds=0.5, ws_baseline_reps=20, starts=1)
 QUICK_STREAMS = StreamsConfig(seconds=2.0, warmup=0.5, shapes_items=2000, shapes_epochs=2)
+QUICK_TOPOLOGY = TopologyConfig(items=3000, landmarks=500, reps=1)
 QUICK_BROWSER = BrowserConfig(loads=1, drag_seconds=2.0, points_reps=2)
 
 
@@ -302,6 +315,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         cases = ", ".join(f"{c.dataset} {c.size or 'all'} x{c.reps}" for c in build_config.cases)
         log(f"build: build_index wall time, split by phase ({cases}; minutes)")
         attempt("build", lambda: bench_build(load(), build_config))
+    if "topology" in groups:
+        topology_config = QUICK_TOPOLOGY if args.quick else TopologyConfig()
+        log(
+            f"topology: persistence on {topology_config.landmarks:,} landmarks of "
+            f"{topology_config.items:,} latents vs bare ripser"
+        )
+        attempt("topology", lambda: bench_topology(load(), topology_config))
     umap_config = QUICK_UMAP if args.quick else UmapSampleConfig()
     if "umap" in groups:
         log(
