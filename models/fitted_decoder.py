@@ -15,7 +15,6 @@ drives it) stores, beside the model's own files::
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -44,6 +43,9 @@ class FittedDecoder(nn.Module):
     standardisation of each latent dimension by the training items' mean and spread, because
     a latent not learnt with this decoder may have any scale (a contrastive latent, imported
     vectors), while the AE's decoder is tuned for inputs of order 1."""
+
+    mean: torch.Tensor  # (D,) buffer
+    scale: torch.Tensor  # (D,) buffer
 
     def __init__(self, image_shape: tuple[int, int, int], width: int, latent_dim: int) -> None:
         super().__init__()
@@ -94,10 +96,17 @@ class FittedDecoding(LatentModel):
         return cast(torch.Tensor, self.fitted_decoder(z))  # (B, C, H, W) in [0, 1]
 
 
-@cache
+_WITH_FITTED: dict[type[LatentModel], type[LatentModel]] = {}
+
+
 def with_fitted_decoder(cls: type[LatentModel]) -> type[LatentModel]:
-    """``cls`` with ``FittedDecoding`` first in its method order; one class per kind."""
-    return type(f"{cls.__name__}WithFittedDecoder", (FittedDecoding, cls), {})
+    """``cls`` with ``FittedDecoding`` first in its method order; one class per kind, made
+    on first use (a kind registered later, a user's class, works alike)."""
+    if issubclass(cls, FittedDecoding):
+        return cls
+    if cls not in _WITH_FITTED:
+        _WITH_FITTED[cls] = type(f"{cls.__name__}WithFittedDecoder", (FittedDecoding, cls), {})
+    return _WITH_FITTED[cls]
 
 
 def decoder_from_section(folder: Path, section: dict[str, Any]) -> FittedDecoder:

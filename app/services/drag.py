@@ -3,7 +3,8 @@ image at the newest point, decoded through the projection's inverse map.
 
 A model without a decoder answers with the nearest real item's image instead, saying so:
 ``"image_source": "nearest"`` with ``nearest_id`` and ``nearest_name`` (``image`` null when
-the items have no images); decoded frames say ``"image_source": "decoded"``.
+the items have no images); decoded frames say ``"image_source": "decoded"``, or
+``"fitted_decoder"`` when the model decodes through a decoder fitted to it afterwards.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ async def drag_frame(worker: InferenceWorker, session: DragSession, text: str) -
     m = session.model
     name, xy, seq = parse_point(text, session.default_projection)
     name = projection_name(m, name)
-    image: dict[str, Any] = {"image_source": "decoded"}
+    image: dict[str, Any] = {"image_source": m.decoded_source}
     png: bytes | None
     if m.can_decode:
         latent, png = await decoded_frame(worker, m, name, xy)
