@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,10 @@ from app.index.store import load_index
 from app.main import create_app
 from app.services.training import TrainRequest, train_model
 from app.workspace import INDEX_DIR
+from models.errors import CheckpointError
 from models.fitted_decoder import FITTED_DECODER_FILE
 from models.registry import load_checkpoint
+from models.simclr import SimCLR
 from models.training import TrainConfig, holdout_split
 from tests.api.helpers import png_pixels
 from tests.decoderless import add_embeddings
@@ -207,3 +210,22 @@ def test_rerunning_replaces_the_fitted_decoder(ws: Path) -> None:
     assert model.decoder_source == "fitted"
     manifest = json.loads((ws / SIMCLR / INDEX_DIR / "manifest.json").read_text())
     assert load_index(ws / SIMCLR / INDEX_DIR).key == manifest["key"]
+
+
+def test_a_changed_fitted_decoder_file_is_named_when_loading(ws: Path, tmp_path: Path) -> None:
+    folder = tmp_path / SIMCLR
+    shutil.copytree(ws / SIMCLR, folder)
+    weights = folder / FITTED_DECODER_FILE
+    weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(CheckpointError, match=f"{FITTED_DECODER_FILE}: contents do not match"):
+        load_checkpoint(folder)
+    weights.unlink()
+    with pytest.raises(CheckpointError, match=f"{FITTED_DECODER_FILE}: missing"):
+        load_checkpoint(folder)
+
+
+def test_the_kind_keeps_its_class_and_name(ws: Path) -> None:
+    model, _ = load_checkpoint(ws / SIMCLR)
+    again, _ = load_checkpoint(ws / SIMCLR)
+    assert isinstance(model, SimCLR) and type(model) is type(again)
+    assert model.name == "simclr" and model.can_encode
