@@ -62,7 +62,7 @@ def fit_model_decoder(
     if 0 in model.image_shape:
         raise ConfigError(
             f"model {name!r} has no images to fit a decoder to: import its embeddings with "
-            "images (--image-column, or --sprite with --projector-config) to fit one"
+            "images (--image-column or --sprite) to fit one"
         )
     index, _ = ensure_index(folder, model, info, IndexParams(), device)
     if index.images is None:
