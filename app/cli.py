@@ -9,6 +9,7 @@
     latent-explorer import-embeddings --projector-config projector_config.json [--tensor NAME]
     latent-explorer import-model --class mypkg.vae:MyVAE --weights m.safetensors --dataset digits
     latent-explorer export-onnx --model NAME --out DIR    (the three in app/cli_import.py)
+    latent-explorer fit-decoder --model NAME [--epochs 30]  (app/cli_fit.py)
 
 Errors a person can fix print one line, ``error: ...``, and exit with status 2.
 """
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.cli_fit import add_fit_decoder, cmd_fit_decoder
 from app.cli_import import (
     TRUST_HELP,
     add_import_embeddings,
@@ -89,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_import_embeddings(sub)
     add_import_model(sub)  # import-model, export-onnx (app/cli_import.py)
+    add_fit_decoder(sub)  # app/cli_fit.py
 
     for name, text in (
         ("serve", "serve the explorer"),
@@ -403,6 +406,7 @@ COMMANDS = {
     "import-embeddings": cmd_import_embeddings,
     "import-model": cmd_import_model,
     "export-onnx": cmd_export_onnx,
+    "fit-decoder": cmd_fit_decoder,
     "serve": cmd_serve,
     "run": cmd_run,
 }

@@ -37,9 +37,10 @@ def image_out(image: np.ndarray | None) -> str | None:
 
 
 def nearest_out(p: Placed) -> dict[str, Any]:
-    """The ``image_source`` fields of a placed latent: decoded, or the nearest item's."""
+    """The ``image_source`` fields of a placed latent: decoded (by the model's own decoder or
+    a fitted one), or the nearest item's."""
     if p.nearest is None:
-        return {"image_source": "decoded"}
+        return {"image_source": p.image_source}
     near = p.nearest
     return {
         "image_source": "nearest",
@@ -85,7 +86,7 @@ def path_out(path: LatentPath) -> InterpolateOut:
 def _nearest_steps(path: LatentPath) -> dict[str, Any]:
     """The ``image_source`` fields of a path: decoded, or each step's nearest item."""
     if path.nearest is None:
-        return {"image_source": "decoded"}
+        return {"image_source": path.image_source}
     ids = [int(i) for i in path.nearest.ids]
     return {"image_source": "nearest", "nearest_ids": ids, "nearest_names": path.nearest.names}
 

@@ -107,10 +107,11 @@ class NeighboursOut(BaseModel):
     )
 
 
-ImageSource = Literal["decoded", "nearest"]
+ImageSource = Literal["decoded", "fitted_decoder", "nearest"]
 IMAGE_SOURCE = (
-    "`decoded`: the model decoded the latent; `nearest` (a model without a decoder): the "
-    "stored image of the dataset item nearest the latent"
+    "`decoded`: the model decoded the latent; `fitted_decoder`: a decoder fitted afterwards "
+    "to the model's latents (`latent-explorer fit-decoder`) decoded it; `nearest` (a model "
+    "without a decoder): the stored image of the dataset item nearest the latent"
 )
 
 
@@ -232,6 +233,27 @@ class QualityOut(BaseModel):
     )
 
 
+class FittedHeldoutOut(BaseModel):
+    items: int = Field(description="held-out items the figures are measured on")
+    source: str = Field(
+        description="which items: the model's recorded training.holdout_ids, or a seeded share"
+    )
+    mse: float = Field(description="mean per-pixel squared error of the reconstructions")
+    psnr: float = Field(
+        description="10 log10(1 / mse), dB: how much of the image the latent retains"
+    )
+    mean_image_mse: float = Field(description="the same error for the training items' mean image")
+    mean_image_psnr: float = Field(
+        description="its PSNR, dB: what a latent that kept nothing scores"
+    )
+
+
+class FittedDecoderOut(BaseModel):
+    heldout: FittedHeldoutOut
+    epochs_run: int | None
+    seed: int | None
+
+
 class ModelOut(BaseModel):
     name: str
     architecture: str
@@ -250,6 +272,13 @@ class ModelOut(BaseModel):
     can_decode: bool = Field(
         description="latents can be decoded; without a decoder the explorer answers clicks, "
         "drags and paths with the nearest real images"
+    )
+    decoder_source: Literal["own", "fitted", "none"] = Field(
+        description="where decoded images come from: the model's `own` decoder, one `fitted` "
+        "to its latents afterwards (`latent-explorer fit-decoder`), or `none`"
+    )
+    fitted_decoder: FittedDecoderOut | None = Field(
+        description="the fitted decoder's figures; null unless decoder_source is `fitted`"
     )
     has_images: bool = Field(description="the items have images (thumbnails, nearest images)")
 

@@ -32,3 +32,27 @@ def atomic_dir(folder: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@contextmanager
+def atomic_update(folder: Path, replacing: tuple[str, ...]) -> Iterator[Path]:
+    """Yield a temporary copy of the existing ``folder`` without the files named in
+    ``replacing`` (write their new versions there); on success the copy replaces ``folder``
+    as ``atomic_dir`` does. The other files are hard links (copies where the file system has
+    none), so a large folder costs little; they must not be written in place."""
+    folder = Path(folder)
+    with atomic_dir(folder) as tmp:
+        for path in folder.rglob("*"):
+            rel = path.relative_to(folder)
+            if rel.parts[0] in replacing:
+                continue
+            target = tmp / rel
+            if path.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copy2(path, target)
+        yield tmp

@@ -153,8 +153,15 @@ class LatentModel(nn.Module):
     @property
     def can_decode(self) -> bool:
         """Whether ``decode`` works: False for encoder-only models and stored latents; the
-        explorer then shows the nearest real images instead of decoded ones."""
+        explorer then shows the nearest real images instead of decoded ones, unless a decoder was
+        fitted to the model (models/fitted_decoder.py)."""
         return not self.stored_latents
+
+    @property
+    def decoder_source(self) -> str:
+        """Where ``decode`` comes from: ``"own"`` (the model's decoder), ``"fitted"`` (one
+        fitted afterwards, models/fitted_decoder.py) or ``"none"``."""
+        return "own" if self.can_decode else "none"
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> (B, latent_dim); deterministic (a VAE returns its mean)."""

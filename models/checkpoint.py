@@ -45,6 +45,9 @@ class CheckpointInfo:
     )
     versions: dict[str, str] = field(default_factory=dict)
     weights_sha256: str = ""
+    # A decoder fitted afterwards to a model without one (models/fitted_decoder.py): its file,
+    # SHA-256, architecture arguments and held-out figures; empty when there is none.
+    fitted_decoder: dict[str, Any] = field(default_factory=dict)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -102,6 +105,8 @@ def write_config(info: CheckpointInfo, folder: Path) -> None:
         "versions": info.versions or library_versions(),
         "weights_sha256": info.weights_sha256,
     }
+    if info.fitted_decoder:  # absent otherwise: configs without one read as before
+        config["fitted_decoder"] = info.fitted_decoder
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
 
 
@@ -130,6 +135,7 @@ def read_info(folder: Path) -> CheckpointInfo:
             normalisation=dict(data.get("normalisation", {})),
             versions=dict(data.get("versions", {})),
             weights_sha256=str(data["weights_sha256"]),
+            fitted_decoder=dict(data.get("fitted_decoder") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: missing or malformed field {exc}") from None

@@ -6,7 +6,8 @@ A kind is a ``LatentModel`` subclass (models/base.py) with
 * ``config_class``: its arguments, checked by ``from_dict``;
 * ``load(folder, info, device)``: how it rebuilds itself from a workspace folder;
 * capability flags: ``trainable``, ``runs_code``, ``stored_latents`` on the class, and
-  ``can_encode``/``can_decode`` on a loaded model (an import may come without a decoder).
+  ``can_encode``/``can_decode`` on a loaded model (an import may come without a decoder;
+  a decoder fitted afterwards, models/fitted_decoder.py, is taken on in ``load_checkpoint``).
 
 The explorer reads those flags and never tests a kind's name. A new kind is one module
 holding its class plus one entry in ``BUILT_IN`` below (or a ``register`` call, as tests
@@ -37,6 +38,7 @@ from models.dae import DenoisingAutoencoder
 from models.embeddings import EmbeddingsModel
 from models.errors import CheckpointError, ConfigError
 from models.external import ExternalModel
+from models.fitted_decoder import attach_fitted_decoder
 from models.jepa import JEPA
 from models.onnx_model import OnnxModel
 from models.siamese import Siamese
@@ -136,6 +138,8 @@ def load_checkpoint(
             "trust this workspace and that code"
         )
     model = cls.load(folder, info, device)
+    if info.fitted_decoder:  # every kind alike: the one place a fitted decoder is taken on
+        model = attach_fitted_decoder(model, folder, info)
     model.to(device).eval()
     return model, info
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from app.index.fitting import IndexParams, cache_key, data_hash, index_latents
@@ -20,7 +21,7 @@ from models.checkpoint import CheckpointInfo
 from models.data import DatasetSpec
 from models.data.base import ImageSet
 from models.data.items import ItemColumns
-from models.training import encode_all
+from models.training import as_float, encode_all
 
 
 def build_index(
@@ -56,11 +57,21 @@ def recorded_holdout(info: CheckpointInfo) -> list[int] | None:
     return [int(i) for i in ids]
 
 
-def embeddings_index(folder: Path, info: CheckpointInfo, params: IndexParams) -> LatentIndex:
-    """The index of imported embeddings, built from the vectors stored with them."""
+def embeddings_index(
+    folder: Path,
+    info: CheckpointInfo,
+    params: IndexParams,
+    model: LatentModel | None = None,
+    device: torch.device | str = "cpu",
+) -> LatentIndex:
+    """The index of imported embeddings, built from the vectors stored with them; with
+    reconstruction errors when ``model`` decodes them (a fitted decoder) and there are images."""
     from models.embeddings import read_source
 
     source = read_source(folder, info)
+    errors = None
+    if model is not None and model.can_decode and source.images is not None:
+        errors = decoded_errors(model, source.vectors, source.images, device)
     items = ItemColumns(
         item_names=source.item_names,
         labels=source.labels,
@@ -69,10 +80,29 @@ def embeddings_index(folder: Path, info: CheckpointInfo, params: IndexParams) ->
         metadata=source.metadata,
         images=source.images,
         latents=source.vectors,
+        errors=errors,
     )
     return index_latents(
         items, params, key=cache_key(info, params), data_sha256=info.weights_sha256
     )
+
+
+@torch.inference_mode()
+def decoded_errors(
+    model: LatentModel,
+    latents: np.ndarray,
+    images: np.ndarray,
+    device: torch.device | str,
+    batch_size: int = 512,
+) -> np.ndarray:
+    """Per-item MSE (N,) float32 of ``model.decode`` of stored latents against their images."""
+    errors = []
+    for first in range(0, len(latents), batch_size):
+        z = torch.from_numpy(np.asarray(latents[first : first + batch_size], np.float32))
+        x = as_float(images[first : first + batch_size], torch.device(device))
+        recon = model.decode(z.to(device))  # (B, C, H, W)
+        errors.append((recon - x).pow(2).flatten(1).mean(1).float().cpu().numpy())
+    return np.concatenate(errors)
 
 
 def streams_folder(info: CheckpointInfo) -> bool:

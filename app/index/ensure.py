@@ -53,7 +53,7 @@ def ensure_index(
     if model.stored_latents:  # its data is its weights: the key covers both
         if cached is not None:
             return cached, False
-        index = embeddings_index(folder, info, params)
+        index = embeddings_index(folder, info, params, model, device)
     elif data is None and streams_folder(info):  # the scan gives the data hash on the way
         return refresh_folder_index(
             folder, model, info, params, device, force=cached is None, progress=progress

@@ -82,11 +82,16 @@ class IndexParams:
 
 
 def cache_key(info: CheckpointInfo, params: IndexParams) -> str:
-    """Hash of what the index depends on: weights, dataset spec and index parameters."""
-    blob = json.dumps(
-        {"weights": info.weights_sha256, "dataset": info.dataset, "params": params.to_dict()},
-        sort_keys=True,
-    )
+    """Hash of what the index depends on: weights, dataset spec and index parameters, and a
+    fitted decoder's weights when the model has one (its reconstruction errors)."""
+    parts: dict[str, Any] = {
+        "weights": info.weights_sha256,
+        "dataset": info.dataset,
+        "params": params.to_dict(),
+    }
+    if info.fitted_decoder:  # only then: the keys of models without one stay as they were
+        parts["fitted_decoder"] = info.fitted_decoder.get("sha256")
+    blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -3,7 +3,9 @@ image at the newest point, decoded through the projection's inverse map.
 
 A model without a decoder answers with the nearest real item's image instead, saying so:
 ``"image_source": "nearest"`` with ``nearest_id`` and ``nearest_name`` (``image`` null when
-the items have no images); decoded frames say ``"image_source": "decoded"`` and ``"batch"``,
+the items have no images); decoded frames say ``"image_source": "decoded"`` (or
+``"fitted_decoder"`` when the model decodes through a decoder fitted to it afterwards) and
+``"batch"``,
 how many images the forward pass that made the frame decoded (the frames of every stream on a
 model, and the HTTP decodes, waiting when the inference worker is free share one pass).
 
@@ -104,7 +106,7 @@ async def drag_frame(worker: InferenceWorker, session: DragSession, text: str) -
     pixels: np.ndarray | None
     if m.can_decode:
         latent, pixels, batch = await decoded_frame(worker, m, name, xy)
-        image = {"image_source": "decoded", "batch": batch}
+        image = {"image_source": m.decoded_source, "batch": batch}
     else:  # no decoder: the nearest real item's image (None: it has none)
         frame = await worker.run(nearest_frame, m, name, xy)
         latent, pixels = frame.latent, frame.image

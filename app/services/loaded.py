@@ -81,6 +81,17 @@ class LoadedModel:
         return self.model.can_decode
 
     @property
+    def decoder_source(self) -> str:
+        """``own``, ``fitted`` (models/fitted_decoder.py) or ``none``."""
+        return self.model.decoder_source
+
+    @property
+    def decoded_source(self) -> str:
+        """The ``image_source`` of this model's decoded images: ``fitted_decoder`` when its
+        decoder was fitted afterwards, else ``decoded``."""
+        return "fitted_decoder" if self.decoder_source == "fitted" else "decoded"
+
+    @property
     def has_images(self) -> bool:
         return self.index.images is not None
 

@@ -37,6 +37,8 @@ class ModelFacts:
     latent_std: list[float]
     can_encode: bool
     can_decode: bool
+    decoder_source: str  # "own" | "fitted" | "none"
+    fitted_decoder: dict[str, Any] | None  # the fitted decoder's figures, when it has one
     has_images: bool
 
 
@@ -70,8 +72,23 @@ def describe_model(m: LoadedModel) -> ModelFacts:
         latent_std=m.latent_std().tolist(),
         can_encode=m.can_encode,
         can_decode=m.can_decode,
+        decoder_source=m.decoder_source,
+        fitted_decoder=fitted_decoder_facts(m.info.fitted_decoder),
         has_images=m.has_images,
     )
+
+
+def fitted_decoder_facts(section: dict[str, Any]) -> dict[str, Any] | None:
+    """What clients see of a fitted decoder: its held-out reconstruction figures (how much
+    the latent retains), the epochs it ran and its seed; None without one."""
+    if not section:
+        return None
+    training = section.get("training", {})
+    return {
+        "heldout": section.get("heldout", {}),
+        "epochs_run": section.get("epochs_run"),
+        "seed": training.get("seed"),
+    }
 
 
 def public_dataset(dataset: dict[str, Any]) -> dict[str, Any]:

@@ -40,4 +40,6 @@ async def interpolate_path(
     known = {row: item for row, item in ends.items() if item is not None}
     images, nearest = await pictures(worker, m, latents, known)
     positions = m.index.projections[name].transform(latents)
-    return LatentPath(latents, positions, images, name, method, nearest)
+    return LatentPath(
+        latents, positions, images, name, method, nearest, image_source=m.decoded_source
+    )

@@ -52,4 +52,5 @@ async def place(
     images, nearest = await pictures(worker, m, latent[None], known)
     where = {n: (float(p[0, 0]), float(p[0, 1])) for n, p in positions(m, latent[None]).items()}
     near = search_neighbors(m, latent, k, metric) if k else None
-    return Placed(latent, where, None if images is None else images[0], near, nearest)
+    image = None if images is None else images[0]
+    return Placed(latent, where, image, near, nearest, image_source=m.decoded_source)

@@ -27,6 +27,8 @@ class Placed:
     image: np.ndarray | None
     neighbors: Neighbors | None = None
     nearest: Nearest | None = None  # set when the image is the nearest real item's (B = 1)
+    # what decoded the image when ``nearest`` is None: "decoded" or "fitted_decoder"
+    image_source: str = "decoded"
 
 
 @dataclass
@@ -45,3 +47,4 @@ class LatentPath:
     projection: str
     method: str
     nearest: Nearest | None = None  # per step, when the images are the nearest real items'
+    image_source: str = "decoded"  # as Placed.image_source

@@ -76,6 +76,7 @@ async def encode_upload(
         placed.image,
         placed.neighbors,
         placed.nearest,
+        image_source=placed.image_source,
         reconstruction_error=error,
         error_percentile=percentile,
         input_image=x,

@@ -1,7 +1,8 @@
 // What the current model can do (GET /api/models: can_encode, can_decode, has_images) and the
 // page fitted to it. Without an encoder (precomputed embeddings) there is no upload; without a
 // decoder there is no traversal grid, and clicks, drags, paths and arithmetic show the nearest
-// real item's image, labelled as such; without images, items show their names.
+// real item's image, labelled as such; without images, items show their names. A model whose
+// decoder was fitted afterwards (decoder_source "fitted") decodes, and its images say so.
 
 import { loaded } from "./state.js";
 import { $ } from "./ui.js";
@@ -13,6 +14,10 @@ export const can = {
   },
   get decode() {
     return !loaded.model || loaded.model.can_decode !== false;
+  },
+  /** Decoded images come from a decoder fitted to the model afterwards (fit-decoder). */
+  get fittedDecoder() {
+    return Boolean(loaded.model) && loaded.model.decoder_source === "fitted";
   },
   get images() {
     return !loaded.model || loaded.model.has_images !== false;
@@ -34,10 +39,11 @@ export function nearestOf(answer, step = null) {
   return { id: answer.nearest_ids[step], name: answer.nearest_names[step] };
 }
 
-/** How an image is labelled: "Decoded", or "Nearest real image: <name>" (`lower`: in a
- * sentence, "nearest real image: <name>"). */
+/** How an image is labelled: "Decoded", "Decoded, from a fitted decoder", or "Nearest real
+ * image: <name>" (`lower`: in a sentence, "nearest real image: <name>"). */
 export function imageCaption(nearest, { lower = false } = {}) {
-  let text = can.decode ? "Decoded" : "Nearest real image";
+  const decoded = can.fittedDecoder ? "Decoded, from a fitted decoder" : "Decoded";
+  let text = can.decode ? decoded : "Nearest real image";
   if (nearest) text = `${can.images ? "Nearest real image" : "Nearest real item (no image)"}: ${nearest.name}`;
   return lower ? text[0].toLowerCase() + text.slice(1) : text;
 }
