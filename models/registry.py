@@ -38,6 +38,7 @@ from models.embeddings import EmbeddingsModel
 from models.errors import CheckpointError, ConfigError
 from models.external import ExternalModel
 from models.jepa import JEPA
+from models.live import LiveModel
 from models.onnx_model import OnnxModel
 from models.siamese import Siamese
 from models.simclr import SimCLR
@@ -55,6 +56,7 @@ BUILT_IN: tuple[type[LatentModel], ...] = (
     ExternalModel,
     OnnxModel,
     EmbeddingsModel,
+    LiveModel,  # in memory only: latent_explorer.from_torch
 )
 KINDS: dict[str, type[LatentModel]] = {}
 
