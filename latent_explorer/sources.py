@@ -25,7 +25,7 @@ from latent_explorer.pair import CLASS_PATH
 from models.base import ModelConfig
 from models.checkpoint import WEIGHTS_FILE, CheckpointInfo, library_versions
 from models.data.base import ImageSet
-from models.embeddings import EmbeddingsConfig, EmbeddingsModel, EmbeddingsSource, NO_IMAGES
+from models.embeddings import NO_IMAGES, EmbeddingsConfig, EmbeddingsModel, EmbeddingsSource
 from models.errors import ConfigError, LatentExplorerError
 from models.external import ExternalConfig, ExternalModel, import_class
 from models.live import LiveModel
