@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.machinery
+import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -47,9 +48,10 @@ def _theirs() -> dict[str, ModuleType]:
 
 
 def _path_finds_other(name: str) -> bool:
-    """Whether ``import name`` on today's sys.path would find something other than ours."""
+    """Whether ``import name`` would find something other than ours: on today's sys.path, or
+    in the current folder (a kernel puts it on sys.path only once the first cell runs)."""
     try:
-        spec = importlib.machinery.PathFinder.find_spec(name, sys.path)
+        spec = importlib.machinery.PathFinder.find_spec(name, [os.getcwd(), *sys.path])
     except (ImportError, ValueError):
         return False
     if spec is None or spec.origin is None:
