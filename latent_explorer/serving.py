@@ -125,7 +125,7 @@ def _serve_entries(entries: list[Entry], port: int) -> Server:
     if len(set(names)) < len(names):
         raise ConfigError(f"two entries have the same name: {', '.join(names)}")
     store = ModelStore({e.name: e.loaded for e in entries}, {})
-    app = create_app(Settings(device="cpu"), loaded=store)
+    app = create_app(Settings.model_validate({"device": "cpu"}), loaded=store)
     config = uvicorn.Config(
         app, host=HOST, port=port, log_config=None, log_level="warning", loop="asyncio",
         lifespan="on", timeout_graceful_shutdown=2,

@@ -17,7 +17,7 @@ from app.index.build import build_index
 from app.index.fitting import IndexParams, content_sha256
 from app.services.embeddings import EmbeddingsImport, import_embeddings
 from app.services.loaded import LoadedModel
-from app.services.model_import import _write_model
+from app.services.model_import import write_model
 from app.workspace import check_name, model_dir
 from latent_explorer.entry import Entry
 from latent_explorer.items import as_numpy, images_and_labels, item_columns
@@ -152,7 +152,7 @@ def from_torch(
         probe = torch.from_numpy(pixels[:2]).float().div_(255)
         z = encoder(probe)
         dim = int((z[0] if isinstance(z, tuple | list) else z).shape[-1])
-    config = ModelConfig(image_shape=tuple(pixels.shape[1:]), latent_dim=dim)  # type: ignore[arg-type]
+    config = ModelConfig(image_shape=tuple(pixels.shape[1:]), latent_dim=dim)
     model = LiveModel(config, encoder, decoder)
     record = {"spec": "python", "n_items": len(pixels), "image_size": int(pixels.shape[-1])}
     data = ImageSet(name="python", items=items)
@@ -201,7 +201,7 @@ def _save_torch(
             versions=library_versions(), weights_sha256=sha256_file(weights),
         )  # fmt: skip
         workspace.mkdir(parents=True, exist_ok=True)
-        _write_model(folder, info, {WEIGHTS_FILE: weights}, data, CPU, IndexParams())
+        write_model(folder, info, {WEIGHTS_FILE: weights}, data, CPU, IndexParams())
     return folder
 
 
@@ -231,7 +231,7 @@ def from_embeddings(
     )  # fmt: skip
     source.check()
     shape = tuple(pixels.shape[1:]) if pixels is not None else NO_IMAGES
-    config = EmbeddingsConfig(image_shape=shape, latent_dim=array.shape[1])  # type: ignore[arg-type]
+    config = EmbeddingsConfig(image_shape=shape, latent_dim=array.shape[1])
     info = CheckpointInfo(
         architecture=EmbeddingsModel.name, args=config.to_dict(),
         dataset={"spec": "embeddings", "n_items": len(array), "label_field": items.label_field,
