@@ -21,6 +21,8 @@ The default groups, in the order they run:
                 (about 4 minutes: 70,000 items is one run; --quick stops at 20,000)
     umap        UMAP fitted on a 5,000 sample of 20,000 latents, the rest placed, vs a full
                 fit: time and trustworthiness (about 2 minutes)
+    ray         encode 20,000 shapes with Ray Data on a local Ray vs in this process (the
+                `ray` extra; skipped, and said so, without it)
     encode, ws, start   the real server over loopback: encode, drag stream, warm start
     cold        `python -m app run` on an empty workspace (trains the default model) to healthy
 All of them took 14 minutes on 2 cores shared with other work (load average 4-5), the cold
@@ -57,6 +59,7 @@ from bench.drag import DragConfig, bench_drag
 from bench.folder_stream import FolderStreamConfig, bench_folder_stream
 from bench.neighbors import NeighborsConfig, bench_neighbors
 from bench.placement import PlacementConfig, bench_placement
+from bench.ray_encode import RayEncodeConfig, bench_ray_encode
 from bench.report import machine_facts, markdown_table, write_results
 from bench.stats import BenchError, BenchSkipped, Figure
 from bench.throughput import ThroughputConfig, bench_throughput
@@ -65,7 +68,9 @@ from bench.umap_sample import UmapSampleConfig, bench_umap_million, bench_umap_s
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_WORKSPACE = BENCH_DIR / "out" / "workspace"
 BROWSER_WORKSPACE = BENCH_DIR / "out" / "workspace-70k"
-IN_PROCESS_GROUPS = ("drag", "neighbors", "ann", "placement", "throughput", "build", "umap")
+IN_PROCESS_GROUPS = (
+    "drag", "neighbors", "ann", "placement", "throughput", "build", "umap", "ray"
+)  # fmt: skip
 DEFAULT_GROUPS = (*IN_PROCESS_GROUPS, *API_GROUPS)
 # Only when asked for: the first run trains a 70,000-item model, and every run drives Chromium.
 OPT_IN_GROUPS = ("browser", "umap1m", "folder")
@@ -81,6 +86,7 @@ QUICK_UMAP = UmapSampleConfig(items=3000, max_fit=1000, big_items=30_000, big_ma
 QUICK_THROUGHPUT = ThroughputConfig(rounds=5, singles_per_round=10, warmup_rounds=1)
 QUICK_BUILD = BuildConfig(cases=(BuildCase("model", None, 1), BuildCase("shapes", 20_000, 1)))
 QUICK_API = ApiConfig(encode_reps=20, warmup=3, ws_seconds=0.5, ws_baseline_reps=20, starts=1)
+QUICK_RAY = RayEncodeConfig(items=5000)
 QUICK_BROWSER = BrowserConfig(loads=1, drag_seconds=2.0, points_reps=2)
 
 
@@ -302,6 +308,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             "rest, vs a full fit (minutes)"
         )
         attempt("umap", lambda: bench_umap_sample(load(), umap_config))
+    if "ray" in groups:
+        ray_config = QUICK_RAY if args.quick else RayEncodeConfig()
+        log(f"ray: encode {ray_config.items:,} images on a local Ray vs in this process")
+        attempt("ray", lambda: bench_ray_encode(load(), ray_config, BENCH_DIR / "out"))
     if "umap1m" in groups:
         log(f"umap1m: {umap_config.big_items:,} synthetic latents, sample fit + placement")
         attempt("umap1m", lambda: bench_umap_million(umap_config))
