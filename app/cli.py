@@ -79,27 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     index = sub.add_parser("index", help="build or refresh the latent index of models")
     common(index)
-    index.add_argument("--model", help="model folder name (default: every model)")
-    index.add_argument("--force", action="store_true", help="rebuild even if the cache matches")
-    index.add_argument("--no-progress", action="store_true", help="no progress bar")
-    index.add_argument("--trust-code", action="store_true", default=None, help=TRUST_HELP)
-    index.add_argument(
-        "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help="local: encode in this process; ray: encode with Ray Data (docs/scale.md)",
-    )
-    index.add_argument(
-        "--ray-address",
-        default=None,
-        help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)",
-    )
-    index.add_argument(
-        "--ray-shards",
-        default=None,
-        help="empty folder or URI every Ray "
-        "worker can write the Parquet shards to (default: a scratch folder)",
-    )
+    add_index_args(index)
 
     info = sub.add_parser("info", help="list the workspace's models and their quality figures")
     info.add_argument("--workspace", type=Path, default=None)
@@ -135,6 +115,30 @@ def build_parser() -> argparse.ArgumentParser:
             "which keeps it out of the process list; none: no check)",
         )
     return parser
+
+
+def add_index_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="model folder name (default: every model)")
+    p.add_argument("--force", action="store_true", help="rebuild even if the cache matches")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--trust-code", action="store_true", default=None, help=TRUST_HELP)
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: encode in this process; ray: encode with Ray Data (docs/scale.md)",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)",
+    )
+    p.add_argument(
+        "--ray-shards",
+        default=None,
+        help="empty folder or URI every Ray worker can write the Parquet shards to "
+        "(default: a scratch folder in the model folder)",
+    )
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
