@@ -77,9 +77,11 @@ def load_own_packages() -> None:
         if sys.path and sys.path[0] == str(ROOT):
             del sys.path[0]
         clash = sorted(n for n in theirs if "." in n and n in sys.modules)
-        for name in OWN:
-            if name in theirs or _path_finds_other(name):
-                sys.modules.pop(name, None)  # `import models` finds theirs again
+        shadowed = [name for name in OWN if name in theirs or _path_finds_other(name)]
+        for name in shadowed:
+            sys.modules.pop(name, None)  # `import models` finds theirs again
+        if shadowed:
+            _after_theirs()
         sys.modules.update({n: m for n, m in theirs.items() if n not in clash})
     if clash:
         where = ", ".join(f"{n} ({_origin(theirs[n])})" for n in clash)
@@ -88,6 +90,26 @@ def load_own_packages() -> None:
             f"modules in {ROOT}; rename your package (e.g. models -> mymodels) and restart "
             "the kernel"
         )
+
+
+def _is_root(entry: str) -> bool:
+    try:
+        return Path(entry).resolve() == ROOT
+    except (OSError, ValueError):
+        return False
+
+
+def _after_theirs() -> None:
+    """Move this checkout to the end of ``sys.path``, so the user's folder comes first.
+
+    Needed in a Jupyter kernel with the checkout on PYTHONPATH: ipykernel_launcher takes the
+    current folder off ``sys.path`` and IPython puts it back (``''``) only before the first
+    site-packages, so after PYTHONPATH's entries, the reverse of ``python script.py``, where the
+    script's folder is first. Everything of ours is imported by now; ``latent_explorer`` and
+    its submodules resolve through their own ``__path__``.
+    """
+    ours = [entry for entry in sys.path if entry and _is_root(entry)]  # '' is the user's
+    sys.path[:] = [entry for entry in sys.path if entry not in ours] + ours
 
 
 def _import_all() -> None:
