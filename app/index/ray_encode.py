@@ -155,8 +155,11 @@ def encode_with_ray(
 ) -> None:
     """Encode ``data`` with the model in ``folder`` on the Ray cluster; write Parquet shards."""
     ray = import_ray()
-    if not ray.is_initialized():
-        ray.init(address=options.address, include_dashboard=False, log_to_driver=False)
+    if not ray.is_initialized() and options.address is None:
+        # A Ray for this run (or $RAY_ADDRESS's): no dashboard, no worker chatter on the console.
+        ray.init(include_dashboard=False, log_to_driver=False)
+    elif not ray.is_initialized():
+        ray.init(address=options.address)
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
     workers = max(1, gpus or int(resources.get("CPU", 1)))
