@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install -e ".[test]"
+	$(PIP) install -e ".[test,ray]"
 	touch $@
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`).

@@ -1,7 +1,7 @@
 """The ``latent-explorer`` command (also ``python -m app``): a thin caller of the services.
 
     latent-explorer train  --dataset digits --model vae --latent-dim 8 --epochs 30 --out workspace
-    latent-explorer index  --workspace workspace [--model NAME] [--force]
+    latent-explorer index  --workspace workspace [--model NAME] [--force] [--engine ray]
     latent-explorer info   --workspace workspace
     latent-explorer serve  --workspace workspace --host 127.0.0.1 --port 8000 [--device auto]
     latent-explorer run    --workspace workspace     (train the default model if none, then serve)
@@ -39,6 +39,9 @@ from models.errors import LatentExplorerError
 
 if TYPE_CHECKING:
     import torch
+
+    from app.index.store import LatentIndex
+    from models.checkpoint import CheckpointInfo
 
 log = logging.getLogger("latent_explorer")
 
@@ -78,10 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     index = sub.add_parser("index", help="build or refresh the latent index of models")
     common(index)
-    index.add_argument("--model", help="model folder name (default: every model)")
-    index.add_argument("--force", action="store_true", help="rebuild even if the cache matches")
-    index.add_argument("--no-progress", action="store_true", help="no progress bar")
-    index.add_argument("--trust-code", action="store_true", default=None, help=TRUST_HELP)
+    add_index_args(index)
 
     info = sub.add_parser("info", help="list the workspace's models and their quality figures")
     info.add_argument("--workspace", type=Path, default=None)
@@ -121,6 +121,30 @@ def build_parser() -> argparse.ArgumentParser:
             "which keeps it out of the process list; none: no check)",
         )
     return parser
+
+
+def add_index_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="model folder name (default: every model)")
+    p.add_argument("--force", action="store_true", help="rebuild even if the cache matches")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--trust-code", action="store_true", default=None, help=TRUST_HELP)
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: encode in this process; ray: encode with Ray Data (docs/scale.md)",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)",
+    )
+    p.add_argument(
+        "--ray-shards",
+        default=None,
+        help="empty folder or URI every Ray worker can write the Parquet shards to "
+        "(default: a scratch folder in the model folder)",
+    )
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
@@ -282,10 +306,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     for name in names:
         folder = model_dir(args.workspace, name)
         model, info = load_checkpoint(folder, device, trust_code=args.trust_code)
-        index, built = ensure_index(
-            folder, model, info, IndexParams(), device,
-            force=args.force, check_data=True, progress=not args.no_progress,
-        )  # fmt: skip
+        if args.engine == "ray":
+            index, built = _ray_index(args, folder, info)
+        else:
+            index, built = ensure_index(
+                folder, model, info, IndexParams(), device,
+                force=args.force, check_data=True, progress=not args.no_progress,
+            )  # fmt: skip
         if not built:
             log.info("%s: index is up to date (cached)", name)
             continue
@@ -296,6 +323,18 @@ def cmd_index(args: argparse.Namespace) -> int:
             json.dumps(index.quality),
         )
     return 0
+
+
+def _ray_index(
+    args: argparse.Namespace, folder: Path, info: CheckpointInfo
+) -> tuple[LatentIndex, bool]:
+    from app.index.fitting import IndexParams
+    from app.index.ray_encode import RayOptions, ray_index
+
+    options = RayOptions(address=args.ray_address, shards=args.ray_shards)
+    return ray_index(
+        folder, info, IndexParams(), options, trust_code=args.trust_code, force=args.force
+    )
 
 
 def cmd_info(args: argparse.Namespace) -> int:

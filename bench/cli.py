@@ -23,6 +23,8 @@ The default groups, in the order they run:
                 ripser with its own subsample (the Topology tab's first request)
     umap        UMAP fitted on a 5,000 sample of 20,000 latents, the rest placed, vs a full
                 fit: time and trustworthiness (about 2 minutes)
+    ray         encode 20,000 shapes with Ray Data on a local Ray vs in this process (the
+                `ray` extra; skipped, and said so, without it)
     encode, ws, start   the real server over loopback: encode, drag stream, warm start
     streams     1 and 30 drag streams at once against a real server, clients in their own
                 process, on the digits model and a shapes VAE (trained on first use)
@@ -65,6 +67,7 @@ from bench.folder_stream import FolderStreamConfig, bench_folder_stream
 from bench.neighbors import NeighborsConfig, bench_neighbors
 from bench.objectives import QUICK_OBJECTIVES, ObjectivesConfig, bench_objectives
 from bench.placement import PlacementConfig, bench_placement
+from bench.ray_encode import RayEncodeConfig, bench_ray_encode
 from bench.report import machine_facts, markdown_table, write_results
 from bench.stats import BenchError, BenchSkipped, Figure
 from bench.throughput import ThroughputConfig, bench_throughput
@@ -83,6 +86,7 @@ IN_PROCESS_GROUPS = (
     "build",
     "topology",
     "umap",
+    "ray",
 )
 DEFAULT_GROUPS = (*IN_PROCESS_GROUPS, *API_GROUPS, "streams")
 # Only when asked for: the first run trains a 70,000-item model, and every run drives Chromium.
@@ -101,6 +105,7 @@ QUICK_BUILD = BuildConfig(cases=(BuildCase("model", None, 1), BuildCase("shapes"
 QUICK_API = ApiConfig(encode_reps=20, warmup=3, ws_seconds=0.5, ws_baseline_reps=20, starts=1)
 QUICK_STREAMS = StreamsConfig(seconds=2.0, warmup=0.5, shapes_items=2000, shapes_epochs=2)
 QUICK_TOPOLOGY = TopologyConfig(items=3000, landmarks=500, reps=1)
+QUICK_RAY = RayEncodeConfig(items=5000)
 QUICK_BROWSER = BrowserConfig(loads=1, drag_seconds=2.0, points_reps=2)
 
 
@@ -329,6 +334,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             "rest, vs a full fit (minutes)"
         )
         attempt("umap", lambda: bench_umap_sample(load(), umap_config))
+    if "ray" in groups:
+        ray_config = QUICK_RAY if args.quick else RayEncodeConfig()
+        log(f"ray: encode {ray_config.items:,} images on a local Ray vs in this process")
+        attempt("ray", lambda: bench_ray_encode(load(), ray_config, BENCH_DIR / "out"))
     if "umap1m" in groups:
         log(f"umap1m: {umap_config.big_items:,} synthetic latents, sample fit + placement")
         attempt("umap1m", lambda: bench_umap_million(umap_config))

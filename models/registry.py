@@ -40,6 +40,7 @@ from models.errors import CheckpointError, ConfigError
 from models.external import ExternalModel
 from models.fitted_decoder import attach_fitted_decoder
 from models.jepa import JEPA
+from models.live import LiveModel
 from models.onnx_model import OnnxModel
 from models.siamese import Siamese
 from models.simclr import SimCLR
@@ -57,6 +58,7 @@ BUILT_IN: tuple[type[LatentModel], ...] = (
     ExternalModel,
     OnnxModel,
     EmbeddingsModel,
+    LiveModel,  # in memory only: latent_explorer.from_torch
 )
 KINDS: dict[str, type[LatentModel]] = {}
 

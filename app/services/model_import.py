@@ -120,7 +120,7 @@ def _target(workspace: Path, name: str, overwrite: bool) -> Path:
     return folder
 
 
-def _write_model(
+def write_model(
     folder: Path,
     info: CheckpointInfo,
     files: dict[str, Path],
@@ -196,7 +196,7 @@ def import_pytorch(
         weights_sha256=sha256_file(Path(request.weights)),
     )
     files = {WEIGHTS_FILE: Path(request.weights)}
-    info, index = _write_model(folder, info, files, data, device, params or IndexParams())
+    info, index = write_model(folder, info, files, data, device, params or IndexParams())
     log.info("%s: %s imported (latent dimension %d)", name, request.class_path, latent_dim)
     return ImportResult(folder, info, index)
 
@@ -253,7 +253,7 @@ def import_onnx(
         training={"imported": {n: str(p.resolve()) for n, p in files.items()}},
         weights_sha256=files_digest(config.files_sha256),
     )
-    info, index = _write_model(folder, info, files, data, device, params or IndexParams())
+    info, index = write_model(folder, info, files, data, device, params or IndexParams())
     log.info("%s: ONNX %s imported (latent dimension %d)", name, ", ".join(files), latent_dim)
     return ImportResult(folder, info, index)
 
