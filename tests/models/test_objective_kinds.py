@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from models.dae import DenoisingAutoencoder
 from models.data.base import ImageSet
 from models.data.digits import load_digits_set
 from models.errors import ConfigError
-from models.jepa import JEPA
+from models.jepa import JEPA, standardise_over_batch
 from models.objectives.corrupt import Corruption
 from models.registry import KINDS, build_model, load_checkpoint, save_checkpoint, trainable_names
 from models.training import TrainConfig, TrainResult, as_float, holdout_split, train
@@ -162,9 +163,39 @@ def test_jepa_does_not_collapse(digits: ImageSet, jepa: Trained) -> None:
     assert spread[3] >= 0.01 * spread[0]  # at least four directions still carry variance
 
 
-def test_jepa_separates_unseen_digits(digits: ImageSet, jepa: Trained) -> None:
+def test_jepa_separates_unseen_digits(
+    digits: ImageSet, jepa: Trained, record_property: Callable[[str, object], None]
+) -> None:
     z = latents(jepa.model, digits.images)
-    assert heldout_knn(z, digits, jepa.holdout) >= 0.70
+    trained = heldout_knn(z, digits, jepa.holdout)
+    # The same architecture and read-out untrained (same seed, latent statistics from one
+    # pass over the training items): the figure JEPA is meant to beat.
+    torch.manual_seed(0)
+    untrained = build_model("jepa", BACKBONE)
+    assert isinstance(untrained, JEPA)
+    fit_ids = np.setdiff1d(np.arange(len(digits)), jepa.holdout)
+    with torch.no_grad():
+        untrained.standardise.momentum = None  # a cumulative average: exact statistics
+        untrained.standardise.train()(untrained.pooled(as_float(digits.images[fit_ids], CPU)))
+    baseline = heldout_knn(latents(untrained.eval(), digits.images), digits, jepa.holdout)
+    record_property("jepa_heldout_knn", round(trained, 3))
+    record_property("jepa_untrained_heldout_knn", round(baseline, 3))
+    print(f"jepa held-out kNN {trained:.3f}, untrained same read-out {baseline:.3f}")
+    assert trained >= 0.70
+    # Measured 0.783 against 0.797: not yet better, but no longer far behind (layer-normalised
+    # targets gave 0.710); a regression to that gap fails here.
+    assert trained >= baseline - 0.04
+
+
+def test_jepa_targets_lose_what_every_image_shares_at_a_position() -> None:
+    torch.manual_seed(0)
+    position = torch.randn(1, 16, 8) * 10.0  # the same at each position for every image
+    content = torch.randn(32, 16, 8)
+    out = standardise_over_batch(position + content)  # (B, T, E)
+    assert torch.allclose(out.mean(0), torch.zeros(16, 8), atol=1e-5)
+    assert torch.allclose(out.std(0), torch.ones(16, 8), atol=1e-3)
+    assert torch.allclose(out, standardise_over_batch(content), atol=1e-4)
+    assert torch.equal(standardise_over_batch(content[:1]), torch.zeros(1, 16, 8))
 
 
 def test_dae_removes_the_noise_a_plain_ae_passes_through(
