@@ -5,9 +5,9 @@ Sizes: digits at 16 px (1,797 items, 359 held out), ConvEncoder width 16, latent
 two torch threads. Measured when written (held-out kNN k=5 / uniformity t=2):
 simclr 15 epochs batch 64: 0.958 / -1.70 (untrained encoder 0.955 / -0.07);
 siamese 10 epochs: 0.983 / -1.92; triplet 10 epochs: 0.989 / -2.19;
-jepa 15 epochs: 0.710 / -1.81, smallest latent std 0.10 of the largest; the same model
-untrained (its pooled features standardised the same way) gives 0.786 / -2.90, so at this
-size JEPA does not beat its untrained encoder on kNN.
+jepa 30 epochs: 0.838 / -2.44, smallest latent std 0.44 of the largest; the same model
+untrained (its pooled features standardised the same way) gives 0.797 / -2.79, so JEPA
+beats its untrained encoder on kNN (at 15 epochs it did not: 0.783).
 dae and the plain AE 60 epochs batch 64, Gaussian 0.3 on the held-out items: denoised
 22.4 dB, corrupted input 12.5 dB, plain AE on the corrupted input 17.4 dB.
 """
@@ -107,7 +107,7 @@ def triplet(digits: ImageSet) -> Trained:
 
 @pytest.fixture(scope="module")
 def jepa(digits: ImageSet) -> Trained:
-    return fit("jepa", digits, epochs=15)
+    return fit("jepa", digits, epochs=30)  # its loss only starts to fall after ~15
 
 
 @pytest.fixture(scope="module")
@@ -182,9 +182,8 @@ def test_jepa_separates_unseen_digits(
     record_property("jepa_untrained_heldout_knn", round(baseline, 3))
     print(f"jepa held-out kNN {trained:.3f}, untrained same read-out {baseline:.3f}")
     assert trained >= 0.70
-    # Measured 0.783 against 0.797: not yet better, but no longer far behind (layer-normalised
-    # targets gave 0.710); a regression to that gap fails here.
-    assert trained >= baseline - 0.04
+    # Measured 0.838 against 0.797 (15 epochs: 0.783; layer-normalised targets: 0.710).
+    assert trained >= baseline + 0.02
 
 
 def test_jepa_targets_lose_what_every_image_shares_at_a_position() -> None:
