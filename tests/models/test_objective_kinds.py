@@ -5,9 +5,9 @@ Sizes: digits at 16 px (1,797 items, 359 held out), ConvEncoder width 16, latent
 two torch threads. Measured when written (held-out kNN k=5 / uniformity t=2):
 simclr 15 epochs batch 64: 0.958 / -1.70 (untrained encoder 0.955 / -0.07);
 siamese 10 epochs: 0.983 / -1.92; triplet 10 epochs: 0.989 / -2.19;
-jepa 15 epochs: 0.710 / -1.81, smallest latent std 0.10 of the largest; the same model
-untrained (its pooled features standardised the same way) gives 0.786 / -2.90, so at this
-size JEPA does not beat its untrained encoder on kNN.
+jepa 30 epochs: 0.838 / -2.44, smallest latent std 0.44 of the largest; the same model
+untrained (its pooled features standardised the same way) gives 0.797 / -2.79, so JEPA
+beats its untrained encoder on kNN (at 15 epochs it did not: 0.783).
 dae and the plain AE 60 epochs batch 64, Gaussian 0.3 on the held-out items: denoised
 22.4 dB, corrupted input 12.5 dB, plain AE on the corrupted input 17.4 dB.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from models.dae import DenoisingAutoencoder
 from models.data.base import ImageSet
 from models.data.digits import load_digits_set
 from models.errors import ConfigError
-from models.jepa import JEPA
+from models.jepa import JEPA, standardise_over_batch
 from models.objectives.corrupt import Corruption
 from models.registry import KINDS, build_model, load_checkpoint, save_checkpoint, trainable_names
 from models.training import TrainConfig, TrainResult, as_float, holdout_split, train
@@ -106,7 +107,7 @@ def triplet(digits: ImageSet) -> Trained:
 
 @pytest.fixture(scope="module")
 def jepa(digits: ImageSet) -> Trained:
-    return fit("jepa", digits, epochs=15)
+    return fit("jepa", digits, epochs=30)  # its loss only starts to fall after ~15
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +163,38 @@ def test_jepa_does_not_collapse(digits: ImageSet, jepa: Trained) -> None:
     assert spread[3] >= 0.01 * spread[0]  # at least four directions still carry variance
 
 
-def test_jepa_separates_unseen_digits(digits: ImageSet, jepa: Trained) -> None:
+def test_jepa_separates_unseen_digits(
+    digits: ImageSet, jepa: Trained, record_property: Callable[[str, object], None]
+) -> None:
     z = latents(jepa.model, digits.images)
-    assert heldout_knn(z, digits, jepa.holdout) >= 0.70
+    trained = heldout_knn(z, digits, jepa.holdout)
+    # The same architecture and read-out untrained (same seed, latent statistics from one
+    # pass over the training items): the figure JEPA is meant to beat.
+    torch.manual_seed(0)
+    untrained = build_model("jepa", BACKBONE)
+    assert isinstance(untrained, JEPA)
+    fit_ids = np.setdiff1d(np.arange(len(digits)), jepa.holdout)
+    with torch.no_grad():
+        untrained.standardise.momentum = None  # a cumulative average: exact statistics
+        untrained.standardise.train()(untrained.pooled(as_float(digits.images[fit_ids], CPU)))
+    baseline = heldout_knn(latents(untrained.eval(), digits.images), digits, jepa.holdout)
+    record_property("jepa_heldout_knn", round(trained, 3))
+    record_property("jepa_untrained_heldout_knn", round(baseline, 3))
+    print(f"jepa held-out kNN {trained:.3f}, untrained same read-out {baseline:.3f}")
+    assert trained >= 0.70
+    # Measured 0.838 against 0.797 (15 epochs: 0.783; layer-normalised targets: 0.710).
+    assert trained >= baseline + 0.02
+
+
+def test_jepa_targets_lose_what_every_image_shares_at_a_position() -> None:
+    torch.manual_seed(0)
+    position = torch.randn(1, 16, 8) * 10.0  # the same at each position for every image
+    content = torch.randn(32, 16, 8)
+    out = standardise_over_batch(position + content)  # (B, T, E)
+    assert torch.allclose(out.mean(0), torch.zeros(16, 8), atol=1e-5)
+    assert torch.allclose(out.std(0), torch.ones(16, 8), atol=1e-3)
+    assert torch.allclose(out, standardise_over_batch(content), atol=1e-4)
+    assert torch.equal(standardise_over_batch(content[:1]), torch.zeros(1, 16, 8))
 
 
 def test_dae_removes_the_noise_a_plain_ae_passes_through(
