@@ -573,9 +573,9 @@ class ComparableOut(BaseModel):
 
 
 class DiagramOut(BaseModel):
-    h0: list[tuple[float, float | None]] = Field(
-        description="H0 bars as (birth, death), by death; death null for the component that "
-        "never dies. A death is the distance at which two groups of latents join (single "
+    h0: list[tuple[float | None, float | None]] = Field(
+        description="H0 bars as (birth, death), by death (birth is always a number, 0); death "
+        "null for the component that never dies. A death is the distance at which two groups of latents join (single "
         "linkage)"
     )
     h1: list[tuple[float, float]] = Field(

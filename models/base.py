@@ -117,6 +117,10 @@ class LatentModel(nn.Module):
     # kind's is chosen so that its defaults train digits in about two minutes or less on 2
     # CPU cores (docs/objectives.md records the choice and the timings behind it).
     default_epochs: ClassVar[int] = 20
+    # Whether training keeps the weights of the best validation epoch and stops when it has not
+    # improved for `patience` epochs. Off for a loss that is no guide to the latent's quality
+    # (JEPA: its targets move with the EMA encoder): every epoch runs and the last weights stay.
+    early_stopping: ClassVar[bool] = True
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()

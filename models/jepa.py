@@ -71,6 +71,12 @@ class JEPA(LatentModel):
     """Context encoder, EMA target encoder and predictor over the ConvEncoder's feature map."""
 
     name = "jepa"
+    # Held-out kNN at test size: 0.78 after 15 epochs, 0.84 after 30, 0.88 after 60 (the
+    # prediction loss only starts to fall after about 15); 60 epochs at 32 px take ~25 s on
+    # 2 cores. The validation loss is no guide (the targets move with the EMA encoder), so
+    # every epoch runs and the last weights stay.
+    default_epochs = 60
+    early_stopping = False
     description = (
         "JEPA: from the visible part of an image, a predictor predicts the embeddings a "
         "moving-average target encoder gives the hidden blocks. The latent is the context "

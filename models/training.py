@@ -128,10 +128,13 @@ def train(
         bar.set_postfix(
             {k: f"{v:.2f}" for k, v in row.items() if k != "epoch"} | {"img/s": f"{rate:.0f}"}
         )
-        if not best.offer(model, val["loss"], epoch) and epoch - best.epoch >= config.patience:
+        improved = best.offer(model, val["loss"], epoch)
+        stops = type(model).early_stopping
+        if stops and not improved and epoch - best.epoch >= config.patience:
             break
     bar.close()
-    model.load_state_dict(best.state)
+    if type(model).early_stopping:
+        model.load_state_dict(best.state)
     model.eval()
     seconds = time.perf_counter() - start
     return TrainResult(

@@ -27,7 +27,7 @@ FIRST_TIME = (
 )
 
 
-def _bars(dgm: np.ndarray) -> list[tuple[float, float | None]]:
+def _bars(dgm: np.ndarray) -> list[tuple[float | None, float | None]]:
     return [(float(b), None if math.isinf(d) else float(d)) for b, d in dgm]
 
 
