@@ -575,8 +575,8 @@ class ComparableOut(BaseModel):
 class DiagramOut(BaseModel):
     h0: list[tuple[float | None, float | None]] = Field(
         description="H0 bars as (birth, death), by death (birth is always a number, 0); death "
-        "null for the component that never dies. A death is the distance at which two groups of latents join (single "
-        "linkage)"
+        "null for the component that never dies. A death is the distance at which two groups "
+        "of latents join (single linkage)"
     )
     h1: list[tuple[float, float]] = Field(
         description="H1 bars as (birth, death), longest first: loops, born when a ring of "
