@@ -126,8 +126,13 @@ async function load() {
     el("option", { value: "", text: `every item (${report.n_landmarks} of ${report.n_items} sampled)` }),
     ...report.classes.map((c) => el("option", { value: c.label, text: `class ${c.label} (${c.n_items})` })),
   );
+  // The slider's range first (a value past the old range would be clamped to it), then a
+  // scale where the last 2 % of merges are still to come: the clusters a person looks for.
+  const slider = $("#topo-scale");
+  slider.max = String(topScale(report));
+  slider.step = String(topScale(report) / 500);
   const deaths = report.h0.map(([, d]) => d).filter((d) => d !== null);
-  $("#topo-scale").value = String(deaths.length ? deaths[Math.floor(deaths.length * 0.98)] : 0);
+  slider.value = String(deaths.length ? deaths[Math.floor(deaths.length * 0.98)] : 0);
   $("#topo-result").hidden = false;
   await draw();
   root.dataset.model = model; // for tests: the barcode is this model's

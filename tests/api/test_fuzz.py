@@ -71,6 +71,7 @@ PER_MODEL_REFUSALS = {
     # names and ranges that depend on which models the server has (GET /api/models)
     "unknown_model": "a model name the server does not have",
     "unknown_projection": "a projection name the model does not have",
+    "no_such_bar": "a topology bar past the end of the model's diagram (its length is data)",
     "unknown_item": "an item id past the model's n_items",
     "wrong_latent_size": "a latent or term vector not of the model's latent_dim",
     "unknown_attribute": "an attribute id the model does not have",

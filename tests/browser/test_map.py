@@ -224,7 +224,7 @@ def test_controls_are_keyboard_reachable(explorer: Explorer) -> None:
     assert page.evaluate("() => document.activeElement.id") == "tab-arithmetic"
     assert page.is_visible("#panel-arithmetic") and page.is_hidden("#panel-interpolate")
     page.keyboard.press("End")
-    assert page.is_visible("#panel-export")
+    assert page.is_visible("#panel-topology")
     # The map itself: arrow keys move the probe and decode where it lands.
     page.focus("#map-wrap")
     page.keyboard.press("ArrowRight")

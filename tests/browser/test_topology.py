@@ -18,12 +18,21 @@ OVERLAY_COUNTS = """() => {
 
 
 def press_bar(page: Any, trace: int, point: int) -> None:
-    """Click the middle of a drawn bar, as a person would (Plotly hit-tests the position)."""
+    """Point at the middle of a drawn bar, wait for its hover label (Plotly's click reports the
+    hovered point, and its hover follows the mouse a frame later), then click, as a person
+    would."""
     bar = page.locator("#topo-plot g.trace.bars").nth(trace).locator("g.point").nth(point)
     bar.scroll_into_view_if_needed()
     box = bar.bounding_box()
     assert box is not None and box["width"] > 2 and box["height"] > 2
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.wait_for_function(
+        "(dim) => { const label = document.querySelector('#topo-plot .hoverlayer .hovertext');"
+        " return label && label.textContent.startsWith(`H${dim} bar`); }",
+        arg=trace,
+    )
+    page.mouse.click(x, y)
 
 
 def alive(bars: list[list[float | None]], r: float) -> int:

@@ -181,6 +181,8 @@ def test_built_in_kinds_and_their_flags() -> None:
         "pytorch-class": (False, True, False, False),
         "onnx": (False, False, False, False),
         "embeddings": (False, False, True, False),
+        # a latent_explorer entry held in memory: never loaded from a folder, so no code runs
+        "live": (False, False, False, False),
     }
 
 
