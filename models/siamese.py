@@ -8,25 +8,18 @@ from dataclasses import dataclass
 
 import torch
 
-from models.conv import ConvConfig
-from models.encoder_only import ConvEncoderModel
-from models.errors import ConfigError
+from models.encoder_only import LabelledEncoderModel, MarginConfig
 from models.objectives.losses import contrastive_pairs
 
 
 @dataclass
-class SiameseConfig(ConvConfig):
+class SiameseConfig(MarginConfig):
     # On L2-normalised latents distances are in [0, 2]; 1.0 asks different digits to be at
     # least a right angle apart, room enough for ten classes in 16 dimensions.
     margin: float = 1.0
 
-    def validate(self) -> None:
-        super().validate()
-        if not 0.0 < self.margin <= 2.0:
-            raise ConfigError(f"margin {self.margin} is out of range: allowed above 0 up to 2")
 
-
-class Siamese(ConvEncoderModel):
+class Siamese(LabelledEncoderModel):
     """Contrastive pair loss over all B (B - 1) / 2 pairs of each batch."""
 
     name = "siamese"
@@ -38,10 +31,8 @@ class Siamese(ConvEncoderModel):
     config_class = SiameseConfig
     default_epochs = 30  # supervised: held-out kNN 0.98 after 10 epochs already; ~0.25 s each
     config: SiameseConfig
-    needs_labels = True
 
     def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        if labels is None:
-            raise ConfigError(f"model kind {self.name!r} needs the batch's labels to train")
+        labels = self.require_labels(labels)
         loss = contrastive_pairs(self.encoder(x), labels, self.config.margin)
         return {"loss": loss, "contrastive": loss}

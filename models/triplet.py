@@ -9,25 +9,18 @@ from dataclasses import dataclass
 
 import torch
 
-from models.conv import ConvConfig
-from models.encoder_only import ConvEncoderModel
-from models.errors import ConfigError
+from models.encoder_only import LabelledEncoderModel, MarginConfig
 from models.objectives.losses import triplet_batch_all
 
 
 @dataclass
-class TripletConfig(ConvConfig):
+class TripletConfig(MarginConfig):
     # On L2-normalised latents (distances in [0, 2]); 0.2 as FaceNet: enough to separate,
     # small enough that most triplets are satisfied and stop pulling late in training.
     margin: float = 0.2
 
-    def validate(self) -> None:
-        super().validate()
-        if not 0.0 < self.margin <= 2.0:
-            raise ConfigError(f"margin {self.margin} is out of range: allowed above 0 up to 2")
 
-
-class Triplet(ConvEncoderModel):
+class Triplet(LabelledEncoderModel):
     """Batch-all triplet margin loss on the encoder output."""
 
     name = "triplet"
@@ -39,11 +32,9 @@ class Triplet(ConvEncoderModel):
     config_class = TripletConfig
     default_epochs = 30  # supervised: held-out kNN 0.99 after 10 epochs already; ~0.3 s each
     config: TripletConfig
-    needs_labels = True
 
     def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        if labels is None:
-            raise ConfigError(f"model kind {self.name!r} needs the batch's labels to train")
+        labels = self.require_labels(labels)
         z = self.encoder(x)  # (B, D)
         if self.training:
             loss = triplet_batch_all(z, labels, self.config.margin, over="active")
