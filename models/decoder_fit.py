@@ -22,7 +22,13 @@ import torch.nn.functional as F
 
 from models.errors import ConfigError
 from models.fitted_decoder import FittedDecoder
-from models.training import MIN_TRAIN_IMAGES, as_float, holdout_split, split_holdout
+from models.training import (
+    MIN_TRAIN_IMAGES,
+    as_float,
+    check_schedule,
+    holdout_split,
+    split_holdout,
+)
 
 IMPROVEMENT = 1e-6  # a validation MSE (pixels in [0, 1]) must beat the best by this much
 
@@ -40,14 +46,11 @@ class FitDecoderConfig:
     progress: bool = True  # tqdm bar on stderr
 
     def validate(self) -> None:
-        if self.epochs < 1:
-            raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
+        check_schedule(
+            self.epochs, self.batch_size, self.lr, self.holdout_fraction, self.val_fraction
+        )
         if not 4 <= self.width <= 256:
             raise ConfigError(f"width {self.width} is out of range: allowed 4 to 256")
-        if not self.lr > 0:
-            raise ConfigError(f"learning rate must be positive, got {self.lr}")
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -30,19 +30,27 @@ class TrainConfig:
     progress: bool = True  # tqdm bar on stderr
 
     def validate(self) -> None:
-        if self.epochs < 1:
-            raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
-        if not 0.0 <= self.holdout_fraction < 0.5:
-            raise ConfigError(
-                f"holdout_fraction must be from 0 up to (not including) 0.5, "
-                f"got {self.holdout_fraction}"
-            )
-        if not 0.0 < self.val_fraction < 0.5:
-            raise ConfigError(f"val_fraction must be between 0 and 0.5, got {self.val_fraction}")
-        if not self.lr > 0:
-            raise ConfigError(f"learning rate must be positive, got {self.lr}")
+        check_schedule(
+            self.epochs, self.batch_size, self.lr, self.holdout_fraction, self.val_fraction
+        )
+
+
+def check_schedule(
+    epochs: int, batch_size: int, lr: float, holdout_fraction: float, val_fraction: float
+) -> None:
+    """The checks every training loop's settings share (training a model, fitting a decoder)."""
+    if epochs < 1:
+        raise ConfigError(f"epochs must be at least 1, got {epochs}")
+    if batch_size < 1:
+        raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+    if not 0.0 <= holdout_fraction < 0.5:
+        raise ConfigError(
+            f"holdout_fraction must be from 0 up to (not including) 0.5, got {holdout_fraction}"
+        )
+    if not 0.0 < val_fraction < 0.5:
+        raise ConfigError(f"val_fraction must be between 0 and 0.5, got {val_fraction}")
+    if not lr > 0:
+        raise ConfigError(f"learning rate must be positive, got {lr}")
 
 
 @dataclass
