@@ -52,14 +52,19 @@ function traces(d, rows, diagram) {
   });
 }
 
+/** The line at `scale` (and, on a diagram, the diagonal) over a figure of `count` bars. */
+export function scaleShapes(d, count, scale, diagram = false) {
+  const top = topScale(d);
+  const dotted = { color: "#444", dash: "dot" };
+  if (!diagram) return [{ type: "line", x0: scale, x1: scale, y0: -0.5, y1: count - 0.5, line: dotted }];
+  return [
+    { type: "line", x0: 0, y0: 0, x1: top, y1: top, line: { color: "#888", width: 1 } },
+    { type: "line", x0: scale, y0: 0, x1: scale, y1: top, line: dotted },
+  ];
+}
+
 function layout(d, rows, scale, diagram) {
   const top = topScale(d);
-  const line = diagram
-    ? [
-        { type: "line", x0: 0, y0: 0, x1: top, y1: top, line: { color: "#888", width: 1 } },
-        { type: "line", x0: scale, y0: 0, x1: scale, y1: top, line: { color: "#444", dash: "dot" } },
-      ]
-    : [{ type: "line", x0: scale, x1: scale, y0: -0.5, y1: rows.length - 0.5, line: { color: "#444", dash: "dot" } }];
   return {
     margin: { l: 40, r: 10, t: 10, b: 40 },
     height: diagram ? 320 : Math.min(600, Math.max(240, rows.length * 6 + 60)),
@@ -68,7 +73,7 @@ function layout(d, rows, scale, diagram) {
     bargap: 0.15,
     xaxis: { title: { text: diagram ? "birth" : "scale (latent distance)" }, range: [0, top], zeroline: false },
     yaxis: diagram ? { title: { text: "death" }, range: [0, top * 1.02] } : { visible: false, autorange: "reversed" },
-    shapes: line,
+    shapes: scaleShapes(d, rows.length, scale, diagram),
   };
 }
 

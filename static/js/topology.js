@@ -4,7 +4,7 @@
 
 /* global Plotly */
 import { api } from "./api.js";
-import { alive, barcodeFigure, topScale } from "./barcode.js";
+import { alive, barcodeFigure, scaleShapes, topScale } from "./barcode.js";
 import { map } from "./explorer-map.js";
 import { on, state } from "./state.js";
 import { $, clearError, el, fmt, latestOnly, showError, STALE } from "./ui.js";
@@ -39,8 +39,8 @@ async function draw() {
     plot.on("plotly_click", (event) => pick(event.points[0].customdata));
     plotted = true;
   }
+  plot.dataset.bars = String(figure.rows); // how many bars are drawn (betti's scale line)
   betti();
-  plot.dataset.bars = String(figure.rows); // for tests: what is drawn
 }
 
 function betti() {
@@ -54,7 +54,8 @@ function betti() {
   $("#topo-betti").textContent = `At scale ${fmt(r, 3)}, the latents${of} form ${b0} connected component${b0 === 1 ? "" : "s"}${classes} and ${b1} loop${b1 === 1 ? "" : "s"} (Betti numbers b0 = ${b0}, b1 = ${b1}).`;
   root.dataset.b0 = String(b0);
   root.dataset.b1 = String(b1);
-  Plotly.relayout(plot, { shapes: barcodeFigure(d, { diagram: view() === "diagram", scale: r }).layout.shapes });
+  // Only the scale line moves: the bars stay as drawn.
+  Plotly.relayout(plot, { shapes: scaleShapes(d, Number(plot.dataset.bars), r, view() === "diagram") });
 }
 
 /** A pressed bar: its groups (H0) or its loop (H1) on the map. */
