@@ -35,6 +35,32 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def shapes_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with one small shapes autoencoder ("shapes-ae-4", 400 generated items with
+    their factor metadata), for the parts of the page that must also work on shapes."""
+    from app.services.training import TrainRequest, train_model
+    from models.device import configure_torch, resolve_device
+    from models.training import TrainConfig
+
+    configure_torch(2)
+    root = tmp_path_factory.mktemp("shapes-workspace")
+    request = TrainRequest(
+        dataset="shapes",
+        architecture="ae",
+        latent_dim=4,
+        image_size=16,
+        width=8,
+        size=400,
+        train=TrainConfig(epochs=3, seed=0, progress=False),
+    )
+    train_model(request, root, resolve_device("cpu"))
+    return root
+
+
+SHAPES_MODEL = "shapes-ae-4"
+
+
+@pytest.fixture(scope="session")
 def model_name() -> str:
     return "digits-vae-4"
 
