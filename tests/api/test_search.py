@@ -154,7 +154,7 @@ def test_request_limits(client: TestClient, api: str) -> None:
     assert_error(client.get("/api/models/nope/search", params={"q": "a"}), 404, "unknown_model")
 
 
-# ---- shapes: numeric factors (x, y, scale: area 0.02-0.12, rotation) and a text label field (shape) ----------
+# ---- shapes: numeric factors (x, y, scale: area 0.02-0.12, rotation), a text label (shape) ----
 
 
 @pytest.fixture(scope="module")

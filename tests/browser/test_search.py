@@ -14,14 +14,17 @@ RINGED = """() => {
   const { loaded } = window.latentExplorer;
   const trace = document.getElementById("map").data.find((t) => t.name === "search");
   const at = new Map();
-  for (let id = 0; id < loaded.points.count; id += 1) at.set(loaded.points.x[id] + "," + loaded.points.y[id], id);
+  const { x, y, count } = loaded.points;
+  for (let id = 0; id < count; id += 1) at.set(x[id] + "," + y[id], id);
   return trace.x.map((x, i) => at.get(x + "," + trace.y[i])).sort((a, b) => a - b);
 }"""
 # Brute force on the page's own points: the items whose label is "3".
 THREES = """() => {
   const field = window.latentExplorer.loaded.fields.digit;
   const ids = [];
-  for (let id = 0; id < field.codes.length; id += 1) if (field.categories[field.codes[id]] === "3") ids.push(id);
+  for (let id = 0; id < field.codes.length; id += 1) {
+    if (field.categories[field.codes[id]] === "3") ids.push(id);
+  }
   return ids;
 }"""
 SELECTED_COUNT = """() => (document.getElementById("map").data[0].selectedpoints || []).length"""
