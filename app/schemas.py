@@ -634,3 +634,16 @@ class TopologyDistanceOut(BaseModel):
         "the bottleneck figure by (half the longest bar left out of each diagram, summed)"
     )
     h1: dict[str, float] = Field(description="the same for the H1 diagrams")
+
+
+class SearchOut(BaseModel):
+    model: str
+    query: str
+    count: int = Field(description="how many items match")
+    total: int = Field(description="how many items the model has")
+    ids: list[int] = Field(description="the matching ids, ascending: the first `limit` of them")
+    truncated: bool = Field(description="true when `count` is more than the ids listed")
+    bitmap: str | None = Field(
+        description="with `bitmap=true`, every match: base64 of ceil(total / 8) bytes, item i "
+        "being bit i % 8 (least significant first) of byte i // 8; else null"
+    )

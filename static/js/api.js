@@ -86,6 +86,9 @@ export const api = {
   neighbours: (model, body) => send("POST", `${modelPath(model)}/neighbors`, body),
   traverse: (model, body) => send("POST", `${modelPath(model)}/traverse`, body),
   outliers: (model, n = 20) => send("GET", `${modelPath(model)}/outliers?n=${Number(n)}`),
+  /** The items matching a query: every match in `bitmap` (base64, a bit per item), no id list. */
+  search: (model, q) =>
+    send("GET", `${modelPath(model)}/search?q=${enc(q)}&limit=0&bitmap=true`),
   /** Persistence diagrams of the model's latents (seconds the first time), and bar clicks. */
   topology: (model) => send("GET", `${modelPath(model)}/topology`),
   topologyBar: (model, dim, bar) => send("GET", `${modelPath(model)}/topology/h${Number(dim)}/${Number(bar)}`),

@@ -7,6 +7,7 @@ import { $ } from "./ui.js";
 
 // Drawn above the points, in this order; each is one trace named after its key.
 const OVERLAYS = {
+  search: { symbol: "circle-open", size: 10, color: "#e6007e", line: 1.5 },
   groupA: { symbol: "square-open", size: 9, color: "rgba(11,122,87,0.75)", line: 1.5 },
   groupB: { symbol: "diamond-open", size: 10, color: "rgba(176,18,91,0.75)", line: 1.5 },
   topoA: { symbol: "circle-open", size: 11, color: "#0072b2", line: 2.5 },

@@ -229,6 +229,7 @@ function wireMapControls() {
   };
   $("#to-group-a").addEventListener("click", () => setGroup("groupA"));
   $("#to-group-b").addEventListener("click", () => setGroup("groupB"));
+  on("selection-set", selectionChanged); // a panel set the selection or a group (search.js)
   $("#clear-selection").addEventListener("click", () => {
     if (state.selection.length) state.selection = [];
     else Object.assign(state, { groupA: [], groupB: [] });

@@ -11,6 +11,7 @@ export const state = {
   selection: [], // item ids of the current lasso/box selection
   groupA: [],
   groupB: [],
+  search: "", // the search box's query (search.js)
   view: null, // the zoomed view {x: [x0, x1], y: [y0, y1]}, or null: the whole map
   tab: "interpolate",
   interp: { start: null, end: null, method: "slerp", steps: 8, run: false },
@@ -129,6 +130,7 @@ export function toQuery(s = state) {
   put("sel", encodeIds(s.selection));
   put("ga", encodeIds(s.groupA));
   put("gb", encodeIds(s.groupB));
+  put("q", s.search);
   put("tab", s.tab);
   const { interp, arith, nn, trav } = s;
   put("i0", encodeRef(interp.start));
@@ -173,6 +175,7 @@ export function fromQuery(query, s = state) {
   s.selection = decodeIds(get("sel"));
   s.groupA = decodeIds(get("ga"));
   s.groupB = decodeIds(get("gb"));
+  s.search = get("q") || "";
   s.tab = get("tab") || s.tab;
   s.interp = {
     start: decodeRef(get("i0")),

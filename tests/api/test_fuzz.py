@@ -75,6 +75,9 @@ PER_MODEL_REFUSALS = {
     "unknown_item": "an item id past the model's n_items",
     "wrong_latent_size": "a latent or term vector not of the model's latent_dim",
     "unknown_attribute": "an attribute id the model does not have",
+    # a search query is text in a language the schema cannot describe, over the model's fields
+    "unknown_field": "a search query naming a field the model does not have",
+    "bad_query": "a search query that does not read, or compares a field the wrong way",
     # what the bytes of an upload hold: the document says binary and which image types
     "unsupported_format": "an upload that is not an image",
     "corrupt_image": "an upload that claims to be an image and is damaged",
