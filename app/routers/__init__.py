@@ -16,6 +16,7 @@ from app.routers import (
     neighbors,
     outliers,
     pages,
+    selection,
     topology,
     traverse,
 )
@@ -31,6 +32,7 @@ ROUTERS = [
     neighbors.router,
     traverse.router,
     outliers.router,
+    selection.router,
     topology.router,
     compare.router,
     drag.router,

@@ -1,0 +1,250 @@
+"""What a lasso or box selection holds: its labels against the whole set's, its average member
+and medoid, its reconstruction errors and faithfulness against the whole set's, and a summary
+of each metadata field.
+
+Everything here is arithmetic over the index (no torch) and runs on a thread off the event
+loop; only the average member's image is decoded, on the inference worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.index.store import LatentIndex
+from app.services.inference import InferenceWorker
+from app.services.loaded import LoadedModel
+from app.services.placing import decode
+from app.services.refs import projection_name
+from models.errors import InvalidInputError, NotFoundError
+
+MAX_SELECTION = 1_000_000  # ids in one request (a selection is at most every item)
+MEDOID_EXACT = 2000  # exact medoid up to this many items: a 2000 x 2000 distance matrix
+MEDOID_SEED = 0
+N_BINS = 20
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+TOP_VALUES = 5
+
+
+@dataclass
+class LabelCount:
+    label: str
+    count: int  # in the selection
+    share: float  # of the selection
+    total: int  # in the whole set
+    total_share: float  # of the whole set
+
+
+@dataclass
+class Distribution:
+    """One per-item value in the selection against the whole set, on the whole set's bins."""
+
+    edges: list[float]  # N_BINS + 1 bin edges spanning the whole set's range
+    counts: list[int]  # the selection's items per bin
+    total_counts: list[int]  # the whole set's items per bin
+    levels: list[float]  # the quantile levels (QUANTILES)
+    quantiles: list[float] | None  # the selection's values at those levels; None: no values
+    total_quantiles: list[float] | None
+    mean: float | None
+    total_mean: float | None
+
+
+@dataclass
+class Medoid:
+    id: int
+    name: str
+    exact: bool  # False: the medoid of a seeded sample of the selection
+    sample_size: int  # the items it was chosen among (the whole selection when exact)
+
+
+@dataclass
+class FieldSummary:
+    field: str
+    kind: str  # "number" or "text"
+    mean: float | None = None  # numbers: over the selection's finite values
+    min: float | None = None
+    max: float | None = None
+    total_mean: float | None = None  # the whole set's mean, to compare with
+    top: list[tuple[str, int]] = field(default_factory=list)  # text: commonest, count
+    n_distinct: int | None = None  # text: distinct values in the selection
+
+
+@dataclass
+class SelectionStats:
+    projection: str
+    count: int  # distinct items selected
+    n_items: int
+    labels: list[LabelCount] | None  # None: the model's items have no labels
+    mean_latent: np.ndarray  # (D,) float32
+    average_member: np.ndarray | None  # (C, H, W) the mean latent decoded; None: no decoder
+    medoid: Medoid
+    reconstruction_error: Distribution | None  # None: no decoder
+    faithfulness: Distribution | None  # None: the projection has none (under 11 items)
+    metadata: list[FieldSummary]
+    notes: list[str]
+
+
+def selected_ids(m: LoadedModel, ids: list[int]) -> np.ndarray:
+    """The distinct item ids of a selection, ascending; 422 ``empty_selection`` for none, 404
+    ``unknown_item`` for an id the model does not have (an item id is a name)."""
+    if not ids:
+        raise InvalidInputError(
+            "ids is empty: select at least one item (a lasso or box on the map)",
+            code="empty_selection",
+        )
+    chosen = np.unique(np.asarray(ids, dtype=np.int64))
+    n = len(m.index)
+    bad = chosen[(chosen < 0) | (chosen >= n)]
+    if len(bad):
+        raise NotFoundError(
+            f"model {m.name!r} has no items {bad[:5].tolist()}: ids run from 0 to {n - 1}",
+            code="unknown_item",
+        )
+    return chosen
+
+
+def selection_stats(m: LoadedModel, ids: np.ndarray, projection: str) -> SelectionStats:
+    """Every figure of a (checked, distinct) selection except the decoded image."""
+    index = m.index
+    latents = index.latents[ids].astype(np.float64)  # (n, D)
+    medoid = medoid_of(index, ids)
+    notes = []
+    if not medoid.exact:
+        notes.append(
+            f"the medoid is exact among a seeded sample of {medoid.sample_size} of the "
+            f"{len(ids)} selected items, not among all of them"
+        )
+    if not m.can_decode:
+        notes.append(f"model {m.name!r} has no decoder: there is no average-member image")
+    if index.errors is None:
+        notes.append(
+            f"model {m.name!r} has no reconstruction errors (no decoder of its own): there is "
+            "no error distribution"
+        )
+    faith = index.faithfulness.get(projection)
+    if faith is None:
+        notes.append(f"projection {projection!r} has no faithfulness figures (under 11 items)")
+    return SelectionStats(
+        projection=projection,
+        count=len(ids),
+        n_items=len(index),
+        labels=label_counts(index, ids),
+        mean_latent=latents.mean(0).astype(np.float32),
+        average_member=None,
+        medoid=medoid,
+        reconstruction_error=None if index.errors is None else distribution(index.errors, ids),
+        faithfulness=None if faith is None else distribution(faith, ids),
+        metadata=[summarise(name, column, ids) for name, column in index.metadata.items()],
+        notes=notes,
+    )
+
+
+async def describe_selection(
+    worker: InferenceWorker, m: LoadedModel, ids: list[int], projection: str | None
+) -> SelectionStats:
+    """POST .../selection/stats: the figures (computed on a thread, off the event loop and off
+    the inference thread) and the average member, decoded on the inference worker when the
+    model has a decoder."""
+    chosen = selected_ids(m, ids)
+    name = projection_name(m, projection)
+    stats = await asyncio.to_thread(selection_stats, m, chosen, name)
+    if m.can_decode:
+        stats.average_member = (await decode(worker, m, stats.mean_latent[None]))[0]
+    return stats
+
+
+def label_counts(index: LatentIndex, ids: np.ndarray) -> list[LabelCount] | None:
+    """Each label's count and share in the selection and in the whole set, in label order."""
+    if index.labels is None or not index.label_names:
+        return None
+    k = len(index.label_names)
+    labels = index.labels
+    whole = np.bincount(labels[(labels >= 0) & (labels < k)], minlength=k)
+    picked = labels[ids]
+    chosen = np.bincount(picked[(picked >= 0) & (picked < k)], minlength=k)
+    return [
+        LabelCount(
+            label=name,
+            count=int(chosen[j]),
+            share=float(chosen[j] / len(ids)),
+            total=int(whole[j]),
+            total_share=float(whole[j] / len(labels)),
+        )
+        for j, name in enumerate(index.label_names)
+    ]
+
+
+def distribution(values: np.ndarray, ids: np.ndarray) -> Distribution:
+    """The selection's histogram and quantiles of ``values`` beside the whole set's, on bins
+    spanning the whole set (so the two histograms line up); non-finite values left out."""
+    whole = values.astype(np.float64)
+    whole = whole[np.isfinite(whole)]
+    picked = values[ids].astype(np.float64)
+    picked = picked[np.isfinite(picked)]
+    edges = np.histogram_bin_edges(whole, bins=N_BINS) if len(whole) else np.linspace(0, 1, 21)
+    return Distribution(
+        edges=edges.tolist(),
+        counts=np.histogram(picked, bins=edges)[0].tolist(),
+        total_counts=np.histogram(whole, bins=edges)[0].tolist(),
+        levels=list(QUANTILES),
+        quantiles=_quantiles(picked),
+        total_quantiles=_quantiles(whole),
+        mean=_mean(picked),
+        total_mean=_mean(whole),
+    )
+
+
+def _quantiles(values: np.ndarray) -> list[float] | None:
+    if not len(values):
+        return None
+    return [float(q) for q in np.quantile(values, QUANTILES)]
+
+
+def medoid_of(index: LatentIndex, ids: np.ndarray) -> Medoid:
+    """The selected item whose latent has the least summed Euclidean distance to the others'
+    (ties: the lowest id). Past MEDOID_EXACT items, exactly that among a seeded sample of
+    MEDOID_EXACT of them: the matrix of all pairs would grow with the square of the selection."""
+    exact = len(ids) <= MEDOID_EXACT
+    pool = ids
+    if not exact:
+        rng = np.random.default_rng(MEDOID_SEED)
+        pool = np.sort(rng.choice(ids, MEDOID_EXACT, replace=False))
+    z = index.latents[pool].astype(np.float64)  # (n, D)
+    totals = np.zeros(len(pool))
+    squares = (z * z).sum(1)  # (n,)
+    for first in range(0, len(pool), 500):  # 500 rows of the matrix at a time
+        rows = z[first : first + 500]
+        d2 = squares[first : first + 500, None] + squares[None, :] - 2.0 * rows @ z.T
+        totals[first : first + 500] = np.sqrt(np.maximum(d2, 0.0)).sum(1)
+    best = int(pool[int(np.argmin(totals))])
+    return Medoid(best, str(index.item_names[best]), exact, len(pool))
+
+
+def summarise(name: str, column: np.ndarray, ids: np.ndarray) -> FieldSummary:
+    """Numbers: the selection's mean and range (and the whole set's mean); text: its
+    commonest values (ties by value) and how many distinct ones it holds."""
+    if np.issubdtype(column.dtype, np.number):
+        values = column[ids].astype(np.float64)
+        values = values[np.isfinite(values)]
+        whole = column.astype(np.float64)
+        whole = whole[np.isfinite(whole)]
+        if not len(values):
+            return FieldSummary(name, "number", total_mean=_mean(whole))
+        return FieldSummary(
+            name,
+            "number",
+            mean=float(values.mean()),
+            min=float(values.min()),
+            max=float(values.max()),
+            total_mean=_mean(whole),
+        )
+    found, counts = np.unique(column[ids].astype(np.str_), return_counts=True)
+    order = np.lexsort((found, -counts))[:TOP_VALUES]  # by count descending, then value
+    top = [(str(found[j]), int(counts[j])) for j in order]
+    return FieldSummary(name, "text", top=top, n_distinct=len(found))
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return float(values.mean()) if len(values) else None
