@@ -9,7 +9,8 @@ loop; only the average member's image is decoded, on the inference worker.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class FieldSummary:
     min: float | None = None
     max: float | None = None
     total_mean: float | None = None  # the whole set's mean, to compare with
-    top: list[tuple[str, int]] = field(default_factory=list)  # text: commonest, count
+    top: list[tuple[str, int]] = dataclasses.field(default_factory=list)  # text: commonest, count
     n_distinct: int | None = None  # text: distinct values in the selection
 
 
