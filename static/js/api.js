@@ -86,6 +86,9 @@ export const api = {
   neighbours: (model, body) => send("POST", `${modelPath(model)}/neighbors`, body),
   traverse: (model, body) => send("POST", `${modelPath(model)}/traverse`, body),
   outliers: (model, n = 20) => send("GET", `${modelPath(model)}/outliers?n=${Number(n)}`),
+  /** A selection's figures: ids (item ids) and the projection whose faithfulness to summarise. */
+  selectionStats: (model, ids, projection) =>
+    send("POST", `${modelPath(model)}/selection/stats`, { ids, projection }),
   /** Persistence diagrams of the model's latents (seconds the first time), and bar clicks. */
   topology: (model) => send("GET", `${modelPath(model)}/topology`),
   topologyBar: (model, dim, bar) => send("GET", `${modelPath(model)}/topology/h${Number(dim)}/${Number(bar)}`),
