@@ -681,6 +681,11 @@ class MedoidOut(BaseModel):
     sample_size: int = Field(description="how many items it was chosen among")
 
 
+class TopValueOut(BaseModel):
+    value: str
+    count: int = Field(description="selected items with this value")
+
+
 class FieldSummaryOut(BaseModel):
     field: str
     kind: Literal["number", "text"]
@@ -688,8 +693,9 @@ class FieldSummaryOut(BaseModel):
     min: float | None = None
     max: float | None = None
     total_mean: float | None = Field(None, description="numbers: the whole set's mean")
-    top: list[tuple[str, int]] = Field(
-        default_factory=list, description="text: the 5 commonest values and their counts"
+    top: list[TopValueOut] = Field(
+        default_factory=list,
+        description="text: the 5 commonest values, most common first (ties by value)",
     )
     n_distinct: int | None = Field(None, description="text: distinct values selected")
 

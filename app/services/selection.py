@@ -61,6 +61,12 @@ class Medoid:
 
 
 @dataclass
+class TopValue:
+    value: str
+    count: int
+
+
+@dataclass
 class FieldSummary:
     field: str
     kind: str  # "number" or "text"
@@ -68,7 +74,7 @@ class FieldSummary:
     min: float | None = None
     max: float | None = None
     total_mean: float | None = None  # the whole set's mean, to compare with
-    top: list[tuple[str, int]] = dataclasses.field(default_factory=list)  # text: commonest, count
+    top: list[TopValue] = dataclasses.field(default_factory=list)  # text: the commonest
     n_distinct: int | None = None  # text: distinct values in the selection
 
 
@@ -95,15 +101,16 @@ def selected_ids(m: LoadedModel, ids: list[int]) -> np.ndarray:
             "ids is empty: select at least one item (a lasso or box on the map)",
             code="empty_selection",
         )
-    chosen = np.unique(np.asarray(ids, dtype=np.int64))
     n = len(m.index)
-    bad = chosen[(chosen < 0) | (chosen >= n)]
-    if len(bad):
+    # Checked in Python first: an id past int64 would overflow numpy's conversion.
+    bad = [i for i in ids if not 0 <= i < n]
+    if bad:
+        shown = ", ".join(str(i)[:20] for i in bad[:5])
         raise NotFoundError(
-            f"model {m.name!r} has no items {bad[:5].tolist()}: ids run from 0 to {n - 1}",
+            f"model {m.name!r} has no items [{shown}]: ids run from 0 to {n - 1}",
             code="unknown_item",
         )
-    return chosen
+    return np.unique(np.asarray(ids, dtype=np.int64))
 
 
 def selection_stats(m: LoadedModel, ids: np.ndarray, projection: str) -> SelectionStats:
@@ -243,7 +250,7 @@ def summarise(name: str, column: np.ndarray, ids: np.ndarray) -> FieldSummary:
         )
     found, counts = np.unique(column[ids].astype(np.str_), return_counts=True)
     order = np.lexsort((found, -counts))[:TOP_VALUES]  # by count descending, then value
-    top = [(str(found[j]), int(counts[j])) for j in order]
+    top = [TopValue(str(found[j]), int(counts[j])) for j in order]
     return FieldSummary(name, "text", top=top, n_distinct=len(found))
 
 

@@ -141,7 +141,7 @@ function renderMetadata(fields) {
         : `mean ${fmt(f.mean, 3)} (all: ${fmt(f.total_mean, 3)}), range ${fmt(f.min, 3)} to ${fmt(f.max, 3)}`;
     } else {
       const more = f.n_distinct > f.top.length ? `, … (${f.n_distinct} values)` : "";
-      text = f.top.map(([value, count]) => `${value} ${count}`).join(", ") + more;
+      text = f.top.map(({ value, count }) => `${value} ${count}`).join(", ") + more;
     }
     rows.push(el("dt", { text: f.field }), el("dd", { text, dataset: { field: f.field } }));
   }
