@@ -3,15 +3,20 @@ label histogram against a brute-force count of the points inside the box."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from app.index.store import load_index
 from app.workspace import INDEX_DIR
-from tests.browser.conftest import Explorer
+from tests.browser.conftest import Explorer, new_explorer
 from tests.browser.test_panels import box_select
+from tests.conftest import SHAPES_MODEL
+from tests.serverproc import running_server
 
 POINTS = """() => {
   const { loaded, map } = window.latentExplorer;
@@ -26,17 +31,21 @@ OPACITIES = """() => {
 }"""
 
 
+def inside_box(explorer: Explorer) -> np.ndarray:
+    """Brute force: the ids of the points (as the server sent them) inside the last box."""
+    seen = explorer.js(POINTS)
+    x, y = np.asarray(seen["x"], np.float32), np.asarray(seen["y"], np.float32)
+    (x0, x1), (y0, y1) = sorted(seen["range"]["x"]), sorted(seen["range"]["y"])
+    return np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+
+
 def test_box_selection_fills_the_card_with_its_counts(explorer: Explorer, workspace: Path) -> None:
     explorer.open()
     page = explorer.page
     assert page.locator("#selection-stats").is_hidden()  # nothing selected yet
     n = box_select(explorer, "3")
     page.wait_for_selector(f"#selection-stats[data-count='{n}']", timeout=30_000)
-    # Brute force: the points (as the server sent them) inside the box, counted here.
-    seen = explorer.js(POINTS)
-    x, y = np.asarray(seen["x"], np.float32), np.asarray(seen["y"], np.float32)
-    (x0, x1), (y0, y1) = sorted(seen["range"]["x"]), sorted(seen["range"]["y"])
-    inside = np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+    inside = inside_box(explorer)
     assert len(inside) == n > 5
     assert f"{n} of 1,797 items" in page.text_content("#selection-stats-count")
     index = load_index(workspace / "digits-vae-4" / INDEX_DIR)
@@ -68,3 +77,37 @@ def test_box_selection_fills_the_card_with_its_counts(explorer: Explorer, worksp
     lines = Path(download.value.path()).read_text().splitlines()
     assert len(lines) == n + 1 and "z3" in lines[0].split(",")
     assert sorted(int(line.split(",")[0]) for line in lines[1:]) == inside.tolist()
+
+
+@pytest.fixture(scope="module")
+def shapes_explorer(
+    context: Any, shapes_workspace: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Explorer]:
+    """The explorer on a server of the shapes autoencoder (numeric factor metadata)."""
+    with running_server(shapes_workspace, tmp_path_factory.mktemp("shapes-server")) as server:
+        yield from new_explorer(context, server.base, 1280, 800)
+
+
+def test_on_shapes_the_card_summarises_the_numeric_factors(
+    shapes_explorer: Explorer, shapes_workspace: Path
+) -> None:
+    explorer = shapes_explorer
+    explorer.open()
+    page = explorer.page
+    n = box_select(explorer, "square")
+    page.wait_for_selector(f"#selection-stats[data-count='{n}']", timeout=30_000)
+    inside = inside_box(explorer)
+    assert len(inside) == n > 5
+    index = load_index(shapes_workspace / SHAPES_MODEL / INDEX_DIR)
+    assert index.labels is not None
+    expected = np.bincount(index.labels[inside], minlength=len(index.label_names))
+    rows = page.eval_on_selector_all(
+        "#selection-labels tbody tr", "rows => rows.map((r) => [r.dataset.label, r.dataset.count])"
+    )
+    assert rows == [[k, str(c)] for k, c in zip(index.label_names, expected.tolist(), strict=True)]
+    scale = index.metadata["scale"][inside]
+    text = page.text_content("#selection-meta dd[data-field='scale']") or ""
+    assert text.startswith(f"mean {scale.mean():.3f} ")
+    assert f"range {scale.min():.3f} to {scale.max():.3f}" in text
+    page.wait_for_function("() => document.querySelector('#selection-average').naturalWidth > 0")
+    explorer.screenshot("selection-shapes-1280x800")
