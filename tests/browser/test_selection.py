@@ -13,6 +13,7 @@ from PIL import Image
 
 from app.index.store import load_index
 from app.workspace import INDEX_DIR
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Explorer, new_explorer
 from tests.browser.test_panels import box_select
 from tests.conftest import SHAPES_MODEL
@@ -68,6 +69,7 @@ def test_box_selection_fills_the_card_with_its_counts(explorer: Explorer, worksp
     # unselected points stay drawn, faded
     faded = explorer.js(OPACITIES)
     assert faded["drawn"] == 1797 and 0 < faded["unselected"] < 1
+    assert_accessible(page, "the Selection card")
     path = explorer.screenshot("selection-1280x800")
     with Image.open(path) as shot:
         assert shot.size[0] == 1280
