@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,6 +30,8 @@ MEDOID_SEED = 0
 N_BINS = 20
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 TOP_VALUES = 5
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -118,35 +123,60 @@ def selection_stats(m: LoadedModel, ids: np.ndarray, projection: str) -> Selecti
     index = m.index
     latents = index.latents[ids].astype(np.float64)  # (n, D)
     medoid = medoid_of(index, ids)
-    notes = []
-    if not medoid.exact:
-        notes.append(
-            f"the medoid is exact among a seeded sample of {medoid.sample_size} of the "
-            f"{len(ids)} selected items, not among all of them"
-        )
-    if not m.can_decode:
-        notes.append(f"model {m.name!r} has no decoder: there is no average-member image")
-    if index.errors is None:
-        notes.append(
-            f"model {m.name!r} has no reconstruction errors (no decoder of its own): there is "
-            "no error distribution"
-        )
     faith = index.faithfulness.get(projection)
-    if faith is None:
-        notes.append(f"projection {projection!r} has no faithfulness figures (under 11 items)")
+    errors = index.errors
     return SelectionStats(
         projection=projection,
         count=len(ids),
         n_items=len(index),
-        labels=label_counts(index, ids),
+        labels=label_counts(index, ids, whole_set(m, "labels", partial(label_totals, index))),
         mean_latent=latents.mean(0).astype(np.float32),
         average_member=None,
         medoid=medoid,
-        reconstruction_error=None if index.errors is None else distribution(index.errors, ids),
-        faithfulness=None if faith is None else distribution(faith, ids),
-        metadata=[summarise(name, column, ids) for name, column in index.metadata.items()],
-        notes=notes,
+        reconstruction_error=None
+        if errors is None
+        else distribution(errors, ids, whole_set(m, "errors", partial(baseline, errors))),
+        faithfulness=None
+        if faith is None
+        else distribution(
+            faith, ids, whole_set(m, f"faith:{projection}", partial(baseline, faith))
+        ),
+        metadata=[
+            summarise(name, column, ids, whole_set(m, f"mean:{name}", partial(mean_of, column)))
+            for name, column in index.metadata.items()
+        ],
+        notes=_notes(m, medoid, faith is not None, len(ids)),
     )
+
+
+def whole_set(m: LoadedModel, key: str, compute: Callable[[], T]) -> T:
+    """A figure of the whole set, computed once per model and kept (at a million items the
+    quantiles alone take a few hundred ms). Two first requests may both compute it: the same
+    value, one kept."""
+    if key not in m.selection_cache:
+        m.selection_cache[key] = compute()
+    value: T = m.selection_cache[key]
+    return value
+
+
+def _notes(m: LoadedModel, medoid: Medoid, has_faithfulness: bool, count: int) -> list[str]:
+    """What is approximate or missing, in words."""
+    notes = []
+    if not medoid.exact:
+        notes.append(
+            f"the medoid is exact among a seeded sample of {medoid.sample_size} of the "
+            f"{count} selected items, not among all of them"
+        )
+    if not m.can_decode:
+        notes.append(f"model {m.name!r} has no decoder: there is no average-member image")
+    if m.index.errors is None:
+        notes.append(
+            f"model {m.name!r} has no reconstruction errors (no decoder of its own): there is "
+            "no error distribution"
+        )
+    if not has_faithfulness:
+        notes.append("this projection has no faithfulness figures (under 11 items)")
+    return notes
 
 
 async def describe_selection(
@@ -163,14 +193,23 @@ async def describe_selection(
     return stats
 
 
-def label_counts(index: LatentIndex, ids: np.ndarray) -> list[LabelCount] | None:
-    """Each label's count and share in the selection and in the whole set, in label order."""
+def label_totals(index: LatentIndex) -> np.ndarray | None:
+    """(K,) items per label in the whole set; None without labels."""
     if index.labels is None or not index.label_names:
         return None
     k = len(index.label_names)
     labels = index.labels
-    whole = np.bincount(labels[(labels >= 0) & (labels < k)], minlength=k)
-    picked = labels[ids]
+    return np.bincount(labels[(labels >= 0) & (labels < k)], minlength=k)
+
+
+def label_counts(
+    index: LatentIndex, ids: np.ndarray, whole: np.ndarray | None
+) -> list[LabelCount] | None:
+    """Each label's count and share in the selection and in the whole set, in label order."""
+    if whole is None or index.labels is None:
+        return None
+    k = len(index.label_names)
+    picked = index.labels[ids]
     chosen = np.bincount(picked[(picked >= 0) & (picked < k)], minlength=k)
     return [
         LabelCount(
@@ -178,29 +217,46 @@ def label_counts(index: LatentIndex, ids: np.ndarray) -> list[LabelCount] | None
             count=int(chosen[j]),
             share=float(chosen[j] / len(ids)),
             total=int(whole[j]),
-            total_share=float(whole[j] / len(labels)),
+            total_share=float(whole[j] / len(index)),
         )
         for j, name in enumerate(index.label_names)
     ]
 
 
-def distribution(values: np.ndarray, ids: np.ndarray) -> Distribution:
-    """The selection's histogram and quantiles of ``values`` beside the whole set's, on bins
-    spanning the whole set (so the two histograms line up); non-finite values left out."""
+@dataclass
+class Baseline:
+    """The whole set's side of a Distribution."""
+
+    edges: np.ndarray  # (N_BINS + 1,)
+    counts: list[int]
+    quantiles: list[float] | None
+    mean: float | None
+
+
+def baseline(values: np.ndarray) -> Baseline:
+    """The whole set's bins (spanning its finite values), counts, quantiles and mean."""
     whole = values.astype(np.float64)
     whole = whole[np.isfinite(whole)]
+    edges = np.histogram_bin_edges(whole, bins=N_BINS) if len(whole) else np.linspace(0, 1, 21)
+    return Baseline(
+        edges, np.histogram(whole, bins=edges)[0].tolist(), _quantiles(whole), _mean(whole)
+    )
+
+
+def distribution(values: np.ndarray, ids: np.ndarray, whole: Baseline) -> Distribution:
+    """The selection's histogram and quantiles of ``values`` beside the whole set's, on the
+    whole set's bins (so the two histograms line up); non-finite values left out."""
     picked = values[ids].astype(np.float64)
     picked = picked[np.isfinite(picked)]
-    edges = np.histogram_bin_edges(whole, bins=N_BINS) if len(whole) else np.linspace(0, 1, 21)
     return Distribution(
-        edges=edges.tolist(),
-        counts=np.histogram(picked, bins=edges)[0].tolist(),
-        total_counts=np.histogram(whole, bins=edges)[0].tolist(),
+        edges=whole.edges.tolist(),
+        counts=np.histogram(picked, bins=whole.edges)[0].tolist(),
+        total_counts=whole.counts,
         levels=list(QUANTILES),
         quantiles=_quantiles(picked),
-        total_quantiles=_quantiles(whole),
+        total_quantiles=whole.quantiles,
         mean=_mean(picked),
-        total_mean=_mean(whole),
+        total_mean=whole.mean,
     )
 
 
@@ -230,23 +286,31 @@ def medoid_of(index: LatentIndex, ids: np.ndarray) -> Medoid:
     return Medoid(best, str(index.item_names[best]), exact, len(pool))
 
 
-def summarise(name: str, column: np.ndarray, ids: np.ndarray) -> FieldSummary:
-    """Numbers: the selection's mean and range (and the whole set's mean); text: its
-    commonest values (ties by value) and how many distinct ones it holds."""
+def mean_of(column: np.ndarray) -> float | None:
+    """A numeric column's mean over its finite values; None for text or no values."""
+    if not np.issubdtype(column.dtype, np.number):
+        return None
+    values = column.astype(np.float64)
+    return _mean(values[np.isfinite(values)])
+
+
+def summarise(
+    name: str, column: np.ndarray, ids: np.ndarray, total_mean: float | None
+) -> FieldSummary:
+    """Numbers: the selection's mean and range (beside the whole set's mean, ``total_mean``);
+    text: its commonest values (ties by value) and how many distinct ones it holds."""
     if np.issubdtype(column.dtype, np.number):
         values = column[ids].astype(np.float64)
         values = values[np.isfinite(values)]
-        whole = column.astype(np.float64)
-        whole = whole[np.isfinite(whole)]
         if not len(values):
-            return FieldSummary(name, "number", total_mean=_mean(whole))
+            return FieldSummary(name, "number", total_mean=total_mean)
         return FieldSummary(
             name,
             "number",
             mean=float(values.mean()),
             min=float(values.min()),
             max=float(values.max()),
-            total_mean=_mean(whole),
+            total_mean=total_mean,
         )
     found, counts = np.unique(column[ids].astype(np.str_), return_counts=True)
     order = np.lexsort((found, -counts))[:TOP_VALUES]  # by count descending, then value
