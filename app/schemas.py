@@ -11,6 +11,7 @@ from app.services.arithmetic import MAX_WEIGHT
 from app.services.neighbors import METRICS
 from app.services.paths import MAX_STEPS, METHODS, MIN_STEPS
 from app.services.refs import LATENT_LIMIT, MAX_COORDINATE, MAX_K
+from app.services.selection import MAX_SELECTION
 from app.services.traversal import MAX_RADIUS, MAX_TRAVERSE_STEPS, MIN_TRAVERSE_STEPS
 from models.base import MIN_MAPPED_DIM
 from models.embeddings import MAX_EMBEDDING_DIM
@@ -647,3 +648,90 @@ class SearchOut(BaseModel):
         description="with `bitmap=true`, every match: base64 of ceil(total / 8) bytes, item i "
         "being bit i % 8 (least significant first) of byte i // 8; else null"
     )
+
+
+class SelectionIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"ids": [1, 2, 3]}]})
+    ids: list[ItemId] = Field(
+        max_length=MAX_SELECTION,
+        description=f"the selected items, at least one and at most {MAX_SELECTION:,}; each "
+        f"{PER_MODEL_ITEM}; repeats count once",
+        json_schema_extra={"minItems": 1, "items": {"type": "integer", "minimum": 0}},
+    )
+    projection: str | None = Field(
+        None,
+        max_length=32,
+        description=f"whose faithfulness to summarise: {PER_MODEL_PROJECTION}; default: the "
+        "model's `default_projection`",
+    )
+
+
+class LabelCountOut(BaseModel):
+    label: str
+    count: int = Field(description="selected items with this label")
+    share: float = Field(description="count / the selection's size")
+    total: int = Field(description="items with this label in the whole set")
+    total_share: float = Field(description="total / the whole set's size")
+
+
+class DistributionOut(BaseModel):
+    edges: list[float] = Field(description="21 bin edges spanning the whole set's values")
+    counts: list[int] = Field(description="the selection's items in each of the 20 bins")
+    total_counts: list[int] = Field(description="the whole set's items in each bin")
+    levels: list[float] = Field(description="quantile levels: 0.05, 0.25, 0.5, 0.75, 0.95")
+    quantiles: list[float] | None = Field(description="the selection's values at the levels")
+    total_quantiles: list[float] | None = Field(description="the whole set's")
+    mean: float | None
+    total_mean: float | None
+
+
+class MedoidOut(BaseModel):
+    id: int
+    name: str
+    exact: bool = Field(
+        description="false past 2,000 selected items: the medoid of a seeded sample of 2,000"
+    )
+    sample_size: int = Field(description="how many items it was chosen among")
+
+
+class TopValueOut(BaseModel):
+    value: str
+    count: int = Field(description="selected items with this value")
+
+
+class FieldSummaryOut(BaseModel):
+    field: str
+    kind: Literal["number", "text"]
+    mean: float | None = Field(None, description="numbers: the selection's mean")
+    min: float | None = None
+    max: float | None = None
+    total_mean: float | None = Field(None, description="numbers: the whole set's mean")
+    top: list[TopValueOut] = Field(
+        default_factory=list,
+        description="text: the 5 commonest values, most common first (ties by value)",
+    )
+    n_distinct: int | None = Field(None, description="text: distinct values selected")
+
+
+class SelectionStatsOut(BaseModel):
+    model: str
+    projection: str
+    count: int = Field(description="distinct items selected")
+    n_items: int = Field(description="items in the whole set")
+    labels: list[LabelCountOut] | None = Field(description="null when the items have no labels")
+    mean_latent: list[float]
+    average_member: str | None = Field(
+        description="the mean latent decoded, as a PNG data URL; null without a decoder"
+    )
+    medoid: MedoidOut = Field(
+        description="the selected item with the least summed Euclidean latent distance to the "
+        "others (its image: GET .../items/{id}/thumbnail)"
+    )
+    reconstruction_error: DistributionOut | None = Field(
+        description="null when the model has no reconstruction errors (no decoder)"
+    )
+    faithfulness: DistributionOut | None = Field(
+        description="of `projection`; null when it has none (under 11 items)"
+    )
+    metadata: list[FieldSummaryOut]
+    notes: list[str] = Field(description="what is missing or approximate, and why")

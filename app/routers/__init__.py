@@ -17,6 +17,7 @@ from app.routers import (
     outliers,
     pages,
     search,
+    selection,
     topology,
     traverse,
 )
@@ -33,6 +34,7 @@ ROUTERS = [
     traverse.router,
     outliers.router,
     search.router,
+    selection.router,
     topology.router,
     compare.router,
     drag.router,

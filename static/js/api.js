@@ -89,6 +89,9 @@ export const api = {
   /** The items matching a query: every match in `bitmap` (base64, a bit per item), no id list. */
   search: (model, q) =>
     send("GET", `${modelPath(model)}/search?q=${enc(q)}&limit=0&bitmap=true`),
+  /** A selection's figures: ids (item ids) and the projection whose faithfulness to summarise. */
+  selectionStats: (model, ids, projection) =>
+    send("POST", `${modelPath(model)}/selection/stats`, { ids, projection }),
   /** Persistence diagrams of the model's latents (seconds the first time), and bar clicks. */
   topology: (model) => send("GET", `${modelPath(model)}/topology`),
   topologyBar: (model, dim, bar) => send("GET", `${modelPath(model)}/topology/h${Number(dim)}/${Number(bar)}`),

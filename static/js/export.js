@@ -74,15 +74,17 @@ export function toCsv(rows) {
   return `${lines.join("\n")}\n`;
 }
 
-async function exportRows(ids, what, format) {
+/** Download the rows of these item ids (`what` names them in the file name); `latents`: whether
+ * the rows carry them (default: the Export tab's choice for this format). */
+export async function exportRows(ids, what, format, latents = withLatents(format)) {
   if (!loaded.points) return;
   if (!ids.length) {
     showError(root, `There is nothing to export: the ${what} is empty.`);
     return;
   }
   $(".error", root).hidden = true;
-  const latents = withLatents(format) ? await allLatents() : null;
-  const rows = rowsFor(ids, await allNames(), latents, format);
+  const vectors = latents ? await allLatents() : null;
+  const rows = rowsFor(ids, await allNames(), vectors, format);
   const base = `${state.model}-${state.projection}-${what.replace(/\s+/g, "-")}`;
   if (format === "csv") {
     download(new Blob([toCsv(rows)], { type: "text/csv" }), `${base}.csv`);

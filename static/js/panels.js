@@ -16,9 +16,10 @@ import { panel as neighbours } from "./neighbours.js";
 import { panel as outliers } from "./outliers.js";
 import { panel as preview } from "./preview.js";
 import { panel as search } from "./search.js";
+import { panel as selection } from "./selection.js";
 import { panel as topology } from "./topology.js";
 import { panel as traverse } from "./traverse.js";
 import { panel as upload } from "./upload.js";
 
 // The preview restores last: the place it shows feeds the neighbours tab ("here").
-export const PANELS = [interpolate, arithmetic, upload, neighbours, traverse, exporting, topology, outliers, search, preview];
+export const PANELS = [interpolate, arithmetic, upload, neighbours, traverse, exporting, topology, outliers, search, selection, preview];
