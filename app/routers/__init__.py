@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.routers import (
+    anomaly,
     arithmetic,
     attributes,
     compare,
@@ -31,6 +32,7 @@ ROUTERS = [
     neighbors.router,
     traverse.router,
     outliers.router,
+    anomaly.router,
     topology.router,
     compare.router,
     drag.router,

@@ -63,6 +63,8 @@ class LoadedModel:
     _latent_std: np.ndarray | None = field(default=None, init=False)  # (D,) float64
     # app/services/topology.py's computation, shared by concurrent first requests then kept
     topology: asyncio.Future[Any] | None = field(default=None, init=False)
+    # app/services/anomaly.py: the normal training latents' search, for uploads' kNN scores
+    anomaly_search: NeighborSearch | None = field(default=None, init=False)
 
     @property
     def latent_dim(self) -> int:
