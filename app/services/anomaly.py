@@ -109,7 +109,7 @@ def anomaly_report(m: LoadedModel, score: Score) -> AnomalyReport:
         anomalous_classes=[class_name(m, c) for c in present if c not in normal],
         edges=edges.tolist(),
         groups=histograms,
-        roc=roc_curve(values[groups == 1], values[groups == 2]),
+        roc=roc_curve(values[groups == 1], values[groups == 2], top=hi),
         scores=values.astype(np.float32).tolist(),
         item_groups=groups.tolist(),
     )
@@ -120,9 +120,10 @@ def class_name(m: LoadedModel, code: int) -> str:
     return names[code] if 0 <= code < len(names) else str(code)
 
 
-def roc_curve(negatives: np.ndarray, positives: np.ndarray) -> Roc | None:
+def roc_curve(negatives: np.ndarray, positives: np.ndarray, top: float | None = None) -> Roc | None:
     """The ROC curve of flagging ``score >= threshold``, at every distinct score (thinned to
-    ``MAX_ROC_POINTS`` for drawing), and its exact AUC (ties count half)."""
+    ``MAX_ROC_POINTS`` for drawing), and its exact AUC (ties count half). The first threshold
+    is just above ``top`` (default: the largest score here): nothing is flagged."""
     if not len(negatives) or not len(positives):
         return None
     scores = np.concatenate([negatives, positives])
@@ -134,7 +135,8 @@ def roc_curve(negatives: np.ndarray, positives: np.ndarray) -> Roc | None:
     fp = (last + 1) - tp
     tpr = np.r_[0.0, tp / len(positives)]
     fpr = np.r_[0.0, fp / len(negatives)]
-    thresholds = np.r_[np.nextafter(scores[0], np.inf), scores[last]]
+    ceiling = max(float(scores[0]), top if top is not None else -np.inf)
+    thresholds = np.r_[np.nextafter(ceiling, np.inf), scores[last]]
     auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
     if len(fpr) > MAX_ROC_POINTS:
         keep = np.unique(np.linspace(0, len(fpr) - 1, MAX_ROC_POINTS).round().astype(np.int64))

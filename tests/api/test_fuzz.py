@@ -75,6 +75,7 @@ PER_MODEL_REFUSALS = {
     "unknown_item": "an item id past the model's n_items",
     "wrong_latent_size": "a latent or term vector not of the model's latent_dim",
     "unknown_attribute": "an attribute id the model does not have",
+    "no_normal_classes": "anomaly scores of a model trained on every class (how it was trained)",
     # what the bytes of an upload hold: the document says binary and which image types
     "unsupported_format": "an upload that is not an image",
     "corrupt_image": "an upload that claims to be an image and is damaged",

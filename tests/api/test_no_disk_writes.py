@@ -164,6 +164,7 @@ def exercise_every_endpoint(client: TestClient) -> set[str]:
     traverse = {"start": {"id": 0}, "attributes": [created]}
     call("POST", f"{m}/traverse", f"{API}/traverse", 200, json=traverse)
     call("GET", f"{m}/outliers", f"{API}/outliers?n=5", 200)
+    call("GET", f"{m}/anomaly", f"{API}/anomaly", 409)  # trained on every class
     call("GET", f"{m}/topology", f"{API}/topology", 200)
     call("GET", f"{m}/topology/h0/{{bar}}", f"{API}/topology/h0/0", 200)
     call("GET", f"{m}/topology/h1/{{bar}}", f"{API}/topology/h1/0", 200)
