@@ -286,6 +286,11 @@ class ModelOut(BaseModel):
         description="the fitted decoder's figures; null unless decoder_source is `fitted`"
     )
     has_images: bool = Field(description="the items have images (thumbnails, nearest images)")
+    normal_classes: list[str] | None = Field(
+        None,
+        description="anomaly detection: the classes a model trained on its normal classes only "
+        "was trained on (GET anomaly); null for a model trained on every class",
+    )
 
 
 class ModelsOut(BaseModel):
