@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Explorer, new_explorer
 from tests.conftest import ANOMALY_MODEL
 from tests.serverproc import running_server
@@ -109,3 +110,4 @@ def test_an_upload_above_the_threshold_is_marked(anomaly_explorer: Explorer) -> 
     )
     assert "square.png" in page.inner_text("#anomaly-uploads")
     anomaly_explorer.screenshot("anomaly-upload")
+    assert_accessible(page, "the anomaly tab")
