@@ -199,6 +199,24 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=d.patience, help="early-stop patience, epochs")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    normal = p.add_mutually_exclusive_group()
+    normal.add_argument(
+        "--normal-classes",
+        type=_class_list,
+        default=None,
+        help="anomaly detection: train on these classes only, e.g. 0,1,2,3,4,5,6,7,8 "
+        "(docs/anomaly.md)",
+    )
+    normal.add_argument(
+        "--exclude-classes",
+        type=_class_list,
+        default=None,
+        help="anomaly detection: train on every class but these, e.g. 9",
+    )
+
+
+def _class_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -272,6 +290,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             for key in ("noise", "temperature", "margin")
             if getattr(args, key) is not None
         },
+        normal_classes=args.normal_classes,
+        exclude_classes=args.exclude_classes,
         train=TrainConfig(
             epochs=args.epochs
             if args.epochs is not None

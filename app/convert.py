@@ -65,6 +65,7 @@ def encoded_out(e: Encoded) -> EncodedOut:
         **placed_out(e).model_dump(),
         reconstruction_error=e.reconstruction_error,
         error_percentile=e.error_percentile,
+        knn_score=e.knn_score,
         input=png_data_url(e.input_image),
         filename=e.filename,
     )

@@ -141,6 +141,11 @@ class EncodedOut(PlacedOut):
         description="share of dataset items (in %) reconstructed at least as well: an anomaly "
         "score; null without a decoder"
     )
+    knn_score: float | None = Field(
+        None,
+        description="anomaly detection: mean distance to the k nearest normal training latents "
+        "(GET anomaly's kNN score); null unless the model was trained on normal classes only",
+    )
     input: str = Field(description="the upload as the model sees it (resized), PNG data URL")
     filename: str | None = None
 
@@ -282,6 +287,11 @@ class ModelOut(BaseModel):
         description="the fitted decoder's figures; null unless decoder_source is `fitted`"
     )
     has_images: bool = Field(description="the items have images (thumbnails, nearest images)")
+    normal_classes: list[str] | None = Field(
+        None,
+        description="anomaly detection: the classes a model trained on its normal classes only "
+        "was trained on (GET anomaly); null for a model trained on every class",
+    )
 
 
 class ModelsOut(BaseModel):
@@ -735,3 +745,35 @@ class SelectionStatsOut(BaseModel):
     )
     metadata: list[FieldSummaryOut]
     notes: list[str] = Field(description="what is missing or approximate, and why")
+
+
+class AnomalyGroupOut(BaseModel):
+    name: str = Field(description="`normal (trained on)`, `normal (held out)` or `anomalous`")
+    n_items: int
+    counts: list[int] = Field(description="items per histogram bin (bins: `edges`)")
+
+
+class RocOut(BaseModel):
+    fpr: list[float] = Field(description="share of held-out normal items flagged (>= threshold)")
+    tpr: list[float] = Field(description="share of anomalous-class items flagged")
+    thresholds: list[float] = Field(
+        description="descending; the first is above every score, so nothing is flagged"
+    )
+    auc: float = Field(description="area under the curve (ties count half)")
+
+
+class AnomalyOut(BaseModel):
+    model: str
+    score: Literal["reconstruction", "knn"]
+    k: int | None = Field(description="the kNN score's neighbours; null for reconstruction")
+    normal_classes: list[str] = Field(description="the classes the model was trained on")
+    anomalous_classes: list[str] = Field(description="the classes it never saw")
+    edges: list[float] = Field(description="histogram bin edges, shared by every group")
+    groups: list[AnomalyGroupOut]
+    roc: RocOut | None = Field(
+        description="held-out normal items (negatives) against the anomalous classes' items "
+        "(positives): training items' scores are optimistic, so they are left out; null when "
+        "either side is empty"
+    )
+    scores: list[float] = Field(description="every item's score, in id order")
+    item_groups: list[int] = Field(description="every item's index in `groups`, in id order")

@@ -28,6 +28,9 @@ class TrainConfig:
     val_fraction: float = 0.1  # of the training part, held out for early stopping
     patience: int = 6  # epochs without a better validation loss before stopping
     progress: bool = True  # tqdm bar on stderr
+    # Anomaly detection: the label codes trained on (the "normal" classes); items of the other
+    # classes are never trained on, nor are held-out normal items. None: every class.
+    normal_classes: list[int] | None = None
 
     def validate(self) -> None:
         check_schedule(
@@ -93,9 +96,11 @@ def train(
             kinds with ``needs_labels`` (which refuse to train without them), ignored by others.
 
     A seeded ``holdout_fraction`` of the items (``holdout_split``) is never trained on; their
-    indices are returned in ``TrainResult.holdout_ids``. Early stopping's validation items are
-    carved from the rest. Deterministic for a given seed, device and thread count: the splits,
-    the batch order and every random draw of the losses come from generators seeded here.
+    indices are returned in ``TrainResult.holdout_ids``. With ``config.normal_classes`` only
+    the other items of those classes are trained on (``normal_only``). Early stopping's
+    validation items are carved from the rest. Deterministic for a given seed, device and
+    thread count: the splits, the batch order and every random draw of the losses come from
+    generators seeded here.
     """
     from tqdm import tqdm
 
@@ -106,6 +111,7 @@ def train(
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     fit_ids, holdout_ids = holdout_split(len(images), config.holdout_fraction, config.seed)
+    fit_ids = normal_only(fit_ids, labels, config.normal_classes)
     val_pos, train_pos = split_holdout(len(fit_ids), config.val_fraction, rng)
     val_idx, train_idx = fit_ids[val_pos], fit_ids[train_pos]
     x_val = as_float(images[val_idx], device)
@@ -188,6 +194,25 @@ def check_training_labels(
             "same label: it needs at least two"
         )
     return torch.from_numpy(y.astype(np.int64))
+
+
+def normal_only(
+    ids: np.ndarray, labels: np.ndarray | None, normal_classes: list[int] | None
+) -> np.ndarray:
+    """The items of ``ids`` whose label is one of ``normal_classes`` (all when None), in
+    their order: the held-out split is drawn over every item first, so the same items are held
+    out with or without normal classes, and the anomalous classes are never trained on."""
+    if normal_classes is None:
+        return ids
+    if labels is None:
+        raise ConfigError("training on normal classes needs a labelled dataset")
+    keep = ids[np.isin(np.asarray(labels)[ids], np.asarray(normal_classes, dtype=np.int64))]
+    if len(keep) < MIN_TRAIN_IMAGES:
+        raise ConfigError(
+            f"only {len(keep)} training items are of the normal classes "
+            f"{normal_classes}: need at least {MIN_TRAIN_IMAGES}"
+        )
+    return keep
 
 
 HOLDOUT_STREAM = 20_013  # mixed into the seed: the held-out split is independent of batch order

@@ -61,6 +61,33 @@ SHAPES_MODEL = "shapes-ae-4"
 
 
 @pytest.fixture(scope="session")
+def anomaly_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with one small digits autoencoder trained without digit 9
+    (``train --exclude-classes 9``: "digits-ae-no9"), for the anomaly view."""
+    from app.services.training import TrainRequest, train_model
+    from models.device import configure_torch, resolve_device
+    from models.training import TrainConfig
+
+    configure_torch(2)
+    root = tmp_path_factory.mktemp("anomaly-workspace")
+    request = TrainRequest(
+        dataset="digits",
+        architecture="ae",
+        latent_dim=4,
+        image_size=16,
+        width=8,
+        name=ANOMALY_MODEL,
+        exclude_classes=["9"],
+        train=TrainConfig(epochs=3, seed=0, progress=False),
+    )
+    train_model(request, root, resolve_device("cpu"))
+    return root
+
+
+ANOMALY_MODEL = "digits-ae-no9"
+
+
+@pytest.fixture(scope="session")
 def model_name() -> str:
     return "digits-vae-4"
 

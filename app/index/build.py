@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from app.index.anomaly import recorded_normal_classes
 from app.index.fitting import IndexParams, cache_key, data_hash, index_latents
 from app.index.model_measures import model_measures
 from app.index.store import LatentIndex
@@ -44,6 +45,7 @@ def build_index(
         data_sha256=data_hash(data),
         timings={"encode": encode_seconds, "model_measures": time.perf_counter() - t0},
         holdout_ids=recorded_holdout(info),
+        normal_classes=recorded_normal_classes(info.training),
         model_quality=measured,
     )
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from app.index.anomaly import anomaly_scores
 from app.index.faithfulness import K as FAITHFULNESS_K
 from app.index.faithfulness import item_faithfulness, mean_faithfulness
 from app.index.inverse import InverseMap
@@ -145,6 +146,7 @@ def index_latents(
     timings: dict[str, float] | None = None,
     holdout_ids: Sequence[int] | None = None,
     model_quality: Mapping[str, Any] | None = None,
+    normal_classes: Sequence[int] | None = None,
 ) -> LatentIndex:
     """Fit the projections and their inverse maps on ``items.latents``, measure quality and
     each map's faithfulness per item (app/index/faithfulness.py).
@@ -154,6 +156,9 @@ def index_latents(
                    with no recorded split (app/index/objective_quality.py)
     model_quality: figures the caller measured with the model (app/index/model_measures.py),
                    stored with the others
+    normal_classes: the label codes a model trained on normal classes only (its config's
+                   ``training.config.normal_classes``): every item gets a kNN anomaly score
+                   (app/index/anomaly.py); None for every other model
     """
     latents = items.latents
     if latents is None:
@@ -182,6 +187,7 @@ def index_latents(
         faithfulness = item_faithfulness(latents, embeddings, FAITHFULNESS_K)
         quality["faithfulness"] = mean_faithfulness(faithfulness)
     timings["faithfulness"] = time.perf_counter() - t0
+    anomaly = anomaly_scores(latents, items.labels, normal_classes, holdout_ids)
     log.info("index built: %s", {k: round(v, 2) for k, v in timings.items()})
     return LatentIndex(
         items=items,
@@ -193,6 +199,7 @@ def index_latents(
         data_sha256=data_sha256,
         params=params.to_dict(),
         faithfulness=faithfulness,
+        anomaly=anomaly,
     )
 
 

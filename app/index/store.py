@@ -4,7 +4,9 @@ Layout of ``<model>/index/`` (all arrays via numpy with ``allow_pickle=False``):
 
     manifest.json        cache key, parameters, fields, quality figures, build timings
     items.npz            latents (N, D) f32, errors (N,) f32 (absent without a decoder),
-                         labels (N,) i64, item_names (N,) str
+                         labels (N,) i64, item_names (N,) str, knn_scores (N,) f32 (only
+                         for a model trained on normal classes: app/index/anomaly.py; the
+                         manifest's "anomaly" then says which classes and k)
     images.npy           the dataset images at model size (N, C, H, W) u8 (thumbnails are cut
                          from these on request); absent for embeddings imported without images.
                          Read memory-mapped, so a large collection is not held in memory
@@ -23,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from app.index.anomaly import AnomalyScores
 from app.index.inverse import InverseMap
 from app.index.projection import projection_from_arrays
 from app.index.projection_base import Projection
@@ -30,7 +33,9 @@ from models.atomic import atomic_dir
 from models.data.items import ItemColumns
 from models.errors import LatentExplorerError
 
-# 2: metadata columns as col_<name>; 3: errors, images optional; 4: the objective measures
+# 2: metadata columns as col_<name>; 3: errors, images optional; 4: the objective measures.
+# The anomaly scores (knn_scores, manifest "anomaly") need no new version: they are optional,
+# an index without them reads as a model trained on every class, which every older one is.
 INDEX_VERSION = 4
 MANIFEST = "manifest.json"
 
@@ -54,6 +59,8 @@ class LatentIndex:
     params: dict[str, Any] = field(default_factory=dict)
     # projection -> (N,) float32: share of each item's 10 latent neighbours kept on that map
     faithfulness: dict[str, np.ndarray] = field(default_factory=dict)
+    # the kNN anomaly scores of a model trained on normal classes only, else None
+    anomaly: AnomalyScores | None = None
 
     def __post_init__(self) -> None:
         if self.items.latents is None:
@@ -116,6 +123,8 @@ def save_index(index: LatentIndex, folder: Path) -> None:
         items = {"latents": index.latents, "labels": labels}
         if index.errors is not None:
             items["errors"] = index.errors
+        if index.anomaly is not None:
+            items["knn_scores"] = index.anomaly.knn.astype(np.float32)
         np.savez(
             tmp / "items.npz",
             allow_pickle=False,
@@ -149,6 +158,7 @@ def save_index(index: LatentIndex, folder: Path) -> None:
             "projections": list(index.projections),
             "quality": index.quality,
             "timings": index.timings,
+            "anomaly": index.anomaly.manifest() if index.anomaly is not None else None,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 
@@ -187,6 +197,13 @@ def load_index(folder: Path) -> LatentIndex:
             latents = items["latents"]
             errors = items["errors"] if manifest["has_errors"] else None
             labels, item_names = items["labels"], items["item_names"]
+            anomaly = manifest.get("anomaly")
+            if anomaly:
+                anomaly = AnomalyScores(
+                    normal_classes=[int(c) for c in anomaly["normal_classes"]],
+                    k=int(anomaly["k"]),
+                    knn=items["knn_scores"],
+                )
         images = (
             np.load(folder / "images.npy", mmap_mode="r", allow_pickle=False)
             if manifest["has_images"]
@@ -227,4 +244,5 @@ def load_index(folder: Path) -> LatentIndex:
         data_sha256=manifest["data_sha256"],
         params=manifest["params"],
         faithfulness=faithfulness,
+        anomaly=anomaly or None,
     )

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from app.index.anomaly import recorded_normal_classes
 from app.index.build import recorded_holdout
 from app.index.fitting import IndexParams, cache_key, cached_index, content_sha256, index_latents
 from app.index.model_measures import model_measures
@@ -278,6 +279,7 @@ def _fit_and_save(
         data_sha256=scan.data_sha256,
         timings=scan.timings,
         holdout_ids=recorded_holdout(info),
+        normal_classes=recorded_normal_classes(info.training),
         model_quality=measured,
     )
     save_index(index, index_dir(folder))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.routers import (
+    anomaly,
     arithmetic,
     attributes,
     compare,
@@ -35,6 +36,7 @@ ROUTERS = [
     outliers.router,
     search.router,
     selection.router,
+    anomaly.router,
     topology.router,
     compare.router,
     drag.router,

@@ -65,6 +65,8 @@ class LoadedModel:
     topology: asyncio.Future[Any] | None = field(default=None, init=False)
     # app/services/selection.py's whole-set figures (bins, quantiles, label totals), by key
     selection_cache: dict[str, Any] = field(default_factory=dict, init=False)
+    # app/services/anomaly.py: the normal training latents' search, for uploads' kNN scores
+    anomaly_search: NeighborSearch | None = field(default=None, init=False)
 
     @property
     def latent_dim(self) -> int:

@@ -40,6 +40,7 @@ class ModelFacts:
     decoder_source: str  # "own" | "fitted" | "none"
     fitted_decoder: dict[str, Any] | None  # the fitted decoder's figures, when it has one
     has_images: bool
+    normal_classes: list[str] | None = None  # trained on these classes only (anomaly view)
 
 
 def health(explorer: Explorer | None) -> Health:
@@ -75,7 +76,16 @@ def describe_model(m: LoadedModel) -> ModelFacts:
         decoder_source=m.decoder_source,
         fitted_decoder=fitted_decoder_facts(m.info.fitted_decoder),
         has_images=m.has_images,
+        normal_classes=normal_class_names(m),
     )
+
+
+def normal_class_names(m: LoadedModel) -> list[str] | None:
+    """The classes a model trained on normal classes only was trained on, by name; else None."""
+    if m.index.anomaly is None:
+        return None
+    names = m.index.label_names
+    return [names[c] if c < len(names) else str(c) for c in m.index.anomaly.normal_classes]
 
 
 def fitted_decoder_facts(section: dict[str, Any]) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ class Placed:
 class Encoded(Placed):
     reconstruction_error: float | None = None  # None: no decoder, so no reconstruction
     error_percentile: float | None = None
+    knn_score: float | None = None  # anomaly: None unless trained on normal classes only
     input_image: np.ndarray | None = None
     filename: str | None = None
 

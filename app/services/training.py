@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from app.index.ensure import ensure_index
@@ -42,6 +43,10 @@ class TrainRequest:
     # The objective's own arguments, by name (noise for dae, temperature for simclr, margin
     # for siamese and triplet...): each must be one the kind takes.
     options: dict[str, Any] = field(default_factory=dict)
+    # Anomaly detection (docs/anomaly.md): train on these classes only, or on all but these
+    # (one of the two; names as the dataset labels them, or label codes).
+    normal_classes: list[str] | None = None
+    exclude_classes: list[str] | None = None
 
 
 def model_args(
@@ -93,6 +98,11 @@ def train_model(
         log.warning("%s: skipped %d unreadable files", request.dataset, data.skipped)
     args = model_args(cls, request, list(data.image_shape))
     config = request.train or TrainConfig(epochs=cls.default_epochs)
+    normal = choose_normal_classes(
+        data.items.label_names, data.labels, request.normal_classes, request.exclude_classes
+    )
+    if normal is not None:
+        config = replace(config, normal_classes=normal)
     torch.manual_seed(config.seed)  # the initial weights too come from the seed
     model = cls(cls.config_class.from_dict(args))
     result = train(model, data.images, config, device, labels=data.labels)
@@ -108,3 +118,42 @@ def train_model(
     model, info = load_checkpoint(folder, device)
     index, _ = ensure_index(folder, model, info, index_params or IndexParams(), device, data=data)
     return folder, index
+
+
+def choose_normal_classes(
+    label_names: tuple[str, ...],
+    labels: np.ndarray | None,
+    normal: list[str] | None,
+    exclude: list[str] | None,
+) -> list[int] | None:
+    """The label codes to train on, from ``--normal-classes`` or ``--exclude-classes`` (class
+    names as the dataset labels them, or codes); None when neither is given. ConfigError for
+    both at once, an unlabelled dataset, an unknown class, or a choice that leaves no normal
+    or no anomalous class."""
+    if normal is None and exclude is None:
+        return None
+    if normal is not None and exclude is not None:
+        raise ConfigError("give either --normal-classes or --exclude-classes, not both")
+    if labels is None:
+        raise ConfigError(
+            "--normal-classes and --exclude-classes need a labelled dataset (digits, mnist, "
+            "fashion-mnist, shapes, a folder of class subfolders); this one has no labels"
+        )
+    present = sorted(int(c) for c in np.unique(labels))
+    names = {(label_names[c] if c < len(label_names) else str(c)): c for c in present} | {
+        str(c): c for c in present
+    }
+    flag = "--normal-classes" if normal is not None else "--exclude-classes"
+    chosen: set[int] = set()
+    for token in [t.strip() for t in (normal if normal is not None else exclude) or []]:
+        if token not in names:
+            allowed = ", ".join(label_names[c] if c < len(label_names) else str(c) for c in present)
+            raise ConfigError(f"{flag}: the dataset has no class {token!r}; its classes: {allowed}")
+        chosen.add(names[token])
+    codes = sorted(chosen) if normal is not None else [c for c in present if c not in chosen]
+    if not chosen or not codes or len(codes) == len(present):
+        raise ConfigError(
+            f"{flag} must leave at least one normal class and at least one anomalous class "
+            f"of the dataset's {len(present)}"
+        )
+    return codes

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.services.anomaly import upload_knn_score
 from app.services.images import load_upload
 from app.services.inference import InferenceWorker
 from app.services.loaded import LoadedModel
@@ -79,6 +80,7 @@ async def encode_upload(
         image_source=placed.image_source,
         reconstruction_error=error,
         error_percentile=percentile,
+        knn_score=upload_knn_score(m, placed.latent),
         input_image=x,
         filename=upload.filename,
     )

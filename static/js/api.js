@@ -94,6 +94,8 @@ export const api = {
     send("POST", `${modelPath(model)}/selection/stats`, { ids, projection }),
   /** Persistence diagrams of the model's latents (seconds the first time), and bar clicks. */
   topology: (model) => send("GET", `${modelPath(model)}/topology`),
+  /** Anomaly scores of a model trained on normal classes: distributions, ROC, AUC. */
+  anomaly: (model, score) => send("GET", `${modelPath(model)}/anomaly?score=${enc(score)}`),
   topologyBar: (model, dim, bar) => send("GET", `${modelPath(model)}/topology/h${Number(dim)}/${Number(bar)}`),
   topologyDistance: (a, b) => send("GET", `/api/compare/topology?a=${enc(a)}&b=${enc(b)}`),
   /** Whether models a and b index the same items, and their quality figures side by side. */

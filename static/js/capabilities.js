@@ -52,6 +52,8 @@ export function imageCaption(nearest, { lower = false } = {}) {
 export function applyCapabilities() {
   $("#tab-upload").hidden = !can.encode;
   $("#tab-traverse").hidden = !can.decode;
+  // Only a model trained on its normal classes has anomaly scores (train --exclude-classes).
+  $("#tab-anomaly").hidden = !(loaded.model && loaded.model.normal_classes);
   $('[data-export="grid"]').hidden = !can.decode;
   $('[data-export="strip"]').hidden = !can.images;
   $("#interp-png").hidden = !can.images;

@@ -14,6 +14,8 @@ const OVERLAYS = {
   loop: { symbol: "hexagon", size: 12, color: "#ffd400", line: 1.5, lineColor: "#1c232b" },
   neighbours: { symbol: "circle-open", size: 15, color: "#111111", line: 2.5 },
   path: { symbol: "circle", size: 8, color: "#ffffff", line: 2, lineColor: "#1c232b", mode: "lines+markers" },
+  anomalous: { symbol: "circle-open", size: 10, color: "#d62728", line: 1.2 },
+  anomalousUploads: { symbol: "circle-open", size: 26, color: "#d62728", line: 3 },
   uploads: { symbol: "star", size: 17, color: "#ffc400", line: 1.5, lineColor: "#1c232b", hover: true },
   result: { symbol: "x", size: 15, color: "#d62728", line: 1.5, lineColor: "#ffffff" },
   frame: { symbol: "circle", size: 14, color: "rgba(47,111,189,0.35)", line: 3, lineColor: "#2f6fbd" },

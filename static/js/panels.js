@@ -9,6 +9,7 @@
 //   restore  the model's points and attribute vectors are in: fill the controls from the state
 //            (the URL) and rerun what was open.
 
+import { panel as anomaly } from "./anomaly.js";
 import { panel as arithmetic } from "./arithmetic.js";
 import { panel as exporting } from "./export.js";
 import { panel as interpolate } from "./interpolate.js";
@@ -22,4 +23,4 @@ import { panel as traverse } from "./traverse.js";
 import { panel as upload } from "./upload.js";
 
 // The preview restores last: the place it shows feeds the neighbours tab ("here").
-export const PANELS = [interpolate, arithmetic, upload, neighbours, traverse, exporting, topology, outliers, search, selection, preview];
+export const PANELS = [interpolate, arithmetic, upload, neighbours, traverse, exporting, topology, anomaly, outliers, search, selection, preview];

@@ -10,7 +10,7 @@ import { goTo, showPlace } from "./preview.js";
 import { ring, unring } from "./rings.js";
 import { showCard } from "./tooltip.js";
 import { invertedFile, oppositePolarity, timesMedian } from "./upload-checks.js";
-import { on, state } from "./state.js";
+import { emit, on, state } from "./state.js";
 import { $, busy, clearError, el, fmt, showError, toast } from "./ui.js";
 
 const root = $("#panel-upload");
@@ -119,7 +119,11 @@ export async function upload(files) {
 
 function drawOnMap() {
   map.setOverlay("uploads", uploads.map((u) => u.item.positions[state.projection]));
+  emit("uploads");
 }
+
+/** The uploads' encode answers, oldest first (the Anomaly tab scores them). */
+export const uploaded = () => uploads.map((u) => u.item);
 
 function percentText(p) {
   return `${p >= 99.95 ? ">99.9" : fmt(p, p < 10 ? 1 : 0)}%`;

@@ -78,6 +78,7 @@ PER_MODEL_REFUSALS = {
     # a search query is text in a language the schema cannot describe, over the model's fields
     "unknown_field": "a search query naming a field the model does not have",
     "bad_query": "a search query that does not read, or compares a field the wrong way",
+    "no_normal_classes": "anomaly scores of a model trained on every class (how it was trained)",
     # what the bytes of an upload hold: the document says binary and which image types
     "unsupported_format": "an upload that is not an image",
     "corrupt_image": "an upload that claims to be an image and is damaged",

@@ -167,6 +167,7 @@ def exercise_every_endpoint(client: TestClient) -> set[str]:
     call("GET", f"{m}/search", f"{API}/search?q=digit%3D3&bitmap=true", 200)
     selection = {"ids": [0, 1, 2, 30]}
     call("POST", f"{m}/selection/stats", f"{API}/selection/stats", 200, json=selection)
+    call("GET", f"{m}/anomaly", f"{API}/anomaly", 409)  # trained on every class
     call("GET", f"{m}/topology", f"{API}/topology", 200)
     call("GET", f"{m}/topology/h0/{{bar}}", f"{API}/topology/h0/0", 200)
     call("GET", f"{m}/topology/h1/{{bar}}", f"{API}/topology/h1/0", 200)

@@ -94,6 +94,18 @@ def test_training_is_deterministic_under_a_seed(tmp_path: Path) -> None:
         (["--dataset", "mnist"], "--data-dir"),
         (["--epochs", "0"], "epochs must be at least 1"),
         (["--name", "../evil"], "invalid model name '../evil'"),
+        # anomaly detection: classes checked against the dataset's labels before training
+        (
+            ["--exclude-classes", "10"],
+            "--exclude-classes: the dataset has no class '10'; its classes: 0, 1, 2, 3, 4, 5, "
+            "6, 7, 8, 9",
+        ),
+        (["--normal-classes", "0,1,cat"], "--normal-classes: the dataset has no class 'cat'"),
+        (
+            ["--normal-classes", "0,1,2,3,4,5,6,7,8,9"],
+            "--normal-classes must leave at least one normal class and at least one anomalous",
+        ),
+        (["--exclude-classes", ","], "--exclude-classes must leave at least one normal class"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_a_nonzero_exit(
@@ -105,6 +117,13 @@ def test_bad_input_is_one_clear_line_and_a_nonzero_exit(
     assert code == 2
     assert err.startswith("error: ") and message in err and "\n" not in err
     assert not ws.exists() or list(ws.iterdir()) == []  # nothing half-written
+
+
+def test_normal_and_excluded_classes_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["train", "--normal-classes", "0,1", "--exclude-classes", "9"])
+    assert exited.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_a_folder_of_images_trains_and_counts_corrupt_files(
