@@ -54,6 +54,10 @@ CONFIG = schemathesis.Config.from_dict(
             # GET /api/compare names its two models in the query (one model: compared to itself)
             "query.a": {"dictionary": "models", "probability": 0.85},
             "query.b": {"dictionary": "models", "probability": 0.85},
+            # GET /api/compare/align and /change: a reference and a model (the same one here)
+            "query.reference": {"dictionary": "models", "probability": 0.85},
+            "query.model": {"dictionary": "models", "probability": 0.85},
+            "query.models": {"dictionary": "models", "probability": 0.85},
             "path.item_id": {"dictionary": "item_paths", "probability": 0.7},
             "body.terms[*].attribute": {"dictionary": "attributes", "probability": 0.7},
             "body.group_a[*]": {"dictionary": "item_ids", "probability": 0.9},
@@ -72,6 +76,7 @@ PER_MODEL_REFUSALS = {
     "unknown_model": "a model name the server does not have",
     "unknown_projection": "a projection name the model does not have",
     "no_such_bar": "a topology bar past the end of the model's diagram (its length is data)",
+    "too_few_items": "neighbourhoods compared on a model of 10 items or fewer",
     "unknown_item": "an item id past the model's n_items",
     "wrong_latent_size": "a latent or term vector not of the model's latent_dim",
     "unknown_attribute": "an attribute id the model does not have",
