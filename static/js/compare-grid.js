@@ -2,7 +2,6 @@
 // component (map.js) of its own. The grid only reports what the user does (select, hover,
 // remove) and draws what the page tells it; linking the maps by item id is the page's.
 
-/* global Plotly */
 import { LatentMap } from "./map.js";
 import { el } from "./ui.js";
 
@@ -29,7 +28,7 @@ export class MapGrid {
   /** Show one card per model of `models` (the first is the reference); `removable`: whether
    * a model may be taken off (a comparison keeps at least two). */
   setModels(models, removable) {
-    for (const map of Object.values(this.maps)) Plotly.purge(map.gd);
+    for (const map of Object.values(this.maps)) map.dispose();
     this.maps = {};
     const cards = models.map((name, i) => {
       const plot = el("div", { class: "compare-plot", id: `map-${i}`, dataset: { model: name, ready: "false" } });

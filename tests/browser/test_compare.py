@@ -207,11 +207,13 @@ def test_the_main_page_links_to_the_comparison_and_the_old_link_still_opens(
     # the picker adds the third model, and takes one off again
     assert page.input_value("#add-model") == TWIN
     page.click("#add-model-button")
+    page.wait_for_selector("body[data-ready='true']", timeout=60_000)
     page.wait_for_selector("#map-2[data-ready='true']", timeout=30_000)
     assert page_on.js("() => window.latentCompare.view.models") == list(MODELS)
     page.click(f".compare-map[data-model='{EMBEDDINGS}'] .remove-model")
     page.wait_for_function(f"() => window.latentCompare.view.models.join() === '{VAE},{TWIN}'")
-    page.wait_for_selector("#map-1[data-ready='true']", timeout=30_000)
+    page.wait_for_selector("body[data-ready='true']", timeout=60_000)
+    assert page_on.js("() => Object.keys(window.latentCompare.maps)") == [VAE, TWIN]
     assert page.is_disabled(f".compare-map[data-model='{TWIN}'] .remove-model")
 
 
