@@ -584,7 +584,10 @@ class AlignmentOut(BaseModel):
     model: str
     projection: str
     n_items: int
-    scale: float = Field(description="the uniform scale applied to the model's map")
+    scale: float = Field(
+        description="the uniform scale applied to the model's map: it gives the map the "
+        "reference's spread (root mean square distance of the items from their centre)"
+    )
     rotation: tuple[tuple[float, float], tuple[float, float]] = Field(
         description="the 2x2 orthogonal matrix R (row vectors: aligned = scale * xy @ R + "
         "translation); a reflection when its determinant is -1"
@@ -596,8 +599,9 @@ class AlignmentOut(BaseModel):
         "its position on the reference map, in the reference map's units"
     )
     disparity: float = Field(
-        description="the squared distances left over the reference map's squared spread: 0 "
-        "when the maps agree up to turning, mirroring, moving and scaling, up to 1"
+        description="scipy.spatial.procrustes' disparity: the least-squares residual of the "
+        "two maps each centred and scaled to unit size; 0 when they agree up to turning, "
+        "mirroring, moving and scaling, near 1 for unrelated maps"
     )
     x: list[float] = Field(description="every item's aligned x, in id order")
     y: list[float] = Field(description="every item's aligned y, in id order")

@@ -2,10 +2,13 @@
 
 Two models of the same items draw them on maps whose axes mean nothing in common: a map may
 come out rotated, mirrored, shifted or at another scale. ``procrustes`` finds the similarity
-transform (translation, rotation or reflection, uniform scale) that puts one map's points
-closest, in least squares, to the reference's positions of the same items: orthogonal
-Procrustes with scaling, from the SVD of the 2x2 cross-covariance. What is left after it is
-what really differs.
+transform (translation, rotation or reflection, uniform scale) that puts one map's points onto
+the reference's positions of the same items: orthogonal Procrustes with scaling, the rotation
+from the SVD of the 2x2 cross-covariance. The scale gives the map the reference's spread
+rather than the least-squares scale, which shrinks a map that fits poorly toward its centre (an
+unrelated model would be drawn as a small blob); the rotation is the least-squares one at any
+scale, and for a map that is an exact similarity copy both scales are the same. What is left
+after it is what really differs.
 
 What differs in latent space is measured per item, independently of any map: the share of its
 10 nearest latent neighbours (``KNN``) in the reference model that are not among its 10 nearest
@@ -39,7 +42,9 @@ class Alignment:
     translation: npt.NDArray[np.float64]  # (2,)
     aligned: npt.NDArray[np.float64]  # (N, 2)
     rms: float  # root mean square distance left between aligned and reference positions
-    disparity: float  # squared residual over the reference's squared spread: 0 perfect, <= 1
+    # scipy.spatial.procrustes' figure: the least-squares residual of the two maps, each
+    # centred and scaled to unit size; 0 for similar maps, 1 for unrelated ones
+    disparity: float
 
     @property
     def reflected(self) -> bool:
@@ -59,19 +64,19 @@ def procrustes(reference: npt.ArrayLike, xy: npt.ArrayLike) -> Alignment:
     x0, y0 = x - mx, y - my  # (N, 2) each
     u, s, vt = np.linalg.svd(y0.T @ x0)  # (2, 2): the cross-covariance
     rotation = u @ vt
-    spread = float(np.sum(y0 * y0))
+    spread_x, spread_y = float(np.sum(x0 * x0)), float(np.sum(y0 * y0))
     # A map whose points all coincide has no orientation or size: it goes onto the centre.
-    scale = float(s.sum() / spread) if spread > 0 else 1.0
+    scale = float(np.sqrt(spread_x / spread_y)) if spread_y > 0 else 1.0
     aligned = scale * y0 @ rotation + mx
     residual = float(np.sum((aligned - x) ** 2))
-    total = float(np.sum(x0 * x0))
+    sizes = spread_x * spread_y
     return Alignment(
         scale=scale,
         rotation=rotation,
         translation=mx - scale * my @ rotation,
         aligned=aligned,
         rms=float(np.sqrt(residual / len(x))),
-        disparity=residual / total if total > 0 else 0.0,
+        disparity=max(0.0, 1.0 - float(s.sum()) ** 2 / sizes) if sizes > 0 else 0.0,
     )
 
 

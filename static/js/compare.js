@@ -75,7 +75,8 @@ function fillControls() {
   $("#reference-select").replaceChildren(...view.models.map(option));
   $("#reference-select").value = reference;
   const addable = comparable.filter((name) => !view.models.includes(name));
-  $("#add-model").replaceChildren(...addable.map(option));
+  const none = el("option", { value: "", text: "(every model on these items is shown)" });
+  $("#add-model").replaceChildren(...(addable.length ? addable.map(option) : [none]));
   $("#add-model").disabled = $("#add-model-button").disabled = addable.length === 0;
   const others = view.models.slice(1);
   if (!others.includes(view.other)) view.other = others[0] || null;
@@ -194,12 +195,13 @@ async function load() {
   grid.setTool(view.tool);
   view.highlighted = null;
   showCount();
-  showOther();
+  resetTopology(reference, view.other);
   try {
     await drawMaps();
   } catch (error) {
     toast(error.message);
   }
+  showOther(); // after the points: the list names each item's label
   saveUrl();
   document.body.dataset.ready = "true";
 }

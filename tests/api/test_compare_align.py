@@ -35,16 +35,21 @@ def test_procrustes_undoes_a_turn_a_scale_a_shift_and_a_mirror() -> None:
         assert found.scale == pytest.approx(1 / TWIN_SCALE, rel=1e-12)
         assert found.reflected == (mirror < 0) and found.rms < 1e-9
         assert np.allclose(found.scale * y @ found.rotation + found.translation, x, atol=1e-9)
-    # Unrelated points: the best similarity cannot do better than the centre, and says so.
+    # Unrelated points: nothing to turn them by, and the disparity says so.
     noise = procrustes(x, rng.normal(size=(300, 2)))
     assert 0.9 < noise.disparity <= 1.0
-    # The least-squares optimum: no small turn or scale of the answer fits better.
+    # scipy's disparity, and the least-squares turn: no small turn of the answer fits better.
+    from scipy.spatial import procrustes as scipy_procrustes
+
     y = rng.normal(size=(300, 2)) + x
     best = procrustes(x, y)
-    for angle, scale in [(0.01, 1.0), (-0.01, 1.0), (0.0, 1.01), (0.0, 0.99)]:
+    assert best.disparity == pytest.approx(scipy_procrustes(x, y)[2], rel=1e-9)
+    centre = best.aligned.mean(0)
+    # the map keeps the reference's spread (least squares would shrink it toward its centre)
+    assert np.sum((best.aligned - centre) ** 2) == pytest.approx(np.sum((x - x.mean(0)) ** 2))
+    for angle in (0.01, -0.01):
         c, s = np.cos(angle), np.sin(angle)
-        centre = best.aligned.mean(0)
-        other = scale * (best.aligned - centre) @ np.array([[c, s], [-s, c]]) + centre
+        other = (best.aligned - centre) @ np.array([[c, s], [-s, c]]) + centre
         assert np.sum((other - x) ** 2) > np.sum((best.aligned - x) ** 2)
 
 
