@@ -75,6 +75,19 @@ export class MapGrid {
     }
   }
 
+  /** Give every map the same axis ranges, the union of theirs: aligned maps then read alike. */
+  async shareRanges() {
+    const maps = Object.values(this.maps);
+    const ranges = maps.map((map) => map.viewRange()).filter(Boolean);
+    if (!ranges.length) return;
+    const span = (axis) => [
+      Math.min(...ranges.map((r) => Math.min(...r[axis]))),
+      Math.max(...ranges.map((r) => Math.max(...r[axis]))),
+    ];
+    const view = { x: span("x"), y: span("y") };
+    await Promise.all(maps.map((map) => map.setView(view)));
+  }
+
   setTool(tool) {
     for (const map of Object.values(this.maps)) map.setTool(tool);
   }

@@ -161,6 +161,7 @@ async function drawMaps() {
       }),
     ),
   );
+  if (align) await grid.shareRanges();
   document.body.dataset.aligned = String(align);
 }
 

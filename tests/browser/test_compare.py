@@ -275,6 +275,11 @@ def test_aligning_moves_the_maps_onto_the_reference(page_on: Explorer) -> None:
     assert np.allclose(aligned.mean(0), centre, atol=1e-3)
     assert np.sum((aligned - reference) ** 2) < 0.95 * np.sum((unturned - reference) ** 2)
     assert "align=1" in page.url
+    # every map shows the same ranges, so that a place means the same on each
+    ranges = explorer.js("() => Object.values(window.latentCompare.maps).map((m) => m.viewRange())")
+    assert all(
+        np.allclose(r["x"], ranges[0]["x"]) and np.allclose(r["y"], ranges[0]["y"]) for r in ranges
+    )
     explorer.screenshot("compare-aligned")
     # the link reopens aligned
     page.goto(page.url)
