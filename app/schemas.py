@@ -575,6 +575,70 @@ class CompareOut(BaseModel):
     figures: list[FigureOut]
 
 
+class TableRowOut(BaseModel):
+    key: str = Field(description="the quality figure, e.g. `trustworthiness.umap`")
+    label: str
+    values: list[float | None] = Field(
+        description="each model's figure, in the order of `models`; null where it has none"
+    )
+    better: Literal["higher", "lower"]
+
+
+class CompareTableOut(BaseModel):
+    models: list[str] = Field(description="the models, in the order asked")
+    n_items: int
+    figures: list[TableRowOut]
+
+
+class AlignmentOut(BaseModel):
+    reference: str
+    model: str
+    projection: str
+    n_items: int
+    scale: float = Field(
+        description="the uniform scale applied to the model's map: it gives the map the "
+        "reference's spread (root mean square distance of the items from their centre)"
+    )
+    rotation: tuple[tuple[float, float], tuple[float, float]] = Field(
+        description="the 2x2 orthogonal matrix R (row vectors: aligned = scale * xy @ R + "
+        "translation); a reflection when its determinant is -1"
+    )
+    translation: tuple[float, float]
+    reflected: bool = Field(description="the map had to be mirrored as well as turned")
+    rms: float = Field(
+        description="root mean square distance left between each item's aligned position and "
+        "its position on the reference map, in the reference map's units"
+    )
+    disparity: float = Field(
+        description="scipy.spatial.procrustes' disparity: the least-squares residual of the "
+        "two maps each centred and scaled to unit size; 0 when they agree up to turning, "
+        "mirroring, moving and scaling, near 1 for unrelated maps"
+    )
+    x: list[float] = Field(description="every item's aligned x, in id order")
+    y: list[float] = Field(description="every item's aligned y, in id order")
+
+
+class ChangedItemOut(BaseModel):
+    id: int
+    change: float
+
+
+class NeighbourhoodChangeOut(BaseModel):
+    reference: str
+    model: str
+    k: int = Field(description="latent neighbours compared per item")
+    n_items: int
+    mean: float = Field(description="the mean change over every item")
+    change: list[float] = Field(
+        description="per item, in id order: the share of its k nearest latent neighbours in "
+        "the reference model that are not among its k nearest in this model (0: the same "
+        "neighbourhood, 1: an entirely new one)"
+    )
+    most_changed: list[ChangedItemOut] = Field(
+        description="the `top` items whose neighbourhoods changed most, most first (ties by id)"
+    )
+
+
 class ComparableOut(BaseModel):
     model: str
     comparable: list[str] = Field(

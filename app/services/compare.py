@@ -119,31 +119,64 @@ def comparable(name: str, index: LatentIndex, others: dict[str, LatentIndex]) ->
 
 def compare(a: str, index_a: LatentIndex, b: str, index_b: LatentIndex) -> Comparison:
     """The comparison of two aligned models (``check_aligned`` raises for others)."""
-    check_aligned(a, index_a, b, index_b)
-    qa, qb = index_a.quality, index_b.quality
-    figures = [
-        Figure(key, label, _number(qa.get(key)), _number(qb.get(key)), better)
+    table = compare_table([(a, index_a), (b, index_b)])
+    figures = [Figure(r.key, r.label, r.values[0], r.values[1], r.better) for r in table.rows]
+    return Comparison(a=a, b=b, n_items=table.n_items, aligned=True, figures=figures)
+
+
+@dataclass
+class Row:
+    """One measure of the many-model table: its value for each model, in the models' order."""
+
+    key: str
+    label: str
+    values: list[float | None]
+    better: str
+
+
+@dataclass
+class Table:
+    models: list[str]
+    n_items: int
+    rows: list[Row]
+
+
+def compare_models_table(store: ModelStore, names: list[str]) -> Table:
+    """GET /api/compare/table: every measure of each named model; 409 unless all align."""
+    loaded = [store.get(name) for name in names]
+    return compare_table([(m.name, m.index) for m in loaded])
+
+
+def compare_table(models: list[tuple[str, LatentIndex]]) -> Table:
+    """Every quality figure of each model (None where it has none): the models must index
+    the same items, which is checked against the first (the same names in the same order is
+    transitive); a row no model has a figure for is left out, except the scalar ones."""
+    first, first_index = models[0]
+    for name, index in models[1:]:
+        check_aligned(first, first_index, name, index)
+    qualities = [index.quality for _, index in models]
+    rows = [
+        Row(key, label, [_number(q.get(key)) for q in qualities], better)
         for key, label, better in SCALAR_FIGURES
     ]
     for key, label, better in OPTIONAL_FIGURES:
-        fa, fb = _number(_path(qa, key)), _number(_path(qb, key))
-        if fa is not None or fb is not None:
-            figures.append(Figure(key, _fill(label, qa, qb), fa, fb, better))
-    projections = list(index_a.projections) + [
-        p for p in index_b.projections if p not in index_a.projections
-    ]
+        values = [_number(_path(q, key)) for q in qualities]
+        if any(v is not None for v in values):
+            rows.append(Row(key, _fill(label, qualities), values, better))
+    projections: list[str] = []
+    for _, index in models:
+        projections += [p for p in index.projections if p not in projections]
     for key, label, better in PER_PROJECTION:
         for projection in projections:
-            figures.append(
-                Figure(
+            rows.append(
+                Row(
                     f"{key}.{projection}",
                     f"{label}, {projection_label(projection)}",
-                    _number(_get(qa, key, projection)),
-                    _number(_get(qb, key, projection)),
+                    [_number(_get(q, key, projection)) for q in qualities],
                     better,
                 )
             )
-    return Comparison(a=a, b=b, n_items=len(index_a), aligned=True, figures=figures)
+    return Table([name for name, _ in models], len(first_index), rows)
 
 
 def _path(quality: dict[str, Any], key: str) -> Any:
@@ -154,13 +187,17 @@ def _path(quality: dict[str, Any], key: str) -> Any:
     return value
 
 
-def _fill(label: str, qa: dict[str, Any], qb: dict[str, Any]) -> str:
-    """``label`` with {split} and {noise} named: one value when the two models share it,
-    both (A's, then B's) when they differ."""
+def _fill(label: str, qualities: list[dict[str, Any]]) -> str:
+    """``label`` with {split} and {noise} named: one value when the models share it, else
+    each model's by letter in order (A's, B's, ...)."""
     for name, key in (("split", "split"), ("noise", "denoising.noise")):
-        values = [str(v) for v in (_path(qa, key), _path(qb, key)) if v is not None]
-        text = values[0] if len(set(values)) == 1 else f"A {values[0]}, B {values[1]}"
-        label = label.replace("{" + name + "}", text if values else "")
+        found = [(chr(65 + i), _path(q, key)) for i, q in enumerate(qualities)]
+        values = [(letter, str(v)) for letter, v in found if v is not None]
+        if len({v for _, v in values}) == 1:
+            text = values[0][1]
+        else:
+            text = ", ".join(f"{letter} {v}" for letter, v in values)
+        label = label.replace("{" + name + "}", text)
     return label.rstrip(", ")
 
 

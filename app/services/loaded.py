@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,11 @@ class LoadedModel:
     selection_cache: dict[str, Any] = field(default_factory=dict, init=False)
     # app/services/anomaly.py: the normal training latents' search, for uploads' kNN scores
     anomaly_search: NeighborSearch | None = field(default=None, init=False)
+    # app/services/compare_change.py: each item's latent neighbours, and the share of them
+    # that differ in each other model (by its name), computed on first request then kept
+    _latent_knn: np.ndarray | None = field(default=None, init=False)  # (N, k) int64
+    _latent_knn_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    neighbourhood_changes: dict[str, np.ndarray] = field(default_factory=dict, init=False)
 
     @property
     def latent_dim(self) -> int:
@@ -141,6 +147,18 @@ class LoadedModel:
         if self._latent_std is None:
             self._latent_std = self.index.latents.std(0).astype(np.float64)
         return self._latent_std
+
+    def latent_knn(self, k: int) -> np.ndarray:
+        """(N, k) int64: every item's ``k`` nearest other items in latent space (euclidean),
+        from the model's own neighbour search; computed once (seconds at 70,000 items), by one
+        thread while concurrent callers wait for it. Synchronous: call it off the event loop."""
+        with self._latent_knn_lock:
+            if self._latent_knn is None or self._latent_knn.shape[1] != k:
+                latents = self.index.latents
+                search = self.neighbor_index("euclidean")
+                ids, _ = search.query(latents, k, exclude=np.arange(len(latents)))
+                self._latent_knn = ids
+            return self._latent_knn
 
     def sorted_errors(self) -> np.ndarray | None:
         """The items' reconstruction errors, ascending; None without a decoder."""

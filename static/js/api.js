@@ -100,6 +100,14 @@ export const api = {
   topologyDistance: (a, b) => send("GET", `/api/compare/topology?a=${enc(a)}&b=${enc(b)}`),
   /** Whether models a and b index the same items, and their quality figures side by side. */
   compare: (a, b) => send("GET", `/api/compare?a=${enc(a)}&b=${enc(b)}`),
+  /** Every quality figure of models on the same items, one value per model. */
+  compareTable: (models) => send("GET", `/api/compare/table?models=${models.map(enc).join(",")}`),
+  /** `model`'s map of `projection` aligned onto `reference`'s (Procrustes with scaling). */
+  align: (reference, model, projection) =>
+    send("GET", `/api/compare/align?reference=${enc(reference)}&model=${enc(model)}&projection=${enc(projection)}`),
+  /** Per item, the share of its 10 latent neighbours in `reference` not among them in `model`. */
+  change: (reference, model, top = 20) =>
+    send("GET", `/api/compare/change?reference=${enc(reference)}&model=${enc(model)}&top=${Number(top)}`),
   /** The other loaded models on the same items as `model`. */
   comparable: (model) => send("GET", `${modelPath(model)}/comparable`),
   encode(model, files, k = 8) {

@@ -1,4 +1,5 @@
-// The compare page's Topology card: both models' barcodes side by side and the bottleneck and
+// The compare page's Topology card: two models' barcodes side by side (the reference's and the
+// one chosen under "What changed": the card stays two-model) and the bottleneck and
 // Wasserstein distances between their diagrams (GET /api/compare/topology), on request, since
 // the first computation takes seconds.
 
@@ -9,11 +10,12 @@ import { $, clearError, el, fmt, latestOnly, showError, STALE } from "./ui.js";
 
 const card = $("#compare-topology");
 const guard = latestOnly();
-let pair = null; // [a, b]: the models the card is for
+let pair = null; // [reference, other]: the models the card is for
 
-/** The models changed: the card's old answer goes. */
+/** The models changed: the card's old answer goes (`b` null: nothing to compare with). */
 export function resetTopology(a, b) {
   pair = [a, b];
+  $("#topology-run").disabled = !b;
   $("#topology-result").hidden = true;
   clearError(card);
   delete card.dataset.pair;
@@ -49,7 +51,8 @@ async function run() {
   );
   $("#topology-result").hidden = false;
   for (const [side, t] of [["a", ta], ["b", tb]]) {
-    $(`#barcode-${side}-title`).textContent = `${side.toUpperCase()}: ${t.model} (${t.n_landmarks} of ${t.n_items} latents)`;
+    const role = side === "a" ? "reference" : "compared";
+    $(`#barcode-${side}-title`).textContent = `${role}: ${t.model} (${t.n_landmarks} of ${t.n_items} latents)`;
     const figure = barcodeFigure(t, { height: 360 });
     figure.layout.shapes = [];
     await Plotly.react($(`#barcode-${side}`), figure.data, figure.layout, { displayModeBar: false, responsive: true });

@@ -1,125 +1,118 @@
-// The compare page (/compare?a=MODEL&b=MODEL): two models of the same items, their maps side
-// by side and linked by item id (select or click in one, the same items light up in the
-// other), and their quality figures in a table. GET /api/compare says whether they align.
+// The compare page (/compare?models=A,B,C&ref=A; the older /compare?a=A&b=B still opens):
+// any number of models of the same items, their maps in a grid with the reference first,
+// linked by item id (hover, select or click in one map and the same items light up in all),
+// optionally aligned onto the reference map, and one table of every figure, one row per
+// model. Which models can be compared: GET /api/models/{ref}/comparable.
 
 import { api } from "./api.js";
+import { alignedPoints, CHANGE_FIELD, changeFields, showChanged } from "./compare-change.js";
+import { MapGrid } from "./compare-grid.js";
+import { renderTable } from "./compare-table.js";
 import { resetTopology } from "./compare-topology.js";
-import { LatentMap } from "./map.js";
-import { buildFields } from "./places.js";
+import { buildFields, fieldValue } from "./places.js";
 import { chooseProjection, onProjectionChange, showProjections } from "./projections.js";
 import { $, $$, busy, el, latestOnly, STALE, toast } from "./ui.js";
 
 const view = {
-  a: null,
-  b: null,
+  models: [], // the reference first
+  other: null, // the model the "What changed" card and the topology card set against it
   projection: null, // null: the models' default_projection (GET /api/models)
   colour: null,
+  align: false,
   tool: "select",
-  highlighted: null, // sorted item ids lit up in both maps, or null
-  comparison: null, // GET /api/compare's answer
+  highlighted: null, // sorted item ids lit up in every map, or null
+  table: null, // GET /api/compare/table's answer
 };
 const models = new Map(); // name -> ModelOut
-const fields = { a: {}, b: {} };
-// The map component of the explorer page, without its probe: a click selects the item.
-const MAP_OPTIONS = {
-  tool: "select",
-  faded: 0.15,
-  hoverLabel: (id) => `item #${id}`,
-  clickSelects: true,
-  doubleClickResets: true,
-};
-const maps = {
-  a: new LatentMap($("#map-a"), MAP_OPTIONS).on("select", (ids, how) => selected("a", ids, how)),
-  b: new LatentMap($("#map-b"), MAP_OPTIONS).on("select", (ids, how) => selected("b", ids, how)),
-};
+let comparable = []; // the loaded models on the reference's items, but the reference
+let fields = {}; // model -> its colour fields (places.js buildFields)
+const pointsCache = new Map(); // "model/projection" -> points
 
-/** The user selected `ids` (null: cleared) in map `side`: light up the same ids everywhere. */
-function selected(side, ids, how) {
+const INFO = "Hover, select or click points in any map: the same items light up in every map.";
+const grid = new MapGrid($("#compare-grid"), {
+  select: selected,
+  hover: (model, id) => grid.ring(id, model),
+  unhover: (model) => grid.ring(null, model),
+  remove: (model) => setModels(view.models.filter((m) => m !== model)),
+});
+
+/** The user selected `ids` (empty: cleared) in `model`'s map: light them up everywhere. */
+function selected(model, ids, how) {
   view.highlighted = ids && ids.length ? [...ids].sort((p, q) => p - q) : null;
-  const other = side === "a" ? "b" : "a";
-  // A box or lasso already shows in its own map; a click highlights the point there too.
-  const updates = [maps[other].highlight(view.highlighted)];
-  if (how === "click") updates.push(maps[side].highlight(view.highlighted));
   showCount();
-  return Promise.all(updates);
+  // A box or lasso already shows in its own map; a click highlights the point there too.
+  return grid.highlight(view.highlighted, how === "click" ? null : model);
+}
+
+function pick(id) {
+  view.highlighted = [id];
+  showCount();
+  return grid.highlight(view.highlighted);
 }
 
 function showCount() {
   const n = view.highlighted ? view.highlighted.length : 0;
   $("#clear-highlight").disabled = n === 0;
-  const where = n ? `${n} item${n === 1 ? "" : "s"} highlighted in both maps.` : "";
-  $("#compare-info").textContent =
-    where || "Select points in either map (or click one): the same items light up in the other.";
+  const where = n ? `${n} item${n === 1 ? "" : "s"} highlighted in every map.` : "";
+  $("#compare-info").textContent = where || INFO;
   document.body.dataset.highlighted = String(n);
 }
 
-// ---- the figures table ---------------------------------------------------------------------
-function formatFigure(key, value) {
-  if (value === null || value === undefined) return "n/a";
-  if (key.includes("accuracy")) return `${(100 * value).toFixed(1)}%`;
-  if (key.includes("psnr")) return `${value.toFixed(1)} dB`;
-  if (key.startsWith("reconstruction")) return value.toFixed(4);
-  return value.toFixed(3);
-}
-
-function renderTable(comparison) {
-  $("#head-a").textContent = `A: ${comparison.a}`;
-  $("#head-b").textContent = `B: ${comparison.b}`;
-  const rows = comparison.figures.map((f) => {
-    const both = f.a !== null && f.b !== null && f.a !== f.b;
-    const aBetter = both && (f.better === "higher" ? f.a > f.b : f.a < f.b);
-    const cell = (value, better) =>
-      el("td", {
-        class: [value === null ? "na" : "", better ? "better" : ""].join(" ").trim() || null,
-        text: formatFigure(f.key, value),
-      });
-    return el(
-      "tr",
-      { dataset: { key: f.key } },
-      el("th", { scope: "row", text: f.label, title: `${f.better} is better` }),
-      cell(f.a, both && aBetter),
-      cell(f.b, both && !aBetter),
-    );
-  });
-  $("#figures tbody").replaceChildren(...rows);
+function describe(id) {
+  const reference = fields[view.models[0]] || {};
+  const label = models.get(view.models[0]).label_field;
+  const field = label && reference[label];
+  return field ? `item #${id} (${label} ${fieldValue(field, id)})` : `item #${id}`;
 }
 
 // ---- controls ---------------------------------------------------------------------------------
-function fillSelects() {
-  for (const side of ["a", "b"]) {
-    const select = $(`#model-${side}`);
-    select.replaceChildren(
-      ...[...models.values()].map((m) =>
-        el("option", { value: m.name, text: `${m.name} (${m.n_items} items)` }),
-      ),
-    );
-    select.value = view[side];
-  }
+function option(name) {
+  return el("option", { value: name, text: `${name} (${models.get(name).n_items} items)` });
 }
 
-function commonFields() {
-  const names = Object.keys(fields.a).filter((name) => name in fields.b);
-  const select = $("#colour-select");
-  select.replaceChildren(
-    ...names.map((name) => el("option", { value: name, text: fields.a[name].label })),
-  );
+function fillControls() {
+  const [reference] = view.models;
+  $("#reference-select").replaceChildren(...view.models.map(option));
+  $("#reference-select").value = reference;
+  const addable = comparable.filter((name) => !view.models.includes(name));
+  const none = el("option", { value: "", text: "(every model on these items is shown)" });
+  $("#add-model").replaceChildren(...(addable.length ? addable.map(option) : [none]));
+  $("#add-model").disabled = $("#add-model-button").disabled = addable.length === 0;
+  const others = view.models.slice(1);
+  if (!others.includes(view.other)) view.other = others[0] || null;
+  $("#other-select").replaceChildren(...others.map(option));
+  $("#other-select").value = view.other || "";
+  $("#align-toggle").checked = view.align;
+}
+
+function fillColours() {
+  const maps = view.models.map((m) => fields[m] || {});
+  const names = Object.keys(maps[0]).filter((name) => maps.every((f) => name in f));
+  const options = names.map((name) => el("option", { value: name, text: maps[0][name].label }));
+  if (view.models.length > 1) {
+    options.push(el("option", { value: CHANGE_FIELD, text: "neighbourhood change (vs reference)" }));
+    names.push(CHANGE_FIELD);
+  }
+  $("#colour-select").replaceChildren(...options);
   if (!names.includes(view.colour)) {
-    const label = models.get(view.a).label_field;
+    const label = models.get(view.models[0]).label_field;
     view.colour = names.includes(label) ? label : names[0] || null;
   }
-  select.value = view.colour || "";
+  $("#colour-select").value = view.colour || "";
 }
 
 function setProjectionRadios() {
-  const [a, b] = [models.get(view.a), models.get(view.b)];
-  const shared = a.projections.filter((p) => b.projections.includes(p));
-  view.projection = chooseProjection(shared, view.projection, [a.default_projection, b.default_projection]);
+  const all = view.models.map((m) => models.get(m));
+  const shared = all[0].projections.filter((p) => all.every((m) => m.projections.includes(p)));
+  view.projection = chooseProjection(shared, view.projection, all.map((m) => m.default_projection));
   showProjections(shared, view.projection);
 }
 
 function saveUrl() {
-  const query = new URLSearchParams({ a: view.a, b: view.b, proj: view.projection });
+  const query = new URLSearchParams({ models: view.models.join(","), proj: view.projection });
+  if (view.other) query.set("vs", view.other);
   if (view.colour) query.set("colour", view.colour);
+  if (view.align) query.set("align", "1");
   history.replaceState(null, "", `${location.pathname}?${query}`);
 }
 
@@ -131,86 +124,164 @@ function showError(message) {
 }
 
 // ---- loading ----------------------------------------------------------------------------------
-// A slower, older draw (the projection or a model changed meanwhile) must not land last.
+async function pointsOf(model) {
+  const key = `${model}/${view.projection}`;
+  if (!pointsCache.has(key)) pointsCache.set(key, await api.points(model, view.projection));
+  return pointsCache.get(key);
+}
+
+// A slower, older draw (the projection or the models changed meanwhile) must not land last.
 const guard = latestOnly();
 
 async function drawMaps() {
-  const loaded = await busy(
-    null,
-    guard(Promise.all([api.points(view.a, view.projection), api.points(view.b, view.projection)])),
-  );
+  const [reference] = view.models;
+  const loaded = await busy(null, guard(Promise.all(view.models.map(pointsOf))));
   if (loaded === STALE) return;
-  const [pa, pb] = loaded;
-  fields.a = buildFields(pa);
-  fields.b = buildFields(pb);
-  commonFields();
-  const draw = (side, points) =>
-    maps[side].draw({
-      points,
-      key: `${points.model}/${points.projection}`,
-      colour: fields[side][view.colour] || null,
-      highlighted: view.highlighted,
-    });
-  await Promise.all([draw("a", pa), draw("b", pb)]);
+  view.models.forEach((m, i) => (fields[m] = buildFields(loaded[i])));
+  fillColours();
+  const { align, projection, colour } = view;
+  const shown = await busy(
+    null,
+    guard(
+      Promise.all([
+        Promise.all(view.models.map((m, i) => (align ? alignedPoints(reference, m, projection, loaded[i]) : loaded[i]))),
+        colour === CHANGE_FIELD ? changeFields(view.models) : null,
+      ]),
+    ),
+  );
+  if (shown === STALE) return;
+  const [points, changed] = shown;
+  await Promise.all(
+    view.models.map((m, i) =>
+      grid.maps[m].draw({
+        points: points[i],
+        key: `${m}/${projection}/${align ? `aligned to ${reference}` : "own"}`,
+        colour: changed ? changed[m] : fields[m][colour] || null,
+        highlighted: view.highlighted,
+      }),
+    ),
+  );
+  if (align) await grid.shareRanges();
+  document.body.dataset.aligned = String(align);
 }
 
-/** Compare view.a with view.b: the table, then both maps (a 409 names the difference). */
-async function load() {
-  setProjectionRadios();
+function redraw() {
   saveUrl();
-  $("#title-a").textContent = `A: ${view.a}`;
-  $("#title-b").textContent = `B: ${view.b}`;
-  resetTopology(view.a, view.b);
+  drawMaps().catch((error) => toast(error.message));
+}
+
+function showOther() {
+  resetTopology(view.models[0], view.other);
+  if (view.other) showChanged(view.models[0], view.other, { describe, pick });
+}
+
+/** Compare view.models: the table, then every map (a 409 names the difference). */
+async function load() {
   document.body.dataset.ready = "false";
+  const [reference] = view.models;
   try {
-    view.comparison = await busy(null, api.compare(view.a, view.b));
+    comparable = (await busy(null, api.comparable(reference))).comparable;
+    view.table = await busy(null, api.compareTable(view.models));
   } catch (error) {
     showError(error.message);
     document.body.dataset.ready = "true";
     return;
   }
   showError("");
-  renderTable(view.comparison);
+  fillControls();
+  setProjectionRadios();
+  saveUrl();
+  renderTable(view.table, reference);
+  grid.setModels(view.models, view.models.length > 2);
+  grid.setTool(view.tool);
   view.highlighted = null;
   showCount();
+  resetTopology(reference, view.other);
   try {
     await drawMaps();
   } catch (error) {
     toast(error.message);
   }
+  showOther(); // after the points: the list names each item's label
   saveUrl();
   document.body.dataset.ready = "true";
 }
 
-for (const side of ["a", "b"]) {
-  $(`#model-${side}`).addEventListener("change", (event) => {
-    view[side] = event.target.value;
-    load();
-  });
+function setModels(names) {
+  view.models = names;
+  return load();
 }
+
+$("#reference-select").addEventListener("change", (event) => {
+  const reference = event.target.value;
+  setModels([reference, ...view.models.filter((m) => m !== reference)]);
+});
+$("#add-model-button").addEventListener("click", () => {
+  const name = $("#add-model").value;
+  if (name && !view.models.includes(name)) setModels([...view.models, name]);
+});
+$("#other-select").addEventListener("change", (event) => {
+  view.other = event.target.value;
+  saveUrl();
+  showOther();
+});
+$("#align-toggle").addEventListener("change", (event) => {
+  view.align = event.target.checked;
+  redraw();
+});
 onProjectionChange((projection) => {
   view.projection = projection;
-  saveUrl();
-  drawMaps().catch((error) => toast(error.message));
+  redraw();
 });
 $("#colour-select").addEventListener("change", (event) => {
   view.colour = event.target.value;
-  saveUrl();
-  drawMaps().catch((error) => toast(error.message));
+  redraw();
 });
 $$('input[name="tool"]').forEach((radio) =>
   radio.addEventListener("change", () => {
     view.tool = radio.value;
-    maps.a.setTool(view.tool);
-    maps.b.setTool(view.tool);
+    grid.setTool(view.tool);
   }),
 );
 $("#clear-highlight").addEventListener("click", () => {
   view.highlighted = null;
   showCount();
-  maps.a.highlight(null);
-  maps.b.highlight(null);
+  grid.highlight(null);
 });
+
+function showNeeds() {
+  // Not an error: what to do to have something to compare.
+  const needs = $("#compare-needs");
+  needs.replaceChildren(
+    "Comparing needs a second model on the same items, and this server has ",
+    models.size ? "one" : "none",
+    ". Train another on the same dataset, for example ",
+    el("code", { text: "latent-explorer train --dataset digits --model ae --out WORKSPACE" }),
+    " (or import embeddings of the same items with ",
+    el("code", { text: "latent-explorer import-embeddings" }),
+    "), restart the server, and come back here.",
+  );
+  needs.hidden = false;
+  $("#compare-layout").hidden = true;
+  $(".controls").hidden = true; // nothing to choose between
+  document.body.dataset.ready = "true";
+}
+
+/** The models a link names: ?models=A,B,C (&ref=B puts B first), or the older ?a=A&b=B. */
+function modelsFromUrl(params) {
+  const asked = params.get("models")
+    ? params.get("models").split(",")
+    : [params.get("a"), params.get("b")].filter(Boolean);
+  const ref = params.get("ref");
+  const ordered = ref ? [ref, ...asked.filter((m) => m !== ref)] : asked;
+  const unknown = ordered.filter((m) => !models.has(m));
+  const known = [...new Set(ordered.filter((m) => models.has(m)))];
+  const names = [...models.keys()];
+  if (known.length === 0) known.push(names[0]);
+  if (known.length === 1) known.push(names.find((n) => n !== known[0]));
+  if (unknown.length) toast(`No model named ${unknown.join(" or ")} is loaded; showing ${known.join(", ")}.`);
+  return known;
+}
 
 async function start() {
   const params = new URLSearchParams(location.search);
@@ -223,35 +294,22 @@ async function start() {
   }
   for (const m of list) models.set(m.name, m);
   if (models.size < 2) {
-    // Not an error: what to do to have something to compare.
-    const needs = $("#compare-needs");
-    needs.replaceChildren(
-      "Comparing needs a second model on the same items, and this server has ",
-      models.size ? "one" : "none",
-      ". Train another on the same dataset, for example ",
-      el("code", { text: "latent-explorer train --dataset digits --model ae --out WORKSPACE" }),
-      " (or import embeddings of the same items with ",
-      el("code", { text: "latent-explorer import-embeddings" }),
-      "), restart the server, and come back here.",
-    );
-    needs.hidden = false;
-    $("#compare-layout").hidden = true;
-    $(".controls").hidden = true; // nothing to choose between
-    document.body.dataset.ready = "true";
+    showNeeds();
     return;
   }
-  const names = [...models.keys()];
-  view.a = models.has(params.get("a")) ? params.get("a") : names[0];
-  view.b = models.has(params.get("b")) ? params.get("b") : names.find((n) => n !== view.a);
-  const unknown = ["a", "b"].map((k) => params.get(k)).filter((n) => n && !models.has(n));
-  if (unknown.length) toast(`No model named ${unknown.join(" or ")} is loaded; showing ${view.a} and ${view.b}.`);
   view.projection = params.get("proj") || view.projection;
   view.colour = params.get("colour");
-  fillSelects();
-  await load();
+  view.align = params.get("align") === "1";
+  view.other = params.get("vs");
+  await setModels(modelsFromUrl(params));
 }
 
 // A handle for the console and the browser tests.
-window.latentCompare = { view, maps };
+window.latentCompare = {
+  view,
+  get maps() {
+    return grid.maps;
+  },
+};
 
 start();

@@ -478,12 +478,20 @@ export class LatentMap {
       width: box.clientWidth - parseFloat(pad.paddingLeft) - parseFloat(pad.paddingRight),
       height: box.clientHeight - parseFloat(pad.paddingTop) - parseFloat(pad.paddingBottom),
     };
-    new ResizeObserver((entries) => {
+    this.observer = new ResizeObserver((entries) => {
       const { width, height } = entries[0].contentRect;
       const changed = Math.abs(size.width - width) > 0.5 || Math.abs(size.height - height) > 0.5;
       size = { width, height };
       if (changed && this.points) Plotly.Plots.resize(gd).then(() => this.emit("view"));
-    }).observe(gd.parentElement);
+    });
+    this.observer.observe(gd.parentElement);
+  }
+
+  /** Take the map off the page for good (the compare page removes a model's card). */
+  dispose() {
+    if (this.observer) this.observer.disconnect();
+    clearTimeout(this.redrawTimer);
+    Plotly.purge(this.gd);
   }
 
 

@@ -3,16 +3,21 @@ index it serves read straight from disk, and the model itself as an independent 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from fastapi.testclient import TestClient
 
+from app.config import Settings
 from app.index.store import LatentIndex, load_index
+from app.main import create_app
 from app.workspace import INDEX_DIR
 from models.base import LatentModel
 from models.registry import load_checkpoint
+from tests.compare_workspace import build_compare_workspace
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +55,16 @@ def decode_reference(reference_model: LatentModel):  # type: ignore[no-untyped-d
 def api(model_name: str) -> str:
     """URL prefix of the session model's endpoints."""
     return f"/api/models/{model_name}"
+
+
+@pytest.fixture(scope="session")
+def compare_root(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The compare workspace (tests/compare_workspace.py), with its turned twin: built once
+    for every compare test module."""
+    return build_compare_workspace(tmp_path_factory.mktemp("compare"), workspace, twin=True)
+
+
+@pytest.fixture(scope="session")
+def compare_client(compare_root: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(workspace=compare_root, device="cpu", threads=2))) as c:
+        yield c

@@ -3,34 +3,30 @@ not; the check itself on hand-made indexes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
 from app.index.projection import PROJECTIONS
 from app.index.store import LatentIndex, load_index
-from app.main import create_app
 from app.services.compare import check_aligned
 from app.workspace import INDEX_DIR
 from models.data.items import ItemColumns
 from models.errors import ConflictError
 from tests.api.helpers import assert_error
-from tests.compare_workspace import EMBEDDINGS, OTHER, VAE, build_compare_workspace
+from tests.compare_workspace import EMBEDDINGS, OTHER, TWIN, VAE
 
 
 @pytest.fixture(scope="module")
-def root(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_compare_workspace(tmp_path_factory.mktemp("compare"), workspace)
+def root(compare_root: Path) -> Path:
+    return compare_root
 
 
 @pytest.fixture(scope="module")
-def cc(root: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(workspace=root, device="cpu", threads=2))) as client:
-        yield client
+def cc(compare_client: TestClient) -> TestClient:
+    return compare_client
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +115,12 @@ def test_missing_models_are_a_422(cc: TestClient, params: dict[str, str]) -> Non
 
 
 def test_each_model_lists_the_models_it_can_be_compared_with(cc: TestClient) -> None:
-    for name, expected in [(VAE, [EMBEDDINGS]), (EMBEDDINGS, [VAE]), (OTHER, [])]:
+    for name, expected in [
+        (VAE, [EMBEDDINGS, TWIN]),
+        (EMBEDDINGS, [VAE, TWIN]),
+        (TWIN, [EMBEDDINGS, VAE]),
+        (OTHER, []),
+    ]:
         response = cc.get(f"/api/models/{name}/comparable")
         assert response.status_code == 200
         assert response.json() == {"model": name, "comparable": expected}

@@ -174,6 +174,10 @@ def exercise_every_endpoint(client: TestClient) -> set[str]:
     call("GET", "/api/compare/topology", f"/api/compare/topology?a={MODEL}&b={MODEL}", 200)
     call("GET", "/api/compare", f"/api/compare?a={MODEL}&b={MODEL}", 200)  # itself: aligned
     call("GET", "", f"/api/compare?a={MODEL}&b=no-such-model", 404)
+    call("GET", "/api/compare/table", f"/api/compare/table?models={MODEL},{MODEL}", 200)
+    pair = f"reference={MODEL}&model={MODEL}"
+    call("GET", "/api/compare/align", f"/api/compare/align?{pair}&projection=pca", 200)
+    call("GET", "/api/compare/change", f"/api/compare/change?{pair}", 200)
     call("GET", f"{m}/comparable", f"{API}/comparable", 200)
     call("GET", "", f"/compare?a={MODEL}&b={MODEL}", 200)
     for page in ["/", "/static/js/main.js", "/vendor/plotly.min.js", "/docs", "/openapi.json"]:
