@@ -7,7 +7,9 @@ the items have no images); decoded frames say ``"image_source": "decoded"`` (or
 ``"fitted_decoder"`` when the model decodes through a decoder fitted to it afterwards) and
 ``"batch"``,
 how many images the forward pass that made the frame decoded (the frames of every stream on a
-model, and the HTTP decodes, waiting when the inference worker is free share one pass).
+model, and the HTTP decodes, waiting when the inference worker is free share one pass). Every
+frame carries ``data_distance``, how far its latent is from the data (app/services/from_data.py;
+null for a model of one item).
 
 A frame travels in one of two forms, chosen when the stream opens: JSON text with the image as
 a PNG data URL (``frame_json``, the default), or one binary message (``frame_binary``): a
@@ -18,14 +20,16 @@ image), then the image bytes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import struct
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from math import isfinite
 from typing import Any, Literal
 
 import numpy as np
 
+from app.services.from_data import from_data
 from app.services.images import png_bytes, png_data_url_from_png
 from app.services.inference import InferenceWorker
 from app.services.loaded import LoadedModel, ModelStore
@@ -115,7 +119,7 @@ async def drag_frame(worker: InferenceWorker, session: DragSession, text: str) -
             "nearest_id": frame.nearest_id,
             "nearest_name": frame.nearest_name,
         }
-    png = None if pixels is None else await worker.run_images(png_bytes, pixels)
+    png, far = await png_and_distance(worker, m, pixels, latent)
     header = {
         "seq": seq,
         "x": float(xy[0]),
@@ -123,8 +127,22 @@ async def drag_frame(worker: InferenceWorker, session: DragSession, text: str) -
         "projection": name,
         "latent": latent.tolist(),
         **image,
+        "data_distance": far,
     }
     return Frame(header, png)
+
+
+async def png_and_distance(
+    worker: InferenceWorker, m: LoadedModel, pixels: np.ndarray | None, latent: np.ndarray
+) -> tuple[bytes | None, dict[str, Any] | None]:
+    """The frame's PNG (on the image pool) and, meanwhile on the loop, how far its latent is
+    from the data: the search overlaps the encoding, so the frame waits for the longer one."""
+    job = None if pixels is None else asyncio.ensure_future(worker.run_images(png_bytes, pixels))
+    try:
+        far = from_data(m, latent[None])
+    finally:
+        png = None if job is None else await job
+    return png, None if far is None else asdict(far[0])
 
 
 async def decoded_frame(
