@@ -135,13 +135,14 @@ async def drag_frame(worker: InferenceWorker, session: DragSession, text: str) -
 async def png_and_distance(
     worker: InferenceWorker, m: LoadedModel, pixels: np.ndarray | None, latent: np.ndarray
 ) -> tuple[bytes | None, dict[str, Any] | None]:
-    """The frame's PNG (on the image pool) and, meanwhile on the loop, how far its latent is
-    from the data: the search overlaps the encoding, so the frame waits for the longer one."""
-    job = None if pixels is None else asyncio.ensure_future(worker.run_images(png_bytes, pixels))
-    try:
-        far = from_data(m, latent[None])
-    finally:
-        png = None if job is None else await job
+    """The frame's PNG and how far its latent is from the data, side by side on the image
+    pool (zlib and the search's matrix product both release the GIL): the frame waits for
+    the longer of the two, not their sum."""
+    distance = worker.run_images(from_data, m, latent[None])
+    if pixels is None:
+        far, png = await distance, None
+    else:
+        far, png = await asyncio.gather(distance, worker.run_images(png_bytes, pixels))
     return png, None if far is None else asdict(far[0])
 
 
