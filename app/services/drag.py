@@ -7,9 +7,7 @@ the items have no images); decoded frames say ``"image_source": "decoded"`` (or
 ``"fitted_decoder"`` when the model decodes through a decoder fitted to it afterwards) and
 ``"batch"``,
 how many images the forward pass that made the frame decoded (the frames of every stream on a
-model, and the HTTP decodes, waiting when the inference worker is free share one pass). Every
-frame carries ``data_distance``, how far its latent is from the data (app/services/from_data.py;
-null for a model of one item).
+model, and the HTTP decodes, waiting when the inference worker is free share one pass).
 
 A frame travels in one of two forms, chosen when the stream opens: JSON text with the image as
 a PNG data URL (``frame_json``, the default), or one binary message (``frame_binary``): a
@@ -20,16 +18,14 @@ image), then the image bytes.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import struct
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from math import isfinite
 from typing import Any, Literal
 
 import numpy as np
 
-from app.services.from_data import from_data
 from app.services.images import png_bytes, png_data_url_from_png
 from app.services.inference import InferenceWorker
 from app.services.loaded import LoadedModel, ModelStore
@@ -119,7 +115,7 @@ async def drag_frame(worker: InferenceWorker, session: DragSession, text: str) -
             "nearest_id": frame.nearest_id,
             "nearest_name": frame.nearest_name,
         }
-    png, far = await png_and_distance(worker, m, pixels, latent)
+    png = None if pixels is None else await worker.run_images(png_bytes, pixels)
     header = {
         "seq": seq,
         "x": float(xy[0]),
@@ -127,23 +123,8 @@ async def drag_frame(worker: InferenceWorker, session: DragSession, text: str) -
         "projection": name,
         "latent": latent.tolist(),
         **image,
-        "data_distance": far,
     }
     return Frame(header, png)
-
-
-async def png_and_distance(
-    worker: InferenceWorker, m: LoadedModel, pixels: np.ndarray | None, latent: np.ndarray
-) -> tuple[bytes | None, dict[str, Any] | None]:
-    """The frame's PNG and how far its latent is from the data, side by side on the image
-    pool (zlib and the search's matrix product both release the GIL): the frame waits for
-    the longer of the two, not their sum."""
-    distance = worker.run_images(from_data, m, latent[None])
-    if pixels is None:
-        far, png = await distance, None
-    else:
-        far, png = await asyncio.gather(distance, worker.run_images(png_bytes, pixels))
-    return png, None if far is None else asdict(far[0])
 
 
 async def decoded_frame(

@@ -166,7 +166,8 @@ function showFrame(frame) {
   image.dataset.frames = String(frames);
   const nearest = nearestOf(frame);
   showImage(frame.image, nearest);
-  showDistance($("#preview-distance"), frame.data_distance);
+  // Frames carry no distance from the data (it would slow them): the release decodes it.
+  showDistance($("#preview-distance"), null);
   const xy = [frame.x, frame.y];
   place = {
     ref: { point: xy, projection: frame.projection },
@@ -174,7 +175,6 @@ function showFrame(frame) {
     latent: frame.latent,
     positions: { [frame.projection]: xy },
     nearest,
-    dataDistance: frame.data_distance,
   };
   $("#preview-title").textContent = title(place.ref);
   $("#preview-sub").textContent = `at (${fmt(xy[0])}, ${fmt(xy[1])}), dragging`;
