@@ -8,6 +8,7 @@ import numpy as np
 
 from app.schemas import (
     AttributeOut,
+    DataDistanceOut,
     EncodedOut,
     InterpolateOut,
     NeighboursOut,
@@ -19,7 +20,7 @@ from app.schemas import (
 from app.services.attributes import Attribute
 from app.services.images import png_data_url
 from app.services.refs import Ref
-from app.services.results import Encoded, LatentPath, Neighbors, Placed
+from app.services.results import Encoded, FromData, LatentPath, Neighbors, Placed
 from app.services.traversal import TraversalRow
 
 
@@ -29,6 +30,14 @@ def ref(body: RefIn) -> Ref:
 
 def neighbors_out(n: Neighbors) -> NeighboursOut:
     return NeighboursOut(ids=n.ids, distances=n.distances, metric=n.metric, exact=n.exact)
+
+
+def data_distance_out(f: FromData) -> DataDistanceOut:
+    return DataDistanceOut(distance=f.distance, percentile=f.percentile, placement=f.placement)
+
+
+def data_distances_out(fs: list[FromData] | None) -> list[DataDistanceOut] | None:
+    return None if fs is None else [data_distance_out(f) for f in fs]
 
 
 def image_out(image: np.ndarray | None) -> str | None:
@@ -55,6 +64,7 @@ def placed_out(p: Placed) -> PlacedOut:
         positions=p.positions,
         image=image_out(p.image),
         neighbours=None if p.neighbors is None else neighbors_out(p.neighbors),
+        data_distance=None if p.from_data is None else data_distance_out(p.from_data),
         **nearest_out(p),
     )
 
@@ -80,6 +90,7 @@ def path_out(path: LatentPath) -> InterpolateOut:
         latents=path.latents.tolist(),
         positions=[(float(x), float(y)) for x, y in path.positions],
         images=[image_out(image) for image in steps],
+        data_distances=data_distances_out(path.from_data),
         **_nearest_steps(path),
     )
 
@@ -112,6 +123,7 @@ def traversal_out(rows: list[TraversalRow]) -> TraverseOut:
                 label=row.label,
                 offsets=row.offsets.tolist(),
                 images=[png_data_url(im) for im in (row.images if row.images is not None else [])],
+                data_distances=data_distances_out(row.from_data),
             )
             for row in rows
         ]

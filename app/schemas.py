@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 from pydantic.config import JsonDict
 
+from app.index.data_distance import Placement
 from app.services.arithmetic import MAX_WEIGHT
 from app.services.neighbors import METRICS
 from app.services.paths import MAX_STEPS, METHODS, MIN_STEPS
@@ -116,6 +117,22 @@ IMAGE_SOURCE = (
 )
 
 
+class DataDistanceOut(BaseModel):
+    """How far a decoded latent is from the data: is its image an extrapolation?"""
+
+    distance: float = Field(description="euclidean distance to the nearest item's latent")
+    percentile: float = Field(
+        description="share of items (in %) at most this far from their own nearest other item"
+    )
+    placement: Placement = Field(
+        description="`inside the data`: up to the items' 95th percentile; `far from any item`: "
+        "farther than any item is from its nearest other item; else `between clusters`"
+    )
+
+
+DATA_DISTANCE = "how far the latent is from the data; null for a model of one item"
+
+
 class PlacedOut(BaseModel):
     latent: Latent
     positions: dict[str, tuple[float, float]] = Field(
@@ -131,6 +148,7 @@ class PlacedOut(BaseModel):
         None, description="with image_source `nearest`: the dataset item shown"
     )
     nearest_name: str | None = Field(None, description="that item's name")
+    data_distance: DataDistanceOut | None = Field(None, description=DATA_DISTANCE)
 
 
 class EncodedOut(PlacedOut):
@@ -363,6 +381,9 @@ class InterpolateOut(BaseModel):
         None, description="with image_source `nearest`: the item shown at each step"
     )
     nearest_names: list[str] | None = Field(None, description="those items' names")
+    data_distances: list[DataDistanceOut] | None = Field(
+        None, description=f"one per step: {DATA_DISTANCE}"
+    )
 
 
 class AttributeOut(BaseModel):
@@ -516,6 +537,9 @@ class TraverseRowOut(BaseModel):
     label: str
     offsets: list[float]
     images: list[str] = Field(description="PNG data URLs")
+    data_distances: list[DataDistanceOut] | None = Field(
+        None, description=f"one per image: {DATA_DISTANCE}"
+    )
 
 
 class TraverseOut(BaseModel):

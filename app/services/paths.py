@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.services.from_data import from_data
 from app.services.inference import InferenceWorker
 from app.services.latent_math import Method, interpolate
 from app.services.loaded import LoadedModel
@@ -41,5 +42,12 @@ async def interpolate_path(
     images, nearest = await pictures(worker, m, latents, known)
     positions = m.index.projections[name].transform(latents)
     return LatentPath(
-        latents, positions, images, name, method, nearest, image_source=m.decoded_source
+        latents,
+        positions,
+        images,
+        name,
+        method,
+        nearest,
+        image_source=m.decoded_source,
+        from_data=from_data(m, latents),
     )

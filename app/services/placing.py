@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.services.from_data import from_data
 from app.services.inference import InferenceWorker
 from app.services.loaded import LoadedModel
 from app.services.nearest import Nearest, nearest_items
@@ -53,4 +54,13 @@ async def place(
     where = {n: (float(p[0, 0]), float(p[0, 1])) for n, p in positions(m, latent[None]).items()}
     near = search_neighbors(m, latent, k, metric) if k else None
     image = None if images is None else images[0]
-    return Placed(latent, where, image, near, nearest, image_source=m.decoded_source)
+    far = from_data(m, latent[None])
+    return Placed(
+        latent,
+        where,
+        image,
+        near,
+        nearest,
+        image_source=m.decoded_source,
+        from_data=None if far is None else far[0],
+    )

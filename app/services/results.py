@@ -6,7 +6,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.index.data_distance import Placement
 from app.services.nearest import Nearest
+
+
+@dataclass
+class FromData:
+    """How far a latent is from the data (app/services/from_data.py)."""
+
+    distance: float  # euclidean, to the nearest item's latent
+    percentile: float  # share (%) of items at most this far from their nearest other item
+    placement: Placement
 
 
 @dataclass
@@ -29,6 +39,7 @@ class Placed:
     nearest: Nearest | None = None  # set when the image is the nearest real item's (B = 1)
     # what decoded the image when ``nearest`` is None: "decoded" or "fitted_decoder"
     image_source: str = "decoded"
+    from_data: FromData | None = None  # None: a model of one item
 
 
 @dataclass
@@ -49,3 +60,4 @@ class LatentPath:
     method: str
     nearest: Nearest | None = None  # per step, when the images are the nearest real items'
     image_source: str = "decoded"  # as Placed.image_source
+    from_data: list[FromData] | None = None  # per step, as Placed.from_data

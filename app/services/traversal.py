@@ -8,11 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.services.attribute_catalog import find_attribute
+from app.services.from_data import from_data
 from app.services.inference import InferenceWorker
 from app.services.loaded import LoadedModel
 from app.services.nearest import require_decoder
 from app.services.placing import decode
 from app.services.refs import Ref, resolve
+from app.services.results import FromData
 from models.errors import InvalidInputError
 
 MIN_TRAVERSE_STEPS, MAX_TRAVERSE_STEPS = 3, 15  # images per row
@@ -25,6 +27,7 @@ class TraversalRow:
     offsets: np.ndarray  # (S,) in standard deviations
     latents: np.ndarray  # (S, D)
     images: np.ndarray | None = None  # (S, C, H, W) decoded, once ``traverse`` drew them
+    from_data: list[FromData] | None = None  # per image, once ``traverse`` drew them
 
 
 async def traverse(
@@ -48,6 +51,7 @@ async def traverse(
     first = 0
     for row in rows:
         row.images = images[first : first + len(row.latents)]
+        row.from_data = from_data(m, row.latents)
         first += len(row.latents)
     return rows
 

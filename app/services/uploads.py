@@ -78,6 +78,7 @@ async def encode_upload(
         placed.neighbors,
         placed.nearest,
         image_source=placed.image_source,
+        from_data=placed.from_data,
         reconstruction_error=error,
         error_percentile=percentile,
         knn_score=upload_knn_score(m, placed.latent),

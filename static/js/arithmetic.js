@@ -4,6 +4,7 @@
 
 import { api } from "./api.js";
 import { imageCaption, nearestOf } from "./capabilities.js";
+import { showDistance } from "./data-distance.js";
 import { map } from "./explorer-map.js";
 import { renderGallery, Slot } from "./places.js";
 import { projectionLabel } from "./projections.js";
@@ -106,6 +107,7 @@ function showResult({ quiet = false } = {}) {
       positions: result.positions,
       label: `= ${formulaWords()}`,
       nearest: nearestOf(result),
+      dataDistance: result.data_distance,
     },
     { quiet },
   );
@@ -250,6 +252,7 @@ async function runBody(body) {
   const shown = nearest ? ` · ${imageCaption(nearest, { lower: true })}` : "";
   $("#arith-where").textContent = `lands at (${fmt(xy[0])}, ${fmt(xy[1])}) on ${projectionLabel(state.projection)}${shown}`;
   $("#arith-formula").textContent = `= ${formulaWords()}`;
+  showDistance($("#arith-distance"), result.data_distance);
   renderGallery($("#arith-neighbours"), result.neighbours, (id) => goTo({ id }));
   showOnMap();
   if (!root.hidden) showResult({ quiet: true });

@@ -7,6 +7,7 @@ import { imageCaption, nearestOf } from "./capabilities.js";
 import { map } from "./explorer-map.js";
 import { Slot } from "./places.js";
 import { saveImageGrid } from "./png.js";
+import { markImage } from "./data-distance.js";
 import { showPlace } from "./preview.js";
 import { on, save, state } from "./state.js";
 import { $, $$, boundedNumber, busy, clearError, el, latestOnly, showError, STALE } from "./ui.js";
@@ -90,13 +91,17 @@ export async function run({ preview = true } = {}) {
         onmouseenter: () => pointAt(i),
         onmouseleave: () => pointAt(Number(slider.value)),
       };
-      const frame = src
-        ? el("img", { ...attrs, src, alt: `frame ${i + 1} of ${n}` })
-        : el("button", { type: "button", ...attrs, text: nearest[i].name });
+      const frame = markImage(
+        src
+          ? el("img", { ...attrs, src, alt: `frame ${i + 1} of ${n}` })
+          : el("button", { type: "button", ...attrs, text: nearest[i].name }),
+        path.data_distances && path.data_distances[i],
+      );
       const caption = i === 0 ? "Start" : i === n - 1 ? "End" : String(i + 1);
       return el("figure", { class: `frame${i === 0 || i === n - 1 ? " end" : ""}` }, frame, el("figcaption", { text: caption }));
     }),
   );
+  $("#interp-outside").hidden = !strip.querySelector(".dd-between, .dd-far");
   slider.max = String(n - 1);
   $("#interp-result").hidden = false;
   const pca = $('input[name="projection"][value="pca"]');
@@ -128,6 +133,7 @@ function scrub(i, { preview = true } = {}) {
       positions: { [path.projection]: path.positions[i] },
       label: `interpolation frame ${i + 1} of ${path.images.length} (${path.method})`,
       nearest: nearestOf(path, i),
+      dataDistance: path.data_distances && path.data_distances[i],
     },
     { quiet: true },
   );

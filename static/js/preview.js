@@ -4,6 +4,7 @@
 
 import { api, openDragStream } from "./api.js";
 import { can, imageCaption, nearestOf } from "./capabilities.js";
+import { showDistance } from "./data-distance.js";
 import { map } from "./explorer-map.js";
 import { current, describeRef, imageFor } from "./places.js";
 import { projectionLabel } from "./projections.js";
@@ -17,7 +18,8 @@ const handle = $("#handle");
 const guard = latestOnly();
 const MAX_BARS = 16;
 
-let place = null; // {ref, image, latent, positions, label, nearest: {id, name} | null}
+// {ref, image, latent, positions, label, nearest: {id, name} | null, dataDistance}
+let place = null;
 current.get = () => place;
 
 let stream = null;
@@ -40,13 +42,14 @@ function showImage(src, nearest) {
   $("#preview-caption").textContent = imageCaption(nearest);
 }
 
-/** Show `next` ({ref, image, latent, positions, label, nearest}); `quiet` skips the "here"
- * event. */
+/** Show `next` ({ref, image, latent, positions, label, nearest, dataDistance: the answer's
+ * data_distance}); `quiet` skips the "here" event. */
 export function showPlace(next, { quiet = false } = {}) {
   place = next;
   state.here = next.ref;
   save();
   showImage(next.image, next.nearest);
+  showDistance($("#preview-distance"), next.dataDistance);
   image.dataset.ref = describeRef(next.ref);
   $("#preview-title").textContent = next.label || title(next.ref);
   $("#preview-title").title = $("#preview-title").textContent; // one line: the whole on hover
@@ -72,8 +75,8 @@ export async function goTo(ref, label = null) {
   try {
     const placed = await guard(busy(card, imageFor(ref)));
     if (placed === STALE) return;
-    const { image: src, latent, positions } = placed;
-    showPlace({ ref, image: src, latent, positions, label, nearest: nearestOf(placed) });
+    const { image: src, latent, positions, data_distance: dataDistance } = placed;
+    showPlace({ ref, image: src, latent, positions, label, nearest: nearestOf(placed), dataDistance });
   } catch (error) {
     toast(error.message);
   }
@@ -82,6 +85,7 @@ export async function goTo(ref, label = null) {
 function reset() {
   place = null;
   showImage(null, null);
+  showDistance($("#preview-distance"), null);
   image.dataset.frames = "0";
   frames = 0;
   $("#preview-title").textContent = can.decode
@@ -162,6 +166,8 @@ function showFrame(frame) {
   image.dataset.frames = String(frames);
   const nearest = nearestOf(frame);
   showImage(frame.image, nearest);
+  // Frames carry no distance from the data (it would slow them): the release decodes it.
+  showDistance($("#preview-distance"), null);
   const xy = [frame.x, frame.y];
   place = {
     ref: { point: xy, projection: frame.projection },

@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { termAttributeIds } from "./arithmetic.js";
 import { can } from "./capabilities.js";
+import { markImage } from "./data-distance.js";
 import { current, Slot } from "./places.js";
 import { saveImageGrid } from "./png.js";
 import { on, sameRef, save, state } from "./state.js";
@@ -96,12 +97,15 @@ function render() {
       "tr",
       {},
       el("th", { scope: "row", text: row.label }),
-      ...row.images.map((src, i) =>
-        el("td", {}, el("img", { class: "pixel", src, alt: `${row.label} at ${columnTitles()[i]}` })),
-      ),
+      ...row.images.map((src, i) => {
+        const alt = `${row.label} at ${columnTitles()[i]}`;
+        const dd = row.data_distances && row.data_distances[i];
+        return el("td", {}, markImage(el("img", { class: "pixel", src, alt, title: alt }), dd));
+      }),
     ),
   );
   table.replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+  $("#trav-outside").hidden = !table.querySelector(".dd-between, .dd-far");
   $("#trav-result").hidden = false;
 }
 

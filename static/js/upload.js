@@ -4,6 +4,7 @@
 
 import { api } from "./api.js";
 import { can, imageCaption, nearestOf } from "./capabilities.js";
+import { distanceLine } from "./data-distance.js";
 import { map } from "./explorer-map.js";
 import { renderGallery } from "./places.js";
 import { goTo, showPlace } from "./preview.js";
@@ -177,6 +178,7 @@ function renderCards() {
               { class: "upload-facts" },
               el("p", { class: "upload-name", text: item.filename || `upload ${i + 1}` }),
               ...scoreFacts(item),
+              distanceLine(item.data_distance),
               el("p", { class: "polarity", hidden: true }),
               el("button", { type: "button", class: "button small", text: "Show in preview", onclick: () => focus(i) }),
             ),
@@ -249,6 +251,7 @@ function focus(i) {
     positions: item.positions,
     label: `upload: ${item.filename || `image ${i + 1}`}`,
     nearest: nearestOf(item),
+    dataDistance: item.data_distance,
   });
 }
 

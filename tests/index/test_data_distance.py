@@ -61,3 +61,24 @@ def test_bad_fits_are_refused() -> None:
         DataDistance().fit(NeighborIndex(Z), Z[:3])
     with pytest.raises(ConfigError, match="at least 2"):
         DataDistance().fit(NeighborIndex(Z[:1]), Z[:1])
+
+
+def test_a_sample_of_items_gives_their_exact_distances_and_close_percentiles() -> None:
+    rng = np.random.default_rng(2)
+    Z = rng.normal(size=(3000, 4))
+    search = NeighborIndex(Z)
+    full = DataDistance().fit(search, Z)
+    sample = DataDistance(max_items=500, seed=3).fit(search, Z)
+    assert sample.item_distances_.shape == (500,)
+    # each sampled item's distance is its exact one, against all 3,000 items
+    assert np.isin(sample.item_distances_, full.item_distances_).all()
+    assert sample.item_distances_[-1] <= full.item_distances_[-1]
+    q = rng.normal(size=(200, 4))
+    d = knn_distance(search, q, 1)
+    # 500 draws: a percentile's standard error is at most ~2.2 points
+    assert np.abs(sample.percentile(d) - full.percentile(d)).max() < 8.0
+    assert DataDistance(max_items=500, seed=3).fit(search, Z).item_distances_.tolist() == (
+        sample.item_distances_.tolist()
+    )
+    with pytest.raises(ConfigError, match="max_items"):
+        DataDistance(max_items=1).fit(search, Z)
