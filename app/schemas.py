@@ -634,3 +634,22 @@ class TopologyDistanceOut(BaseModel):
         "the bottleneck figure by (half the longest bar left out of each diagram, summed)"
     )
     h1: dict[str, float] = Field(description="the same for the H1 diagrams")
+
+
+# ---- the denoising demo (POST /api/denoise; app/services/denoise.py) ----------------------
+class DenoiseImageOut(BaseModel):
+    image: str = Field(description="PNG data URL; 8-bit pixels, as the PSNR was computed on")
+    psnr: float = Field(description="dB against `clean` (pixels read in [0, 1]; at most 120)")
+
+
+class DenoiseOut(BaseModel):
+    dae: str = Field(description="the denoising autoencoder used")
+    ae: str = Field(description="the plain autoencoder it is compared with")
+    item: int | None = Field(description="the item corrupted; null for an upload")
+    kind: str = Field(description="noise kind: gaussian, saltpepper or mask")
+    level: float = Field(description="noise level, 0 to 1")
+    seed: int = Field(description="the noise's seed: the same request draws the same noise")
+    clean: str = Field(description="the clean image as the models see it, PNG data URL")
+    corrupted: DenoiseImageOut
+    dae_output: DenoiseImageOut = Field(description="the dae's output on the corrupted image")
+    ae_output: DenoiseImageOut = Field(description="the plain AE's output on the corrupted image")
