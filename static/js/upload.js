@@ -4,6 +4,7 @@
 
 import { api } from "./api.js";
 import { can, imageCaption, nearestOf } from "./capabilities.js";
+import { denoise, offerUpload } from "./denoise.js";
 import { map } from "./explorer-map.js";
 import { renderGallery } from "./places.js";
 import { goTo, showPlace } from "./preview.js";
@@ -22,6 +23,7 @@ const BATCH = 8;
 let uploads = []; // {item: EncodedOut, file: File, inverse: bool | null}, newest last
 
 function setup() {
+  denoise.setup();
   input.addEventListener("change", () => {
     upload([...input.files]);
     input.value = "";
@@ -111,6 +113,7 @@ export async function upload(files) {
   if (!result.done.length) return;
   const added = result.done.map((u) => ({ ...u, inverse: null }));
   uploads.push(...added);
+  offerUpload(added[added.length - 1].file);
   drawOnMap();
   renderCards();
   focus(uploads.length - 1); // the card on top
@@ -249,6 +252,7 @@ function focus(i) {
 }
 
 function reset() {
+  denoise.reset();
   uploads = [];
   list.replaceChildren();
   failures.replaceChildren();
