@@ -5,7 +5,6 @@ the PSNR the API computed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +25,8 @@ FIGURES = """() => Array.from(document.querySelectorAll('#denoise-result figure'
 # The same request, straight to the API from the page.
 API_ANSWER = """async (item) => {
   const form = new FormData();
-  for (const [k, v] of Object.entries({kind: 'mask', level: '0.4', seed: '2', item})) form.append(k, v);
+  const fields = {kind: 'mask', level: '0.4', seed: '2', item};
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
   return (await fetch('/api/denoise', {method: 'POST', body: form})).json();
 }"""
 
@@ -47,7 +47,9 @@ def test_the_demo_shows_three_images_with_their_psnr(page_on: Explorer) -> None:
     explorer, page = page_on, page_on.page
     explorer.open(f"?model={DAE}&tab=upload&here=i7")
     page.select_option("#denoise-kind", "mask")
-    page.fill("#denoise-level", "0.4")  # a range input: fill sets its value
+    page.eval_on_selector(
+        "#denoise-level", "(r) => { r.value = '0.4'; r.dispatchEvent(new Event('input')); }"
+    )
     page.fill("#denoise-seed", "2")
     page.click("#denoise-run")
     page.wait_for_selector("#denoise-result:not([hidden]) figure")
