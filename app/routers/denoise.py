@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, File, Form, UploadFile
@@ -10,10 +10,12 @@ from app.errors import API_ERRORS, error_responses
 from app.schemas import DenoiseImageOut, DenoiseOut
 from app.services.denoise import DenoiseRequest, denoise
 from app.services.images import png_data_url
+from models.objectives.corrupt import KINDS
 
 router = APIRouter(prefix="/api", tags=["denoise"], responses=API_ERRORS)
 
 NAME = {"min_length": 1, "max_length": 200}
+KIND_ENUM: dict[str, Any] = {"enum": list(KINDS)}
 
 
 @router.post(
@@ -33,15 +35,17 @@ async def post_denoise(
     store: StoreDep,
     worker: WorkerDep,
     settings: SettingsDep,
-    kind: Annotated[str, Form(max_length=40, description="gaussian, saltpepper or mask")] = (
-        "gaussian"
-    ),
+    kind: Annotated[
+        str, Form(max_length=40, description="the noise kind", json_schema_extra=KIND_ENUM)
+    ] = "gaussian",
     level: Annotated[
         float,
         Form(
-            description="noise level from 0 to 1: the Gaussian's standard deviation, or "
-            "the fraction of pixels hit"
-        ),  # fmt: skip
+            ge=0.0,
+            le=1.0,
+            description="noise level from 0 to 1: the Gaussian's standard deviation, or the "
+            "fraction of pixels hit",
+        ),
     ] = 0.3,
     seed: Annotated[int, Form(ge=0, le=2**31 - 1, description="the noise's seed")] = 0,
     item: Annotated[int | None, Form(description="an item id of `model` (the dae's)")] = None,
