@@ -27,7 +27,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def serve(root: Path, *models: str) -> Iterator[TestClient]:
-    settings = Settings(workspace=root, device="cpu", threads=2, models=models or None)
+    settings = Settings(workspace=root, device="cpu", threads=2, models=models)
     with TestClient(create_app(settings)) as client:
         yield client
 
