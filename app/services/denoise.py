@@ -74,7 +74,8 @@ def parse_noise(kind: str, level: float) -> Corruption:
 
 def pick_models(store: ModelStore, request: DenoiseRequest) -> tuple[LoadedModel, LoadedModel]:
     """The dae and the plain AE: the named ones, else the first loaded of each kind on the
-    items of ``request.model`` (or on the dae's). 409 naming what is missing or unfit."""
+    items of ``request.model`` (for an upload, any dae when none is) and on the dae's. 409
+    naming what is missing or unfit."""
     shown = store.get(request.model) if request.model else None
     if request.dae:
         dae = store.get(request.dae)
@@ -84,6 +85,8 @@ def pick_models(store: ModelStore, request: DenoiseRequest) -> tuple[LoadedModel
                 f"autoencoder ({_listing(store, DAE_KIND)})",
                 code="not_a_dae",
             )
+    elif request.item is None and shown is not None:  # an upload: a dae on other items will do
+        dae = _first(store, DAE_KIND, shown, "no_dae", "--model dae", fallback=True)
     else:
         dae = _first(store, DAE_KIND, shown, "no_dae", "--model dae")
     ae = store.get(request.ae) if request.ae else _first(store, AE_KIND, dae, "no_ae", "--model ae")
@@ -103,9 +106,21 @@ def pick_models(store: ModelStore, request: DenoiseRequest) -> tuple[LoadedModel
 
 
 def _first(
-    store: ModelStore, kind: str, near: LoadedModel | None, code: str, flag: str
+    store: ModelStore,
+    kind: str,
+    near: LoadedModel | None,
+    code: str,
+    flag: str,
+    *,
+    fallback: bool = False,
 ) -> LoadedModel:
-    """The first loaded model of ``kind`` on the items of ``near`` (any, when ``near`` is None)."""
+    """The first loaded model of ``kind`` on the items of ``near`` (any, when ``near`` is None;
+    with ``fallback``, any when none is on those items)."""
+    if fallback:
+        try:
+            return _first(store, kind, near, code, flag)
+        except ConflictError:
+            return _first(store, kind, None, code, flag)
     for m in store.models.values():
         if m.info.architecture != kind:
             continue

@@ -3,6 +3,7 @@ each with a PSNR that a numpy computation on the returned PNGs reproduces."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from tests.api.helpers import assert_error, encode_file, png_pixels
 from tests.denoise_workspace import AE, DAE, build_denoise_workspace
 
 ITEM = 7
+VAE = "digits-vae-4"  # tests/conftest.py's session model
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +151,22 @@ def test_without_a_plain_ae_the_409_names_what_to_train(root: Path) -> None:
         response = only_dae.post("/api/denoise", data={"item": 0})
         message = assert_error(response, 409, "no_ae")
         assert "--model ae" in message and DAE in message
+
+
+def test_a_shown_model_on_other_items_takes_an_upload_but_not_an_item(
+    root: Path, workspace: Path, tmp_path: Path, dae_index: LatentIndex
+) -> None:
+    """The session's VAE indexes all 1,797 digits, the dae 400: its item 7 is another image."""
+    mixed = tmp_path / "mixed"
+    shutil.copytree(root, mixed)
+    shutil.copytree(workspace / VAE, mixed / VAE)
+    for client in serve(mixed):
+        message = assert_error(
+            client.post("/api/denoise", data={"item": ITEM, "model": VAE}), 409, "no_dae"
+        )
+        assert f"on the items of {VAE!r}" in message
+        assert dae_index.images is not None
+        files = {"file": ("seven.png", encode_file(dae_index.images[ITEM, 0]), "image/png")}
+        body = denoise(client, files=files, model=VAE, seed=5)
+        assert (body["dae"], body["ae"]) == (DAE, AE)
+        assert body["dae_output"] == denoise(client, item=ITEM, model=DAE, seed=5)["dae_output"]
