@@ -48,7 +48,10 @@ async def post_denoise(
         ),
     ] = 0.3,
     seed: Annotated[int, Form(ge=0, le=2**31 - 1, description="the noise's seed")] = 0,
-    item: Annotated[int | None, Form(description="an item id of `model` (the dae's)")] = None,
+    # Read as text, like an item id in a path: anything but an id answers 404 unknown_item.
+    item: Annotated[
+        str | None, Form(max_length=40, description="an item id of `model` (the dae's)")
+    ] = None,
     model: Annotated[
         str | None, Form(**NAME, description="the model the page shows: picks the defaults")
     ] = None,

@@ -19,7 +19,7 @@ from app.services.images import load_upload
 from app.services.inference import InferenceWorker
 from app.services.loaded import LoadedModel, ModelStore
 from app.services.nearest import require_decoder, require_encoder, require_images
-from app.services.refs import item
+from app.services.refs import parse_item
 from models.decoder_fit import psnr
 from models.errors import ConflictError, InvalidInputError, LatentExplorerError
 from models.objectives.corrupt import KINDS, Corruption
@@ -33,7 +33,7 @@ class DenoiseRequest:
     kind: str = "gaussian"
     level: float = 0.3  # the dae's own training noise by default (models/dae.py)
     seed: int = 0
-    item: int | None = None  # an item of ``model`` (the dae's items: they must align)
+    item: str | None = None  # an item id of ``model`` as sent (the dae's items: they align)
     upload: bytes | None = None
     filename: str | None = None
     model: str | None = None  # the model the page shows; its dae and ae are the defaults
@@ -145,15 +145,19 @@ def _listing(store: ModelStore, kind: str) -> str:
     return ", ".join(n for n, m in store.models.items() if m.info.architecture == kind) or "none"
 
 
-def clean_image(dae: LoadedModel, request: DenoiseRequest, max_pixels: int) -> np.ndarray:
-    """(C, H, W) uint8: the item's stored image, or the upload as the dae sees it."""
+def clean_image(
+    dae: LoadedModel, request: DenoiseRequest, max_pixels: int
+) -> tuple[np.ndarray, int | None]:
+    """(C, H, W) uint8: the item's stored image, or the upload as the dae sees it; and the
+    item's id (None for an upload)."""
     if (request.item is None) == (request.upload is None):
         raise InvalidInputError(
             "give exactly one image to corrupt: an item id (item) or an uploaded file (file)",
             code="bad_source",
         )
     if request.item is not None:
-        return np.asarray(require_images(dae)[item(dae, request.item)])
+        item = parse_item(dae, request.item)
+        return np.asarray(require_images(dae)[item]), item
     assert request.upload is not None  # for mypy: checked just above
     x = load_upload(
         request.upload,
@@ -162,7 +166,7 @@ def clean_image(dae: LoadedModel, request: DenoiseRequest, max_pixels: int) -> n
         background=dae.background,
         filename=request.filename,
     )  # (C, H, W) float in [0, 1]
-    return to_uint8(x)
+    return to_uint8(x), None
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
@@ -185,12 +189,10 @@ async def denoise(
     dae, ae = pick_models(store, request)
 
     def run() -> Denoised:
-        clean = clean_image(dae, request, max_pixels)
+        clean, item = clean_image(dae, request, max_pixels)
         noisy = corrupt(clean, noise, request.seed)
         x = noisy[None].astype(np.float32) / 255.0  # (1, C, H, W), what both models see
         outputs = [to_uint8(m.decode(m.encode(x))[0]) for m in (dae, ae)]
-        return Denoised(
-            dae.name, ae.name, request.item, noise, request.seed, clean, noisy, *outputs
-        )
+        return Denoised(dae.name, ae.name, item, noise, request.seed, clean, noisy, *outputs)
 
     return await worker.run(run)

@@ -131,8 +131,9 @@ def test_an_item_and_an_upload_at_once_is_a_422(dc: TestClient) -> None:
     assert_error(response, 422, "bad_source")
 
 
-def test_an_unknown_item_is_a_404(dc: TestClient) -> None:
-    assert_error(dc.post("/api/denoise", data={"item": 400}), 404, "unknown_item")
+@pytest.mark.parametrize("item", ["400", "-1", "null", "7.0"])
+def test_an_unknown_item_is_a_404(dc: TestClient, item: str) -> None:
+    assert_error(dc.post("/api/denoise", data={"item": item}), 404, "unknown_item")
 
 
 def test_a_model_that_is_not_a_dae_is_a_409(dc: TestClient) -> None:
