@@ -57,7 +57,9 @@ async def post_denoise(
     ] = None,
     dae: Annotated[str | None, Form(**NAME, description="a dae model (default: see above)")] = None,
     ae: Annotated[str | None, Form(**NAME, description="a plain AE (default: see above)")] = None,
-    file: Annotated[UploadFile | None, File(description="an image instead of an item")] = None,
+    # Typed without None so the document says "binary" rather than "binary or null": a
+    # generated "null" would be a text field, which FastAPI refuses as no file.
+    file: Annotated[UploadFile, File(description="an image instead of an item")] = None,  # type: ignore[assignment]
 ) -> DenoiseOut:
     request = DenoiseRequest(
         kind=kind,
