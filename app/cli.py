@@ -10,6 +10,7 @@
     latent-explorer import-model --class mypkg.vae:MyVAE --weights m.safetensors --dataset digits
     latent-explorer export-onnx --model NAME --out DIR    (the three in app/cli_import.py)
     latent-explorer fit-decoder --model NAME [--epochs 30]  (app/cli_fit.py)
+    latent-explorer demo   --workspace workspace [--no-serve]  (every kind on digits, then serve)
 
 Errors a person can fix print one line, ``error: ...``, and exit with status 2.
 """
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.cli_demo import add_demo_args, prepare_from_args
 from app.cli_fit import add_fit_decoder, cmd_fit_decoder
 from app.cli_import import (
     TRUST_HELP,
@@ -96,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (
         ("serve", "serve the explorer"),
         ("run", "train the default digits model if the workspace has none, then serve"),
+        ("demo", "train every kind on digits (keeping those already there), then serve"),
     ):
         p = sub.add_parser(name, help=text)
         common(p)
@@ -120,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
             help="access token every request must carry (default: $LATENT_EXPLORER_TOKEN, "
             "which keeps it out of the process list; none: no check)",
         )
+        if name == "demo":
+            add_demo_args(p)  # app/cli_demo.py
     return parser
 
 
@@ -458,6 +463,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return cmd_serve(args)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Train every kind on digits where missing (app/cli_demo.py), then serve like ``run``."""
+    prepare_from_args(args)
+    return 0 if args.no_serve else cmd_serve(args)
+
+
 COMMANDS = {
     "train": cmd_train,
     "index": cmd_index,
@@ -468,4 +479,5 @@ COMMANDS = {
     "fit-decoder": cmd_fit_decoder,
     "serve": cmd_serve,
     "run": cmd_run,
+    "demo": cmd_demo,
 }

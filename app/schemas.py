@@ -33,6 +33,10 @@ def _json_integer(value: Any) -> Any:
 
 
 ItemId = Annotated[int, BeforeValidator(_json_integer)]
+# An optional id's bound goes on the integer, before the validator: ``Field(None, ge=0)`` on
+# ``ItemId | None`` (or the bound after the validator) validates, but writes a non-standard
+# ``"ge": 0`` into the document instead of ``minimum``, and clients then send -1.
+OptionalItemId = Annotated[int, Field(ge=0), BeforeValidator(_json_integer)] | None
 
 
 class Strict(BaseModel):
@@ -76,7 +80,7 @@ class RefIn(Strict):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": REF_ONE_OF})
 
-    id: ItemId | None = Field(None, ge=0, description=PER_MODEL_ITEM, examples=[7])
+    id: OptionalItemId = Field(None, description=PER_MODEL_ITEM, examples=[7])
     latent: Latent | None = Field(
         None,
         max_length=MAX_LATENT,
@@ -865,3 +869,22 @@ class AnomalyOut(BaseModel):
     )
     scores: list[float] = Field(description="every item's score, in id order")
     item_groups: list[int] = Field(description="every item's index in `groups`, in id order")
+
+
+# ---- the denoising demo (POST /api/denoise; app/services/denoise.py) ----------------------
+class DenoiseImageOut(BaseModel):
+    image: str = Field(description="PNG data URL; 8-bit pixels, as the PSNR was computed on")
+    psnr: float = Field(description="dB against `clean` (pixels read in [0, 1]; at most 120)")
+
+
+class DenoiseOut(BaseModel):
+    dae: str = Field(description="the denoising autoencoder used")
+    ae: str = Field(description="the plain autoencoder it is compared with")
+    item: int | None = Field(description="the item corrupted; null for an upload")
+    kind: str = Field(description="noise kind: gaussian, saltpepper or mask")
+    level: float = Field(description="noise level, 0 to 1")
+    seed: int = Field(description="the noise's seed: the same request draws the same noise")
+    clean: str = Field(description="the clean image as the models see it, PNG data URL")
+    corrupted: DenoiseImageOut
+    dae_output: DenoiseImageOut = Field(description="the dae's output on the corrupted image")
+    ae_output: DenoiseImageOut = Field(description="the plain AE's output on the corrupted image")

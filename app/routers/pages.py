@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.index.projection import DEFAULT_PROJECTION, PROJECTIONS
+from app.services.denoise import noise_choices
 from models.errors import NotFoundError
 
 router = APIRouter(include_in_schema=False)
@@ -23,7 +24,11 @@ def projection_choices() -> list[dict[str, str]]:
 
 @router.get("/", response_class=HTMLResponse)
 async def get_index(request: Request) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(request, "index.html", {"projections": projection_choices()})
+    return TEMPLATES.TemplateResponse(
+        request,
+        "index.html",
+        {"projections": projection_choices(), "noise_kinds": noise_choices()},
+    )
 
 
 @router.get("/compare", response_class=HTMLResponse)

@@ -110,6 +110,8 @@ export const api = {
     send("GET", `/api/compare/change?reference=${enc(reference)}&model=${enc(model)}&top=${Number(top)}`),
   /** The other loaded models on the same items as `model`. */
   comparable: (model) => send("GET", `${modelPath(model)}/comparable`),
+  /** The denoising demo: a FormData of kind, level, seed, model and item or file. */
+  denoise: (form) => send("POST", "/api/denoise", form),
   encode(model, files, k = 8) {
     const form = new FormData();
     for (const file of files) form.append("file", file, file.name);

@@ -5,6 +5,7 @@
 import { api } from "./api.js";
 import { can, imageCaption, nearestOf } from "./capabilities.js";
 import { distanceLine } from "./data-distance.js";
+import { denoise, offerUpload } from "./denoise.js";
 import { map } from "./explorer-map.js";
 import { renderGallery } from "./places.js";
 import { goTo, showPlace } from "./preview.js";
@@ -23,6 +24,7 @@ const BATCH = 8;
 let uploads = []; // {item: EncodedOut, file: File, inverse: bool | null}, newest last
 
 function setup() {
+  denoise.setup();
   input.addEventListener("change", () => {
     upload([...input.files]);
     input.value = "";
@@ -112,6 +114,7 @@ export async function upload(files) {
   if (!result.done.length) return;
   const added = result.done.map((u) => ({ ...u, inverse: null }));
   uploads.push(...added);
+  offerUpload(added[added.length - 1].file);
   drawOnMap();
   renderCards();
   focus(uploads.length - 1); // the card on top
@@ -256,6 +259,7 @@ function focus(i) {
 }
 
 function reset() {
+  denoise.reset();
   uploads = [];
   list.replaceChildren();
   failures.replaceChildren();
