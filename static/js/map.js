@@ -64,6 +64,8 @@ export class LatentMap {
     this.lastRange = null; // the last box selected, in data units (for tests)
     this.press = null; // a probe press in progress
     this.adding = false; // Shift was held when the current box or lasso began: it adds
+    this.images = []; // Plotly layout images drawn above the points (map-images.js)
+    this.reach = 0; // px a pointer may be from a point and still be on it (0: the defaults)
     this.listeners = { select: [], probe: [], hover: [], overlayhover: [], unhover: [], view: [], zoom: [] };
     this.bound = false;
   }
@@ -216,7 +218,20 @@ export class LatentMap {
       dragmode: this.dragmode(),
       key: this.view.key,
       selectionRevision: this.selectionRevision,
+      images: this.images,
+      reach: this.reach,
     });
+  }
+
+  /** Draw `images` (Plotly layout images, in data units) above the points; a pointer within
+   * `reach` px of a point (0: the defaults) is on it, so a picture drawn over its point
+   * hovers and probes that point. Kept across redraws until set again. */
+  async setImages(images, reach = 0) {
+    this.images = images;
+    this.reach = reach;
+    if (!this.gd.data) return;
+    const hoverdistance = this.layout().hoverdistance;
+    await this.quietly(() => Plotly.relayout(this.gd, { images, hoverdistance }));
   }
 
   dragmode() {
