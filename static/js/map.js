@@ -64,8 +64,8 @@ export class LatentMap {
     this.lastRange = null; // the last box selected, in data units (for tests)
     this.press = null; // a probe press in progress
     this.adding = false; // Shift was held when the current box or lasso began: it adds
-    this.images = []; // Plotly layout images drawn above the points (map-images.js)
-    this.reach = 0; // px a pointer may be from a point and still be on it (0: the defaults)
+    this.images = []; // layout images above the points (map-images.js), and how far (px) a
+    this.reach = 0; // pointer may be from a point and be on it (0: the defaults)
     this.listeners = { select: [], probe: [], hover: [], overlayhover: [], unhover: [], view: [], zoom: [] };
     this.bound = false;
   }
@@ -223,14 +223,12 @@ export class LatentMap {
     });
   }
 
-  /** Draw `images` (Plotly layout images, in data units) above the points; a pointer within
-   * `reach` px of a point (0: the defaults) is on it, so a picture drawn over its point
-   * hovers and probes that point. Kept across redraws until set again. */
+  /** Draw Plotly layout `images` above the points, kept across redraws; a pointer `reach` px
+   * from a point (0: the defaults) is on it, so a picture over a point hovers and probes it. */
   async setImages(images, reach = 0) {
-    this.images = images;
-    this.reach = reach;
+    Object.assign(this, { images, reach });
     if (!this.gd.data) return;
-    const hoverdistance = this.layout().hoverdistance;
+    const { hoverdistance } = this.layout();
     await this.quietly(() => Plotly.relayout(this.gd, { images, hoverdistance }));
   }
 
@@ -500,6 +498,4 @@ export class LatentMap {
       if (changed && this.points) Plotly.Plots.resize(gd).then(() => this.emit("view"));
     }).observe(gd.parentElement);
   }
-
-
 }
