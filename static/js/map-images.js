@@ -16,7 +16,8 @@ import { can } from "./capabilities.js";
 import { state } from "./state.js";
 import { $ } from "./ui.js";
 
-export const THUMB_LIMIT = 300; // items in view at most for thumbnails in place of dots
+const THUMB_LIMIT = 300; // items in view below which thumbnails replace dots
+let thumbLimit = THUMB_LIMIT;
 const THUMB_PX = [18, 56]; // a thumbnail's side on screen, px: at most, at least
 const EXEMPLAR_CELL = 110; // px: the exemplar grid's cell, about
 const EXEMPLAR_PX = 56; // an exemplar's side on screen
@@ -106,7 +107,7 @@ async function update(map) {
   if (!frame || !points || !can.images) return draw(map, "", [], 0, { thumbs: 0, exemplars: 0 });
   const inView = map.idsInView();
   const { range, area } = frame;
-  const thumbs = inView.length > 0 && inView.length <= THUMB_LIMIT;
+  const thumbs = inView.length > 0 && inView.length < thumbLimit;
   const ids = thumbs ? inView : showExemplars ? exemplars(points, inView, range, area) : [];
   const px = thumbs
     ? Math.min(THUMB_PX[1], Math.max(THUMB_PX[0], 0.8 * Math.sqrt((area.w * area.h) / ids.length)))
@@ -138,6 +139,11 @@ async function draw(map, key, images, reach, counts) {
   map.gd.dataset.thumbnails = String(counts.thumbs);
   map.gd.dataset.exemplars = String(counts.exemplars);
   map.gd.dataset.imageDraws = String(Number(map.gd.dataset.imageDraws || 0) + 1);
+}
+
+/** Change the threshold (the browser benchmark sets 0 to time the same view on dots alone). */
+export function setThumbLimit(limit) {
+  thumbLimit = limit >= 0 ? limit : THUMB_LIMIT;
 }
 
 /** Redraw the map's images whenever its view changes (draws, zooms, pans, resizes). */

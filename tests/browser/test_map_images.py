@@ -4,12 +4,17 @@ view (Plotly.relayout, as a zoom would)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
-from tests.browser.conftest import Explorer
+from tests.browser.conftest import Explorer, new_explorer
 from tests.browser.helpers import wait_for_map, wait_for_title
+from tests.conftest import SHAPES_MODEL
+from tests.serverproc import get_json, running_server
 
 LIMIT = 300  # static/js/map-images.js THUMB_LIMIT
 
@@ -174,3 +179,31 @@ def test_the_exemplar_toggle_draws_one_item_per_dense_cell(explorer: Explorer) -
     page.uncheck("#exemplars-toggle")
     wait_for_map(page, "exemplars", "0")
     assert explorer.js(DRAWN)["elements"] == 0
+
+
+@pytest.fixture(scope="module")
+def shapes_site(shapes_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server on the shapes autoencoder's workspace."""
+    with running_server(shapes_workspace, tmp_path_factory.mktemp("shapes-server")) as server:
+        yield server.base
+
+
+def test_shapes_thumbnails_are_each_items_own_image(context: Any, shapes_site: str) -> None:
+    for explorer in new_explorer(context, shapes_site, 1280, 800):
+        explorer.open()
+        page = explorer.page
+        assert page.input_value("#model-select") == SHAPES_MODEL
+        ids = zoom_below_limit(explorer, 0)
+        wait_for_map(page, "thumbnails", str(len(ids)))
+        drawn = explorer.js(DRAWN)
+        assert drawn["elements"] == len(ids)
+        view = explorer.js(VIEW)
+        where = {(round(view["x"][i], 4), round(view["y"][i], 4)): int(i) for i in ids}
+        listed = ",".join(str(i) for i in ids)
+        answer = get_json(f"{shapes_site}/api/models/{SHAPES_MODEL}/thumbnails?ids={listed}")
+        own = dict(zip(answer["ids"], answer["images"], strict=True))
+        # every picture is drawn at its own item's place (positions here are distinct items)
+        for x, y, source in drawn["layout"]:
+            item = where.get((round(x, 4), round(y, 4)))
+            assert item is not None and source == own[item]
+        explorer.screenshot("map-thumbnails-shapes-1280x800")
