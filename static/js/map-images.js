@@ -18,7 +18,7 @@ import { $ } from "./ui.js";
 
 const THUMB_LIMIT = 300; // items in view below which thumbnails replace dots
 let thumbLimit = THUMB_LIMIT;
-const THUMB_PX = [18, 56]; // a thumbnail's side on screen, px: at most, at least
+const THUMB_PX = [18, 56]; // a thumbnail's side on screen, px: at least, at most
 const EXEMPLAR_CELL = 110; // px: the exemplar grid's cell, about
 const EXEMPLAR_PX = 56; // an exemplar's side on screen
 const EXEMPLAR_MIN = 5; // points a cell needs (and 0.3 % of those in view) to be dense
@@ -67,6 +67,22 @@ export function exemplars(points, ids, range, area) {
   return Array.from(best).filter((id) => id >= 0);
 }
 
+/** A thumbnail's side in px: the median distance on screen from an item in view to its
+ * nearest neighbour (so most pictures touch their neighbours at most), within THUMB_PX. */
+function thumbSide(points, ids, scale) {
+  const { x, y } = points;
+  const nearest = ids.map((a) => {
+    let d = Infinity;
+    for (const b of ids) {
+      if (b !== a) d = Math.min(d, Math.hypot((x[a] - x[b]) / scale.x, (y[a] - y[b]) / scale.y));
+    }
+    return d;
+  });
+  nearest.sort((a, b) => a - b);
+  const median = nearest[Math.floor(nearest.length / 2)];
+  return Math.min(THUMB_PX[1], Math.max(THUMB_PX[0], Number.isFinite(median) ? median : Infinity));
+}
+
 /** Fetch the images of `ids` not yet cached, BATCH per request. */
 async function fetchImages(model, ids) {
   if (cacheModel !== model) {
@@ -109,13 +125,11 @@ async function update(map) {
   const { range, area } = frame;
   const thumbs = inView.length > 0 && inView.length < thumbLimit;
   const ids = thumbs ? inView : showExemplars ? exemplars(points, inView, range, area) : [];
-  const px = thumbs
-    ? Math.min(THUMB_PX[1], Math.max(THUMB_PX[0], 0.8 * Math.sqrt((area.w * area.h) / ids.length)))
-    : EXEMPLAR_PX;
   const scale = {
     x: Math.abs(range.x[1] - range.x[0]) / area.w,
     y: Math.abs(range.y[1] - range.y[0]) / area.h,
   };
+  const px = thumbs ? thumbSide(points, ids, scale) : EXEMPLAR_PX;
   const key = `${state.model}|${thumbs}|${px.toFixed(1)}|${scale.x}|${scale.y}|${ids.join(",")}`;
   if (key === drawnKey) return;
   try {
