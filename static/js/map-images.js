@@ -3,7 +3,7 @@
 // probe and selection:
 //   thumbnails: once fewer than THUMB_LIMIT shown items are in view, each one's stored image
 //     in place of its dot, centred on it;
-//   exemplars (the map toolbar's toggle): at any zoom, one item per dense region: the view is
+//   exemplars (the checkbox under the map): at any zoom, one item per dense region: the view is
 //     cut into cells of about EXEMPLAR_CELL px, and each cell holding enough points shows the
 //     item nearest the mean of its points' positions.
 // Both are worked out here, in the page, from the positions it already holds: they depend on
@@ -130,7 +130,9 @@ async function update(map) {
     y: Math.abs(range.y[1] - range.y[0]) / area.h,
   };
   const px = thumbs ? thumbSide(points, ids, scale) : EXEMPLAR_PX;
-  const key = `${state.model}|${thumbs}|${px.toFixed(1)}|${scale.x}|${scale.y}|${ids.join(",")}`;
+  const key = ids.length
+    ? `${state.model}|${thumbs}|${px.toFixed(1)}|${scale.x}|${scale.y}|${ids.join(",")}`
+    : "";
   if (key === drawnKey) return;
   try {
     await fetchImages(state.model, ids);
@@ -148,7 +150,8 @@ async function update(map) {
 async function draw(map, key, images, reach, counts) {
   if (key === drawnKey) return;
   drawnKey = key;
-  await map.setImages(images, reach);
+  // A relayout during the user's box or lasso would drop it: none when nothing changes.
+  if (images.length || map.images.length) await map.setImages(images, reach);
   // For tests and benchmarks: what is drawn.
   map.gd.dataset.thumbnails = String(counts.thumbs);
   map.gd.dataset.exemplars = String(counts.exemplars);
