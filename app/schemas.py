@@ -339,6 +339,14 @@ class NamesOut(BaseModel):
     names: list[str] = Field(description="every item's name; item ids are the positions")
 
 
+class ThumbnailsOut(BaseModel):
+    model: str
+    ids: list[int] = Field(description="the item ids asked for, in the order asked")
+    images: list[str] = Field(
+        description="each item's stored image as a PNG data URL (`data:image/png;base64,...`)"
+    )
+
+
 class DecodeIn(RefIn):
     model_config = ConfigDict(
         extra="forbid",

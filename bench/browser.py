@@ -10,7 +10,8 @@ positions (bench/synthetic.py, written once into bench/out/workspace-1m), labell
 figure. On it the page draws a capped sample (static/js/map.js DRAW_CAP); besides the time to
 an interactive map it measures a zoom (the view's points redrawn at full detail) and, in the
 page, fetching and reading the binary points form against the JSON form (same run, same
-server, alternating).
+server, alternating). With thumbnails shown in place of dots on the 70,000-point map, a pan
+and a scroll zoom are timed too (bench/browser_thumbs.py).
 
 Each page load uses a fresh browser context (empty cache and storage, as a first visit). The
 time runs from navigation start until the page is interactive: both of its own signals are set
@@ -124,6 +125,10 @@ def bench_browser(
         small = _measure(browser, small_workspace, small_model, config, out_dir, None)
         say(f"browser: {big_model}, {config.items:,} points")
         big = _measure(browser, big_workspace, big_model, config, out_dir, out_dir / "map-70k.png")
+        from bench.browser_thumbs import measure_thumbnails  # it imports this module
+
+        say(f"browser: {big_model}, thumbnails shown: a pan and a scroll zoom")
+        thumbs = measure_thumbnails(browser, big_workspace, big_model, out_dir, config.loads)
         million = None
         if million_model is not None:
             say(f"browser: {million_model}, {config.million:,} points (synthetic)")
@@ -136,7 +141,10 @@ def bench_browser(
                 out_dir / "map-1m.png",
                 large=True,
             )
+    from bench.browser_thumbs import thumbnail_figures
+
     figures = _figures(small, big, build, config)
+    figures += thumbnail_figures(thumbs, f"{big.count:,}-point map")
     if million is not None:
         figures += _million_figures(small, million, synthetic)
     return figures

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import ExplorerDep, ItemIdPath, ModelDep
 from app.errors import API_ERRORS
-from app.schemas import ItemOut, ModelOut, ModelsOut, NamesOut
+from app.schemas import ItemOut, ModelOut, ModelsOut, NamesOut, ThumbnailsOut
 from app.services import items
 from app.services.model_facts import describe_model, describe_models
 
@@ -138,3 +138,27 @@ async def get_item_image(m: ModelDep, item_id: ItemIdPath) -> Response:
 async def get_item_thumbnail(m: ModelDep, item_id: ItemIdPath) -> Response:
     png = items.item_png(m, item_id)
     return Response(png, media_type="image/png", headers=IMAGE_CACHING)
+
+
+@router.get(
+    "/{model}/thumbnails",
+    summary="Many items' thumbnails in one request (PNG data URLs), for the map's images",
+    description="The stored images of the items in `ids`, in the order given, each a PNG data "
+    "URL: what the page draws in place of the map's dots once fewer than about 300 are in "
+    f"view, and its exemplar layer. At most {items.MAX_THUMBNAILS} ids; 422 `bad_ids` for a "
+    "list that is empty, too long or not whole numbers, 404 `unknown_item` for an id the "
+    "model lacks, 404 `no_images` for an entry that stores no images.",
+)
+async def get_thumbnails(
+    m: ModelDep,
+    ids: str = Query(
+        min_length=1,
+        max_length=13 * items.MAX_THUMBNAILS,
+        pattern="^[0-9]+(,[0-9]+)*$",
+        description=f"item ids separated by commas, e.g. `3,17,40` (1 to {items.MAX_THUMBNAILS})",
+    ),
+) -> Response:
+    wanted = items.parse_ids(m, ids)
+    images = await run_in_threadpool(items.item_thumbnails, m, wanted)
+    body = ThumbnailsOut(model=m.name, ids=wanted, images=images).model_dump_json()
+    return Response(body, media_type="application/json", headers=IMAGE_CACHING)

@@ -77,6 +77,9 @@ export const api = {
   latents: async (model) => new Float32Array(await sendForBuffer(`${modelPath(model)}/latents`)),
   item: (model, id) => send("GET", `${modelPath(model)}/items/${Number(id)}`),
   thumbnailUrl: (model, id) => `${modelPath(model)}/items/${Number(id)}/thumbnail`,
+  /** Many items' images in one request: {ids, images: PNG data URLs in the order asked}. */
+  thumbnails: (model, ids) =>
+    send("GET", `${modelPath(model)}/thumbnails?ids=${ids.map((id) => Number(id)).join(",")}`),
   /** ref: {id} | {latent} | {point, projection} */
   decode: (model, ref) => send("POST", `${modelPath(model)}/decode`, ref),
   interpolate: (model, body) => send("POST", `${modelPath(model)}/interpolate`, body),

@@ -57,6 +57,7 @@ export function applyCapabilities() {
   $('[data-export="grid"]').hidden = !can.decode;
   $('[data-export="strip"]').hidden = !can.images;
   $("#interp-png").hidden = !can.images;
+  $("#exemplars-label").hidden = !can.images;
   const probe = $('input[name="tool"][value="probe"]').closest("label");
   probe.title = can.decode ? "Click or drag anywhere to decode that place" : PROBE_HINTS.nearest;
   if ($('input[name="tool"][value="probe"]').checked) {

@@ -7,6 +7,7 @@ import { applyCapabilities, can, PROBE_HINTS } from "./capabilities.js";
 import * as compareLink from "./compare-link.js";
 import { map, setLoading } from "./explorer-map.js";
 import { legendField, renderLegend } from "./legend.js";
+import * as mapImages from "./map-images.js";
 import { describeModel } from "./model-info.js";
 import { PANELS } from "./panels.js";
 import { buildFields, ERROR_FIELD } from "./places.js";
@@ -242,6 +243,7 @@ async function start() {
   tabs.setup();
   for (const panel of PANELS) panel.setup();
   tooltip.setup(map);
+  mapImages.setup(map);
   compareLink.setup();
   wireHeader();
   wireMapControls();

@@ -106,15 +106,17 @@ function axis() {
 
 /**
  * The layout: room on the right for a colour bar when `colour` is numeric; `key` keeps the
- * user's zoom while it is the same; a new `selectionRevision` drops the user's box or lasso.
+ * user's zoom while it is the same; a new `selectionRevision` drops the user's box or lasso;
+ * `images` are drawn above the points, and `reach` px (0: 12) is how far a hover reaches.
  */
-export function mapLayout({ colour, dragmode, key, selectionRevision }) {
+export function mapLayout({ colour, dragmode, key, selectionRevision, images = [], reach = 0 }) {
   const numeric = colour && colour.type === "number";
   return {
     margin: { l: 36, r: numeric ? 70 : 12, t: 8, b: 26 },
     dragmode,
     hovermode: "closest",
-    hoverdistance: 12,
+    hoverdistance: Math.max(12, Math.ceil(reach)),
+    images,
     showlegend: false,
     uirevision: key,
     selectionrevision: selectionRevision,

@@ -18,7 +18,8 @@ function itemAt(map, clientX, clientY) {
   const px = clientX - rect.left - l;
   const py = clientY - rect.top - t;
   let best = null;
-  let bestD = PROBE_REACH * PROBE_REACH;
+  const reach = Math.max(PROBE_REACH, map.reach || 0); // a thumbnail drawn over it: its size
+  let bestD = reach * reach;
   for (const id of map.drawn) {
     const dx = (x[id] - x0) * sx - px;
     const dy = (y1 - y[id]) * sy - py;

@@ -64,6 +64,8 @@ export class LatentMap {
     this.lastRange = null; // the last box selected, in data units (for tests)
     this.press = null; // a probe press in progress
     this.adding = false; // Shift was held when the current box or lasso began: it adds
+    this.images = []; // layout images above the points (map-images.js), and how far (px) a
+    this.reach = 0; // pointer may be from a point and be on it (0: the defaults)
     this.listeners = { select: [], probe: [], hover: [], overlayhover: [], unhover: [], view: [], zoom: [] };
     this.bound = false;
   }
@@ -216,7 +218,18 @@ export class LatentMap {
       dragmode: this.dragmode(),
       key: this.view.key,
       selectionRevision: this.selectionRevision,
+      images: this.images,
+      reach: this.reach,
     });
+  }
+
+  /** Draw Plotly layout `images` above the points, kept across redraws; a pointer `reach` px
+   * from a point (0: the defaults) is on it, so a picture over a point hovers and probes it. */
+  async setImages(images, reach = 0) {
+    Object.assign(this, { images, reach });
+    if (!this.gd.data) return;
+    const { hoverdistance } = this.layout();
+    await this.quietly(() => Plotly.relayout(this.gd, { images, hoverdistance }));
   }
 
   dragmode() {
@@ -493,6 +506,4 @@ export class LatentMap {
     clearTimeout(this.redrawTimer);
     Plotly.purge(this.gd);
   }
-
-
 }

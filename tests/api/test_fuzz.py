@@ -98,6 +98,7 @@ PER_MODEL_REFUSALS = {
     "empty_upload": "an upload of zero bytes",
     # limits set by the server's settings, not by the code the document comes from
     "too_many_images": "more files than max_batch_images",
+    "bad_ids": "more item ids than one thumbnails request takes (MAX_THUMBNAILS)",
     "payload_too_large": "a body over max_upload_bytes",
     "too_many_attributes": "more user-defined attributes than max_custom_attributes",
 }

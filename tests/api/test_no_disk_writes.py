@@ -139,6 +139,8 @@ def exercise_every_endpoint(client: TestClient) -> set[str]:
     for kind in ["image", "thumbnail"]:
         call("GET", f"{m}/items/{{item_id}}/{kind}", f"{API}/items/5/{kind}", 200)
         call("GET", "", f"{API}/items/..%2F..%2Fconfig.json/{kind}", 404)
+    call("GET", f"{m}/thumbnails", f"{API}/thumbnails?ids=5,0,5", 200)
+    call("GET", "", f"{API}/thumbnails?ids=5,99999", 404)
     call("GET", f"{m}/attributes", f"{API}/attributes", 200)
     created = call(
         "POST",
