@@ -68,3 +68,20 @@ def compare_root(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def compare_client(compare_root: Path) -> Iterator[TestClient]:
     with TestClient(create_app(Settings(workspace=compare_root, device="cpu", threads=2))) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def shapes_client(shapes_workspace: Path) -> Iterator[TestClient]:
+    """An app serving the session's shapes autoencoder (SHAPES_MODEL), for the views that must
+    work on shapes as on digits; lifespan run once."""
+    settings = Settings(workspace=shapes_workspace, device="cpu", threads=2)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def shapes_index(shapes_workspace: Path) -> LatentIndex:
+    """The shapes model's index as stored on disk."""
+    from tests.conftest import SHAPES_MODEL
+
+    return load_index(shapes_workspace / SHAPES_MODEL / INDEX_DIR)

@@ -5,8 +5,6 @@ label are the ones DataDistance gives it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,16 +43,6 @@ class Served:
         assert low <= answer["percentile"] <= high
         assert answer["placement"] == self.fitted.placement(answer["distance"])
         return str(answer["placement"])
-
-
-@pytest.fixture(scope="module")
-def shapes_client(shapes_workspace: Path) -> Iterator[TestClient]:
-    from app.config import Settings
-    from app.main import create_app
-
-    settings = Settings(workspace=shapes_workspace, device="cpu", threads=2)
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 @pytest.fixture(params=["digits", "shapes"])

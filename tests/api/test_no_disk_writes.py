@@ -175,6 +175,8 @@ def exercise_every_endpoint(client: TestClient) -> set[str]:
     call("GET", f"{m}/topology/h1/{{bar}}", f"{API}/topology/h1/0", 200)
     call("GET", "/api/compare/topology", f"/api/compare/topology?a={MODEL}&b={MODEL}", 200)
     call("GET", "/api/compare", f"/api/compare?a={MODEL}&b={MODEL}", 200)  # itself: aligned
+    # the denoising demo needs a dae, which this workspace has not: refused, nothing written
+    call("POST", "/api/denoise", "/api/denoise", 409, data={"item": "3", "model": MODEL})
     call("GET", "", f"/api/compare?a={MODEL}&b=no-such-model", 404)
     call("GET", "/api/compare/table", f"/api/compare/table?models={MODEL},{MODEL}", 200)
     pair = f"reference={MODEL}&model={MODEL}"

@@ -5,17 +5,12 @@ metadata)."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.index.store import LatentIndex, load_index
-from app.main import create_app
-from app.workspace import INDEX_DIR
+from app.index.store import LatentIndex
 from tests.api.helpers import assert_error
 from tests.conftest import SHAPES_MODEL
 
@@ -157,11 +152,9 @@ def test_request_limits(client: TestClient, api: str) -> None:
 # ---- shapes: numeric factors (x, y, scale: area 0.02-0.12, rotation), a text label (shape) ----
 
 
-@pytest.fixture(scope="module")
-def shapes(shapes_workspace: Path) -> Iterator[tuple[TestClient, LatentIndex]]:
-    settings = Settings(workspace=shapes_workspace, device="cpu", threads=2)
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client, load_index(shapes_workspace / SHAPES_MODEL / INDEX_DIR)
+@pytest.fixture
+def shapes(shapes_client: TestClient, shapes_index: LatentIndex) -> tuple[TestClient, LatentIndex]:
+    return shapes_client, shapes_index
 
 
 SHAPES_API = f"/api/models/{SHAPES_MODEL}"

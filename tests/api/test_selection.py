@@ -141,13 +141,6 @@ def test_past_the_exact_limit_the_medoid_is_that_of_a_seeded_sample() -> None:
     assert exact.exact and exact.id == brute_medoid(latents, ids[:MEDOID_EXACT])
 
 
-@pytest.fixture(scope="module")
-def shapes_client(shapes_workspace: Path) -> Iterator[TestClient]:
-    settings = Settings(workspace=shapes_workspace, device="cpu", threads=2)
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
 def test_shapes_selection_summarises_numeric_factors(
     shapes_client: TestClient, shapes_workspace: Path
 ) -> None:

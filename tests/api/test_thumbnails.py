@@ -3,7 +3,6 @@ them in place of its dots, on the session's digits model and on the shapes model
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -82,13 +81,6 @@ def test_unknown_model_and_missing_ids(client: TestClient) -> None:
     assert_error(client.get("/api/models/nope/thumbnails?ids=1"), 404, "unknown_model")
     assert_error(client.get("/api/models/digits-vae-4/thumbnails?ids=9x"), 422)
     assert_error(client.get("/api/models/digits-vae-4/thumbnails"), 422, "invalid_input")
-
-
-@pytest.fixture(scope="module")
-def shapes_client(shapes_workspace: Path) -> Iterator[TestClient]:
-    settings = Settings(workspace=shapes_workspace, device="cpu", threads=2)
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def test_shapes_thumbnails_are_its_images(

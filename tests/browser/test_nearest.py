@@ -174,7 +174,10 @@ def test_an_interpolation_shows_each_steps_nearest_image(page_on: Explorer, site
     assert (expected[0], expected[-1]) == (12, 201) and len(set(expected)) >= 3
     for (item, src, title), i in zip(shown, range(8), strict=True):
         assert png_of(src) == thumbnail(page_on.base, int(item))
-        assert title == f"frame {i + 1}: nearest real image: {index.item_names[int(item)]}"
+        # the frame's title names the image, then how far the path's latent is from the data
+        placement = path["data_distances"][i]["placement"]
+        name = index.item_names[int(item)]
+        assert title.startswith(f"frame {i + 1}: nearest real image: {name} · {placement}")
     # Scrubbing to a frame shows it in the preview, labelled as the nearest real image.
     page.locator("#interp-strip img[data-index='3']").click()
     page.wait_for_function(
