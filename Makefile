@@ -2,7 +2,7 @@
 #   make run    install, train + index the default digits model if the workspace has none, serve
 #   make test   install what the tests need, then run every test
 #   make demo   install, train every model kind on digits (keeping those already there), serve
-#               (a classroom's set, under 20 minutes on 2 cores; not part of make test)
+#               (a classroom's set: 4 minutes on 2 cores; not part of make test)
 PYTHON ?= python3
 VENV ?= .venv
 WORKSPACE ?= workspace
