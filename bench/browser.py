@@ -253,10 +253,10 @@ def _measure(
     )
 
 
-def _visit(
-    browser: Any, server: Server, config: BrowserConfig, screenshot: Path | None, zoom: bool
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
-    """One first visit in a fresh context: load the page, zoom in and out, drag on its map."""
+@contextmanager
+def first_visit(browser: Any, server: Server) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """A fresh context's page with the explorer loaded (and the load's figures); raises
+    BenchError at the end if the page reported any error meanwhile."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
@@ -264,16 +264,23 @@ def _visit(
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        load = _load(page, server)
+        yield page, _load(page, server)
+        if errors:
+            raise BenchError(f"the page reported errors: {errors[:5]}")
+    finally:
+        context.close()
+
+
+def _visit(
+    browser: Any, server: Server, config: BrowserConfig, screenshot: Path | None, zoom: bool
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """One first visit in a fresh context: load the page, zoom in and out, drag on its map."""
+    with first_visit(browser, server) as (page, load):
         if screenshot is not None:
             page.screenshot(path=str(screenshot))
         zoomed = page.evaluate(ZOOM) if zoom else None
         drag = _drag(page, config.drag_seconds)
-        if errors:
-            raise BenchError(f"the page reported errors: {errors[:5]}")
-        return load, drag, zoomed
-    finally:
-        context.close()
+    return load, drag, zoomed
 
 
 def _forms(browser: Any, server: Server, model: str, reps: int) -> dict[str, Any]:

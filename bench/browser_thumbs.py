@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.browser import GOAL_DRAG_FPS, MOVE_HZ, VIEWPORT, WAIT_MS, _load
+from bench.browser import GOAL_DRAG_FPS, MOVE_HZ, first_visit
 from bench.browser_scripts import PLOT_BOX
 from bench.server import Server, running_server
 from bench.stats import BenchError, Figure, Stats
@@ -141,25 +141,14 @@ def _wheel(page: Any, box: dict[str, float]) -> dict[str, Any]:
 
 
 def _visit(browser: Any, server: Server, thumbnails: bool) -> dict[str, Any]:
-    context = browser.new_context(viewport=VIEWPORT)
-    try:
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        load = _load(page, server)
+    with first_visit(browser, server) as (page, load):
         zoom = page.evaluate(ZOOM_TO_THUMBNAILS, [THUMB_LIMIT, thumbnails])
         page.wait_for_timeout(500)  # the page settles (the redraw after the zoom)
         box = page.evaluate(PLOT_BOX)
         pan = _pan(page, box)
         page.wait_for_timeout(500)
         wheel = _wheel(page, box)
-        if errors:
-            raise BenchError(f"the page reported errors: {errors[:5]}")
-        return {"count": load["count"], "zoom": zoom, "pan": pan, "wheel": wheel}
-    finally:
-        context.close()
+    return {"count": load["count"], "zoom": zoom, "pan": pan, "wheel": wheel}
 
 
 def measure_thumbnails(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,48 +14,33 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 
-@pytest.fixture(scope="session")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace with one small digits VAE ("digits-vae-4") and its index, built for real."""
+def trained_workspace(root: Path, epochs: int, **request: Any) -> Path:
+    """``root`` with one small model (16 px, width 8, seeded) trained and indexed for real on
+    the CPU; ``request``: the TrainRequest's dataset, architecture, latent size and the rest."""
     from app.services.training import TrainRequest, train_model
     from models.device import configure_torch, resolve_device
     from models.training import TrainConfig
 
     configure_torch(2)
-    root = tmp_path_factory.mktemp("workspace")
-    request = TrainRequest(
-        dataset="digits",
-        architecture="vae",
-        latent_dim=4,
-        image_size=16,
-        width=8,
-        train=TrainConfig(epochs=4, seed=0, progress=False),
-    )
-    train_model(request, root, resolve_device("cpu"))
+    train = TrainConfig(epochs=epochs, seed=0, progress=False)
+    spec = TrainRequest(image_size=16, width=8, train=train, **request)
+    train_model(spec, root, resolve_device("cpu"))
     return root
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with one small digits VAE ("digits-vae-4") and its index, built for real."""
+    root = tmp_path_factory.mktemp("workspace")
+    return trained_workspace(root, 4, dataset="digits", architecture="vae", latent_dim=4)
 
 
 @pytest.fixture(scope="session")
 def shapes_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace with one small shapes autoencoder ("shapes-ae-4", 400 generated items with
     their factor metadata), for the parts of the page that must also work on shapes."""
-    from app.services.training import TrainRequest, train_model
-    from models.device import configure_torch, resolve_device
-    from models.training import TrainConfig
-
-    configure_torch(2)
     root = tmp_path_factory.mktemp("shapes-workspace")
-    request = TrainRequest(
-        dataset="shapes",
-        architecture="ae",
-        latent_dim=4,
-        image_size=16,
-        width=8,
-        size=400,
-        train=TrainConfig(epochs=3, seed=0, progress=False),
-    )
-    train_model(request, root, resolve_device("cpu"))
-    return root
+    return trained_workspace(root, 3, dataset="shapes", architecture="ae", latent_dim=4, size=400)
 
 
 SHAPES_MODEL = "shapes-ae-4"
@@ -64,24 +50,11 @@ SHAPES_MODEL = "shapes-ae-4"
 def anomaly_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace with one small digits autoencoder trained without digit 9
     (``train --exclude-classes 9``: "digits-ae-no9"), for the anomaly view."""
-    from app.services.training import TrainRequest, train_model
-    from models.device import configure_torch, resolve_device
-    from models.training import TrainConfig
-
-    configure_torch(2)
     root = tmp_path_factory.mktemp("anomaly-workspace")
-    request = TrainRequest(
-        dataset="digits",
-        architecture="ae",
-        latent_dim=4,
-        image_size=16,
-        width=8,
-        name=ANOMALY_MODEL,
+    return trained_workspace(
+        root, 3, dataset="digits", architecture="ae", latent_dim=4, name=ANOMALY_MODEL,
         exclude_classes=["9"],
-        train=TrainConfig(epochs=3, seed=0, progress=False),
-    )
-    train_model(request, root, resolve_device("cpu"))
-    return root
+    )  # fmt: skip
 
 
 ANOMALY_MODEL = "digits-ae-no9"

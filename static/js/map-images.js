@@ -24,6 +24,7 @@ const EXEMPLAR_PX = 56; // an exemplar's side on screen
 const EXEMPLAR_MIN = 5; // points a cell needs (and 0.3 % of those in view) to be dense
 const BATCH = 500; // ids per request: the endpoint's limit
 const SETTLE_MS = 60; // after the last view change (a scroll zoom fires many)
+const WHEEL_SETTLE_MS = 150; // after the last wheel step, the pictures show again
 
 const cache = new Map(); // item id -> PNG data URL, for cacheModel
 let cacheModel = null;
@@ -172,5 +173,20 @@ export function setup(map) {
   map.gd.dataset.thumbnails = "0";
   map.gd.dataset.exemplars = "0";
   map.on("view", later);
+  // A scroll zoom moves the view once per wheel step, and Plotly redraws every layout image
+  // with it (50-140 ms a step with 30 pictures, software-rendered): the pictures step aside
+  // (CSS, no relayout) until the wheel has been still for WHEEL_SETTLE_MS, then come back
+  // redrawn for the new view. The dots underneath stay.
+  let wheelTimer = null;
+  map.gd.addEventListener(
+    "wheel",
+    () => {
+      if (!map.images.length) return;
+      map.gd.classList.add("wheeling");
+      clearTimeout(wheelTimer);
+      wheelTimer = setTimeout(() => map.gd.classList.remove("wheeling"), WHEEL_SETTLE_MS);
+    },
+    { capture: true, passive: true },
+  );
   $("#exemplars-toggle").addEventListener("change", later);
 }
