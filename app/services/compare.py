@@ -154,6 +154,7 @@ def compare_table(models: list[tuple[str, LatentIndex]]) -> Table:
     first, first_index = models[0]
     for name, index in models[1:]:
         check_aligned(first, first_index, name, index)
+    names = [name for name, _ in models]
     qualities = [index.quality for _, index in models]
     rows = [
         Row(key, label, [_number(q.get(key)) for q in qualities], better)
@@ -162,7 +163,7 @@ def compare_table(models: list[tuple[str, LatentIndex]]) -> Table:
     for key, label, better in OPTIONAL_FIGURES:
         values = [_number(_path(q, key)) for q in qualities]
         if any(v is not None for v in values):
-            rows.append(Row(key, _fill(label, qualities), values, better))
+            rows.append(Row(key, _fill(label, names, qualities), values, better))
     projections: list[str] = []
     for _, index in models:
         projections += [p for p in index.projections if p not in projections]
@@ -176,7 +177,7 @@ def compare_table(models: list[tuple[str, LatentIndex]]) -> Table:
                     better,
                 )
             )
-    return Table([name for name, _ in models], len(first_index), rows)
+    return Table(names, len(first_index), rows)
 
 
 def _path(quality: dict[str, Any], key: str) -> Any:
@@ -187,16 +188,20 @@ def _path(quality: dict[str, Any], key: str) -> Any:
     return value
 
 
-def _fill(label: str, qualities: list[dict[str, Any]]) -> str:
-    """``label`` with {split} and {noise} named: one value when the models share it, else
-    each model's by letter in order (A's, B's, ...)."""
+def _fill(label: str, names: list[str], qualities: list[dict[str, Any]]) -> str:
+    """``label`` with {split} and {noise} named: one value when the models share it, else each
+    value with the models it is for (``held-out for m1, m2; all items, cross-validated for
+    m3``), so a row of a many-model table says which model measured how."""
     for name, key in (("split", "split"), ("noise", "denoising.noise")):
-        found = [(chr(65 + i), _path(q, key)) for i, q in enumerate(qualities)]
-        values = [(letter, str(v)) for letter, v in found if v is not None]
-        if len({v for _, v in values}) == 1:
-            text = values[0][1]
+        by_value: dict[str, list[str]] = {}
+        for model, quality in zip(names, qualities, strict=True):
+            value = _path(quality, key)
+            if value is not None:
+                by_value.setdefault(str(value), []).append(model)
+        if len(by_value) == 1:
+            text = next(iter(by_value))
         else:
-            text = ", ".join(f"{letter} {v}" for letter, v in values)
+            text = "; ".join(f"{v} for {', '.join(models)}" for v, models in by_value.items())
         label = label.replace("{" + name + "}", text)
     return label.rstrip(", ")
 

@@ -81,7 +81,9 @@ def test_models_on_the_same_items_align_and_list_their_figures(
             assert row["better"] == "higher" and PROJECTIONS[projection].label in row["label"]
     # the split each model is scored on is named: the VAE's recorded one, the import's CV
     split = figures["split_knn_accuracy"]
-    assert split["label"] == "kNN accuracy (k=5), A held-out, B all items, cross-validated"
+    assert split["label"] == (
+        f"kNN accuracy (k=5), held-out for {VAE}; all items, cross-validated for {EMBEDDINGS}"
+    )
     assert split["a"] == pytest.approx(qa["split_knn_accuracy"])
     assert split["b"] == pytest.approx(qb["split_knn_accuracy"])
     assert figures["alignment"]["b"] is None and figures["alignment"]["better"] == "lower"

@@ -141,7 +141,8 @@ def test_the_table_has_one_value_per_model(compare_client: TestClient) -> None:
         assert row["values"] == [figure["a"], figure["b"], figure["a"]]
         assert row["better"] == figure["better"]
     assert rows["split_knn_accuracy"]["label"] == (
-        "kNN accuracy (k=5), A held-out, B all items, cross-validated, C held-out"
+        f"kNN accuracy (k=5), held-out for {VAE}, {TWIN}; all items, cross-validated for "
+        f"{EMBEDDINGS}"
     )
 
 

@@ -7,7 +7,7 @@ from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Explorer
 from tests.browser.test_panels import click_item
 
-TABS = ["interpolate", "arithmetic", "upload", "neighbours", "traverse", "export"]
+TABS = ["interpolate", "arithmetic", "upload", "neighbours", "traverse", "export", "topology"]
 
 
 def test_the_explorer_page_and_every_panel_pass_axe(explorer: Explorer) -> None:
@@ -17,6 +17,8 @@ def test_the_explorer_page_and_every_panel_pass_axe(explorer: Explorer) -> None:
     for tab in TABS:
         explorer.page.click(f"#tab-{tab}")
         explorer.page.wait_for_selector(f"#panel-{tab}:not([hidden])")
+        if tab == "topology":  # checked with its barcode drawn, not only its progress line
+            explorer.page.wait_for_selector("#topo-plot .main-svg")
         assert_accessible(explorer.page, f"the {tab} tab")
     # The selected tool and projection buttons (contrast) and a run's results.
     explorer.page.click("#tab-interpolate")
