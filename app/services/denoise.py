@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from app.services.compare import check_aligned
-from app.services.images import load_upload
+from app.services.images import load_upload, to_uint8
 from app.services.inference import InferenceWorker
 from app.services.loaded import LoadedModel, ModelStore
 from app.services.nearest import require_decoder, require_encoder, require_images
@@ -167,11 +167,6 @@ def clean_image(
         filename=request.filename,
     )  # (C, H, W) float in [0, 1]
     return to_uint8(x), None
-
-
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    """Pixels in [0, 1] -> uint8, rounded as png_bytes rounds them."""
-    return np.rint(np.clip(np.nan_to_num(x, nan=0.0), 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def corrupt(clean: np.ndarray, noise: Corruption, seed: int) -> np.ndarray:

@@ -146,6 +146,14 @@ def load_upload(
             raise _corrupt(_sniff(data) or "image", label) from exc
 
 
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float pixels in [0, 1] -> uint8, rounded to the nearest level: how every image the
+    explorer sends is quantised. NaN (a diverged decoder) becomes black rather than an
+    undefined cast."""
+    scaled = np.nan_to_num(image.astype(np.float32, copy=False), nan=0.0) * 255.0
+    return np.rint(np.clip(scaled, 0.0, 255.0)).astype(np.uint8)
+
+
 def png_bytes(image: np.ndarray) -> bytes:
     """Encode a (C, H, W) image, float in [0, 1] or uint8, as PNG bytes (C=1 grey, C=3 RGB).
 
@@ -161,9 +169,7 @@ def png_bytes(image: np.ndarray) -> bytes:
     elif not np.issubdtype(image.dtype, np.floating):
         raise ValueError(f"expected float pixels in [0, 1] or uint8, got {image.dtype}")
     else:
-        # NaN (a diverged decoder) becomes black rather than an undefined cast.
-        scaled = np.nan_to_num(image.astype(np.float32, copy=False), nan=0.0) * 255.0
-        pixels = np.rint(np.clip(scaled, 0.0, 255.0)).astype(np.uint8)
+        pixels = to_uint8(image)
     channels, height, width = pixels.shape
     rows = np.zeros((height, 1 + width * channels), dtype=np.uint8)  # filter byte 0 = None
     rows[:, 1:] = pixels.transpose(1, 2, 0).reshape(height, width * channels)  # (H, W*C)
