@@ -264,11 +264,9 @@ def fill_from_env(args: argparse.Namespace) -> None:
 
 
 def _runtime(args: argparse.Namespace) -> torch.device:
-    from models.device import configure_torch, resolve_device
+    from models.device import set_up_torch
 
-    device = resolve_device(args.device)
-    configure_torch(args.threads)
-    return device
+    return set_up_torch(args.device, args.threads)
 
 
 def cmd_train(args: argparse.Namespace) -> int:

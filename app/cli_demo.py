@@ -45,7 +45,7 @@ def prepare_from_args(args: argparse.Namespace) -> None:
     """The demo's models, trained or kept, with a line per model on stderr; app/cli.py's
     ``cmd_demo`` serves them after."""
     from app.services.demo import DemoPlan, prepare_demo
-    from models.device import configure_torch, resolve_device
+    from models.device import set_up_torch
 
     plan = DemoPlan(
         epochs=args.epochs,
@@ -61,8 +61,7 @@ def prepare_from_args(args: argparse.Namespace) -> None:
     def announce(line: str) -> None:
         print(f"demo {line}", file=sys.stderr, flush=True)  # noqa: T201  (beside the bars)
 
-    device = resolve_device(args.device)
-    configure_torch(args.threads)
+    device = set_up_torch(args.device, args.threads)
     report = prepare_demo(args.workspace, plan, device, announce)
     trained = sum(step.action == "trained" for step in report.steps)
     announce(

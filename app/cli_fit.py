@@ -42,10 +42,9 @@ def add_fit_decoder(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def cmd_fit_decoder(args: argparse.Namespace) -> int:
     from app.services.fit_decoder import fit_model_decoder
     from models.decoder_fit import FitDecoderConfig
-    from models.device import configure_torch, resolve_device
+    from models.device import set_up_torch
 
-    device = resolve_device(args.device)
-    configure_torch(args.threads)
+    device = set_up_torch(args.device, args.threads)
     config = FitDecoderConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,

@@ -120,11 +120,10 @@ def cmd_import_model(args: argparse.Namespace) -> int:
         import_pytorch,
     )
     from models.data import DatasetSpec
-    from models.device import configure_torch, resolve_device
+    from models.device import set_up_torch
 
     _check_flags(args)
-    device = resolve_device(args.device)
-    configure_torch(args.threads)
+    device = set_up_torch(args.device, args.threads)
     dataset = DatasetSpec(
         spec=args.dataset,
         image_size=args.image_size,

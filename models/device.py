@@ -61,3 +61,11 @@ def onednn(enabled: bool) -> Iterator[None]:
         yield
     finally:
         torch.backends.mkldnn.enabled = previous
+
+
+def set_up_torch(device: str = "auto", threads: int | None = None) -> torch.device:
+    """What every command that runs a model does first: the device checked and chosen
+    (``resolve_device``), then torch's threads set (``configure_torch``)."""
+    chosen = resolve_device(device)
+    configure_torch(threads)
+    return chosen
