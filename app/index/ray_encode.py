@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.index.build import dataset_for
+from app.index.build import dataset_for, recorded_holdout, recorded_normal_classes
 from app.index.fitting import IndexParams, cache_key, cached_index, data_hash, index_latents
 from app.index.store import LatentIndex, save_index
 from app.workspace import index_dir
@@ -231,6 +231,8 @@ def ray_index(
         key=cache_key(info, params),
         data_sha256=data_hash(data),
         timings={"encode": encode_seconds},
+        holdout_ids=recorded_holdout(info),
+        normal_classes=recorded_normal_classes(info.training),
     )
     save_index(index, index_dir(folder))
     return index, True

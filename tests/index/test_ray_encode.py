@@ -30,8 +30,9 @@ def ray_local() -> Iterator[None]:
             ray.shutdown()
 
 
-def train_on_pngs(root: Path, n_images: int) -> Path:
-    """The model folder of an AE trained for one epoch on ``n_images`` 8 px PNGs in two classes."""
+def train_on_pngs(root: Path, n_images: int, normal_classes: list[str] | None = None) -> Path:
+    """The model folder of an AE trained for one epoch on ``n_images`` 8 px PNGs in two classes
+    ("dark", "bright"); on ``normal_classes`` only when given."""
     from PIL import Image
 
     from app.services.training import TrainRequest, train_model
@@ -47,6 +48,7 @@ def train_on_pngs(root: Path, n_images: int) -> Path:
     request = TrainRequest(
         dataset=f"folder:{root / 'imgs'}", architecture="ae", latent_dim=4, image_size=8,
         width=4, name="imgs-ae", train=TrainConfig(epochs=1, seed=0, progress=False),
+        normal_classes=normal_classes,
     )  # fmt: skip
     folder, _ = train_model(request, root / "ws", resolve_device("cpu"), build_index=False)
     return folder
@@ -93,7 +95,30 @@ def test_ray_latents_neighbours_and_quality_match_the_in_process_build(
     assert remote.quality["reconstruction_mse"] == pytest.approx(
         local.quality["reconstruction_mse"], rel=1e-5
     )
+    # The held-out read-outs are measured on the same split as in-process: the model's own.
+    assert remote.quality["split"] == local.quality["split"] == "held-out"
+    for key in ("split_n_test", "split_knn_accuracy", "probe_accuracy"):
+        assert remote.quality[key] == pytest.approx(local.quality[key], abs=1e-3), key
     assert not list(folder_model.glob(".index.ray-*"))  # the scratch shards are gone
+
+
+def test_ray_index_of_a_normal_classes_model_scores_every_item_as_the_in_process_build(
+    ray_local: None, tmp_path: Path
+) -> None:
+    from app.index.ensure import ensure_index
+    from app.index.fitting import IndexParams
+    from app.index.ray_encode import RayOptions, ray_index
+    from models.registry import load_checkpoint
+
+    folder = train_on_pngs(tmp_path, 400, normal_classes=["dark"])
+    model, info = load_checkpoint(folder, "cpu")
+    params = IndexParams(projections=("pca",))
+    local, _ = ensure_index(folder, model, info, params, "cpu", force=True)
+    remote, _ = ray_index(folder, info, params, RayOptions(), force=True)
+    assert local.anomaly is not None and remote.anomaly is not None
+    assert remote.anomaly.normal_classes == local.anomaly.normal_classes == [1]  # bright 0, dark 1
+    np.testing.assert_allclose(remote.anomaly.knn, local.anomaly.knn, atol=1e-4, rtol=0)
+    assert remote.quality["split"] == "held-out"
 
 
 def test_cli_engine_ray_keeps_a_fresh_index_and_writes_shards_where_asked(
