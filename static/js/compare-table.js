@@ -21,7 +21,14 @@ function best(figure) {
 /** Fill #figures from the table answer; `reference`: the model marked as such. */
 export function renderTable(table, reference) {
   const heads = table.figures.map((f) =>
-    el("th", { scope: "col", dataset: { key: f.key }, title: `${f.better} is better`, text: f.label }),
+    el("th", {
+      scope: "col",
+      // a label that names a split per model is long: a wider column, not a tower of short lines
+      class: f.label.length > 40 ? "long" : null,
+      dataset: { key: f.key },
+      title: `${f.better} is better`,
+      text: f.label,
+    }),
   );
   $("#figures thead tr").replaceChildren(el("th", { scope: "col", text: "model" }), ...heads);
   const bests = table.figures.map(best);

@@ -72,7 +72,9 @@ function option(name) {
 
 function fillControls() {
   const [reference] = view.models;
-  $("#reference-select").replaceChildren(...view.models.map(option));
+  // Every loaded model can be the reference: the ones on other items step aside when chosen.
+  const shownFirst = [...view.models, ...[...models.keys()].filter((m) => !view.models.includes(m))];
+  $("#reference-select").replaceChildren(...shownFirst.map(option));
   $("#reference-select").value = reference;
   const addable = comparable.filter((name) => !view.models.includes(name));
   const none = el("option", { value: "", text: "(every model on these items is shown)" });
@@ -114,6 +116,34 @@ function saveUrl() {
   if (view.colour) query.set("colour", view.colour);
   if (view.align) query.set("align", "1");
   history.replaceState(null, "", `${location.pathname}?${query}`);
+}
+
+/** Keep the models on the reference's items (a link or a new reference may name others, and
+ * the server would refuse them with a 409); with none left, show the first that is. Returns
+ * whether there is anything to compare. */
+function keepComparable(reference) {
+  const others = view.models.slice(1);
+  const left = others.filter((m) => !comparable.includes(m));
+  const kept = others.filter((m) => comparable.includes(m));
+  if (kept.length === 0 && comparable.length) kept.push(comparable[0]);
+  view.models = [reference, ...kept];
+  if (left.length && kept.length) {
+    const verb = left.length > 1 ? "are" : "is";
+    toast(`${left.join(", ")} ${verb} on other items than ${reference}: left out; showing ${view.models.join(", ")}.`, { info: true });
+  }
+  return kept.length > 0;
+}
+
+function showAlone(reference) {
+  // Not an error either: this reference has no partner here, another one may.
+  $("#compare-needs").replaceChildren(
+    `No other loaded model is on the items of ${reference} (${models.get(reference).n_items} items). `,
+    "Choose another reference above, or train a second model on its dataset, for example ",
+    el("code", { text: "latent-explorer train --dataset digits --model ae --out WORKSPACE" }),
+    ", and restart the server.",
+  );
+  $("#compare-needs").hidden = false;
+  $("#compare-layout").hidden = true;
 }
 
 function showError(message) {
@@ -181,6 +211,14 @@ async function load() {
   const [reference] = view.models;
   try {
     comparable = (await busy(null, api.comparable(reference))).comparable;
+    if (!keepComparable(reference)) {
+      showError("");
+      fillControls();
+      saveUrl();
+      showAlone(reference);
+      document.body.dataset.ready = "true";
+      return;
+    }
     view.table = await busy(null, api.compareTable(view.models));
   } catch (error) {
     showError(error.message);
@@ -188,6 +226,7 @@ async function load() {
     return;
   }
   showError("");
+  $("#compare-needs").hidden = true;
   fillControls();
   setProjectionRadios();
   saveUrl();

@@ -1,6 +1,7 @@
 """The compare page in a real browser: three models of the same digits in a grid, a box or a
 click in one map lights up the same item ids in every map, the figures table (one row per
-model), alignment onto the reference map, and what changed in the latent neighbourhoods."""
+model), alignment onto the reference map, and what changed in the latent neighbourhoods. A
+fourth model on other items (``OTHER``) is loaded too: a link naming it leaves it out."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from app.index.projection import PROJECTIONS
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Explorer, new_explorer
-from tests.compare_workspace import EMBEDDINGS, TWIN, VAE, build_compare_workspace
+from tests.compare_workspace import EMBEDDINGS, OTHER, TWIN, VAE, build_compare_workspace
 from tests.serverproc import get_json, running_server
 
 MODELS = (VAE, EMBEDDINGS, TWIN)  # the reference first
@@ -46,9 +47,7 @@ MIDDLE_BOX = """(model) => {
 
 @pytest.fixture(scope="module")
 def compare_server(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = build_compare_workspace(
-        tmp_path_factory.mktemp("compare"), workspace, other=False, twin=True
-    )
+    root = build_compare_workspace(tmp_path_factory.mktemp("compare"), workspace, twin=True)
     # Topology on fewer landmarks than the default keeps the compare-topology test to seconds.
     env = {"LATENT_EXPLORER_TOPOLOGY_MAX_POINTS": "600"}
     with running_server(root, tmp_path_factory.mktemp("compare-server"), env=env) as process:
@@ -188,6 +187,35 @@ def test_the_compare_page_passes_axe(page_on: Explorer) -> None:
     open_compare(page_on)
     page_on.page.wait_for_selector(f"#compare-changed[data-pair='{VAE}|{EMBEDDINGS}']")
     assert_accessible(page_on.page, "the compare page")
+
+
+def test_a_model_on_other_items_is_left_out_and_a_lone_reference_says_what_to_do(
+    page_on: Explorer, compare_server: str
+) -> None:
+    explorer, page = page_on, page_on.page
+    partner = get_json(f"{compare_server}/api/models/{VAE}/comparable")["comparable"][0]
+    open_compare(explorer, f"models={VAE},{OTHER}")
+    assert explorer.js("() => window.latentCompare.view.models") == [VAE, partner]
+    assert page.is_visible("#compare-layout") and page.is_hidden("#compare-error")
+    toast = page.locator("#toast")
+    toast.wait_for(state="visible")
+    assert f"{OTHER} is on other items than {VAE}: left out" in toast.inner_text()
+    assert f"models={VAE}%2C{partner}" in page.url
+    # OTHER as the reference has no partner: the page says so and keeps the way back open.
+    open_compare(explorer, f"models={OTHER},{VAE}")
+    needs = page.locator("#compare-needs")
+    assert needs.is_visible() and f"No other loaded model is on the items of {OTHER}" in (
+        needs.inner_text()
+    )
+    assert page.is_hidden("#compare-layout") and page.is_hidden("#compare-error")
+    options = page.eval_on_selector_all("#reference-select option", "os => os.map((o) => o.value)")
+    assert options[0] == OTHER and set(options) == {VAE, EMBEDDINGS, TWIN, OTHER}
+    page.select_option("#reference-select", VAE)
+    page.wait_for_function(f"() => window.latentCompare.view.models.join() === '{VAE},{partner}'")
+    page.wait_for_selector("body[data-ready='true']", timeout=60_000)
+    page.wait_for_selector("#map-1[data-ready='true']", timeout=30_000)
+    assert page.is_visible("#compare-layout") and page.is_hidden("#compare-needs")
+    explorer.screenshot("compare-left-out")
 
 
 def test_the_main_page_links_to_the_comparison_and_the_old_link_still_opens(
