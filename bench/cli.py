@@ -21,6 +21,7 @@ The default groups, in the order they run:
                 (about 4 minutes: 70,000 items is one run; --quick stops at 20,000)
     topology    H0+H1 persistent homology on 2,000 greedy landmarks of 20,000 latents vs bare
                 ripser with its own subsample (the Topology tab's first request)
+    search      a search over 1,000,000 items with the model's prepared columns vs the bare index
     umap        UMAP fitted on a 5,000 sample of 20,000 latents, the rest placed, vs a full
                 fit: time and trustworthiness (about 2 minutes)
     ray         encode 20,000 shapes with Ray Data on a local Ray vs in this process (the
@@ -69,6 +70,7 @@ from bench.objectives import QUICK_OBJECTIVES, ObjectivesConfig, bench_objective
 from bench.placement import PlacementConfig, bench_placement
 from bench.ray_encode import RayEncodeConfig, bench_ray_encode
 from bench.report import machine_facts, markdown_table, write_results
+from bench.search import SearchConfig, bench_search
 from bench.stats import BenchError, BenchSkipped, Figure
 from bench.throughput import ThroughputConfig, bench_throughput
 from bench.topology import TopologyConfig, bench_topology
@@ -85,6 +87,7 @@ IN_PROCESS_GROUPS = (
     "throughput",
     "build",
     "topology",
+    "search",
     "umap",
     "ray",
 )
@@ -105,6 +108,7 @@ QUICK_BUILD = BuildConfig(cases=(BuildCase("model", None, 1), BuildCase("shapes"
 QUICK_API = ApiConfig(encode_reps=20, warmup=3, ws_seconds=0.5, ws_baseline_reps=20, starts=1)
 QUICK_STREAMS = StreamsConfig(seconds=2.0, warmup=0.5, shapes_items=2000, shapes_epochs=2)
 QUICK_TOPOLOGY = TopologyConfig(items=3000, landmarks=500, reps=1)
+QUICK_SEARCH = SearchConfig(items=100_000, reps=3)
 QUICK_RAY = RayEncodeConfig(items=5000)
 QUICK_BROWSER = BrowserConfig(loads=1, drag_seconds=2.0, points_reps=2)
 
@@ -327,6 +331,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             f"{topology_config.items:,} latents vs bare ripser"
         )
         attempt("topology", lambda: bench_topology(load(), topology_config))
+    if "search" in groups:
+        search_config = QUICK_SEARCH if args.quick else SearchConfig()
+        log(f"search: queries over {search_config.items:,} items, prepared vs bare index")
+        attempt("search", lambda: bench_search(search_config))
     umap_config = QUICK_UMAP if args.quick else UmapSampleConfig()
     if "umap" in groups:
         log(

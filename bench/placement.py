@@ -22,7 +22,7 @@ import numpy as np
 
 from app.services.loaded import LoadedModel
 from bench.drag import UMAP_PARAMS
-from bench.stats import Figure, Stats
+from bench.stats import BenchError, Figure, Stats
 
 PROJECTION = "umap"
 
@@ -41,6 +41,8 @@ class PlacementConfig:
 def new_images(m: LoadedModel, n: int, noise: float, seed: int) -> np.ndarray:
     """(n, C, H, W) float32 in [0, 1]: seeded dataset images with Gaussian pixel noise."""
     rng = np.random.default_rng(seed)
+    if m.index.images is None:
+        raise BenchError(f"{m.name}: the placement bench needs a model whose index keeps images")
     picks = rng.choice(len(m.index), n, replace=n > len(m.index))
     images = m.index.images[picks].astype(np.float32) / 255.0  # (n, C, H, W)
     images += rng.normal(0.0, noise, size=images.shape).astype(np.float32)

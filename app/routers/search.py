@@ -37,7 +37,7 @@ async def search_items(
     ),
     bitmap: bool = Query(False, description="also return every match as a bitmap"),
 ) -> SearchOut:
-    found = await run_in_threadpool(search.search, m.index, q)
+    found = await run_in_threadpool(lambda: search.search(m.searchable(), q))
     ids = found.ids(limit)
     return SearchOut(
         model=m.name,

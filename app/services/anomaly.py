@@ -15,10 +15,8 @@ from typing import Literal
 
 import numpy as np
 
-from app.index.anomaly import reference_ids
 from app.index.build import recorded_holdout
 from app.index.data_distance import knn_distance
-from app.index.neighbors import NeighborIndex
 from app.services.loaded import LoadedModel
 from models.errors import ConflictError
 
@@ -147,10 +145,7 @@ def roc_curve(negatives: np.ndarray, positives: np.ndarray, top: float | None = 
 def upload_knn_score(m: LoadedModel, latent: np.ndarray) -> float | None:
     """An upload's kNN score (its mean distance to the k nearest normal training latents), as
     the items' were measured; None for a model trained on every class."""
-    anomaly = m.index.anomaly
-    if anomaly is None or m.index.labels is None:
+    search = m.normal_search()
+    if search is None or m.index.anomaly is None:
         return None
-    if m.anomaly_search is None:
-        reference = reference_ids(m.index.labels, anomaly.normal_classes, recorded_holdout(m.info))
-        m.anomaly_search = NeighborIndex(m.index.latents[reference])
-    return float(knn_distance(m.anomaly_search, latent[None], anomaly.k)[0])
+    return float(knn_distance(search, latent[None], m.index.anomaly.k)[0])

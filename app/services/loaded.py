@@ -15,14 +15,17 @@ import numpy as np
 import torch
 
 from app.index.ann import ApproxNeighborIndex, make_neighbor_index
+from app.index.anomaly import reference_ids
+from app.index.build import recorded_holdout
 from app.index.data_distance import DataDistance
 from app.index.ensure import ensure_index
 from app.index.fitting import IndexParams, has_fresh_key
-from app.index.neighbors import NeighborSearch
+from app.index.neighbors import NeighborIndex, NeighborSearch
 from app.index.projection import DEFAULT_PROJECTION
 from app.index.store import LatentIndex
 from app.services import points
 from app.services.attributes import Attribute, derive_attributes
+from app.services.search import Searchable
 from app.workspace import NAME_PATTERN, list_models
 from models.base import LatentModel
 from models.checkpoint import CheckpointInfo
@@ -73,7 +76,9 @@ class LoadedModel:
     # app/services/selection.py's whole-set figures (bins, quantiles, label totals), by key
     selection_cache: dict[str, Any] = field(default_factory=dict, init=False)
     # app/services/anomaly.py: the normal training latents' search, for uploads' kNN scores
-    anomaly_search: NeighborSearch | None = field(default=None, init=False)
+    _normal_search: NeighborSearch | None = field(default=None, init=False)
+    # app/services/search.py: the columns a query reads, lower-cased where text
+    _searchable: Searchable | None = field(default=None, init=False)
     # app/services/compare_change.py: each item's latent neighbours, and the share of them
     # that differ in each other model (by its name), computed on first request then kept
     _latent_knn: np.ndarray | None = field(default=None, init=False)  # (N, k) int64
@@ -155,6 +160,25 @@ class LoadedModel:
                 "%s: distance from the data fitted in %.2fs", self.name, time.perf_counter() - start
             )
         return self._data_distance
+
+    def normal_search(self) -> NeighborSearch | None:
+        """The search over the normal training latents of a model trained on normal classes
+        only (the reference of its kNN anomaly score: app/index/anomaly.py), built on first
+        use; None for a model of every class."""
+        anomaly = self.index.anomaly
+        if anomaly is None or self.index.labels is None:
+            return None
+        if self._normal_search is None:
+            holdout = recorded_holdout(self.info)
+            reference = reference_ids(self.index.labels, anomaly.normal_classes, holdout)
+            self._normal_search = NeighborIndex(self.index.latents[reference])
+        return self._normal_search
+
+    def searchable(self) -> Searchable:
+        """The items' fields prepared for GET .../search, once (0.2 s a million names)."""
+        if self._searchable is None:
+            self._searchable = Searchable.of(self.index)
+        return self._searchable
 
     def attributes(self) -> list[Attribute]:
         """The attribute vectors derived from the metadata, then the ones users defined."""

@@ -11,8 +11,9 @@ The fields are the index's metadata columns (float64 ones are numbers, the other
 label field when it is not a column already, and three of every item: ``name`` (text),
 ``id`` and, with a decoder, ``reconstruction_error`` (numbers); a metadata column of the same
 name wins. An item with no value (NaN) never meets a number condition, ``!=`` included.
-Everything is computed over whole columns with numpy: a search over 70,000 items takes
-milliseconds, so nothing is cached.
+Everything is computed over whole columns with numpy. The columns a query reads, the text
+ones lower-cased, are prepared once per model (``Searchable``, kept by the LoadedModel): at a
+million items, lower-casing the names alone takes 0.2 s, the search itself milliseconds.
 """
 
 from __future__ import annotations
@@ -100,6 +101,26 @@ def _term(token: str) -> Term:
     return Term(field, "=" if op == "==" else op, value.replace('"', ""))
 
 
+@dataclass(frozen=True)
+class Searchable:
+    """What a query reads, prepared once: every field's column (``search_fields``), the text
+    ones again in lower case, and the item names in lower case (for bare words)."""
+
+    fields: dict[str, np.ndarray]
+    lowered: dict[str, np.ndarray]
+    names: np.ndarray
+
+    @classmethod
+    def of(cls, index: LatentIndex) -> Searchable:
+        fields = search_fields(index)
+        lowered = {k: np.char.lower(v) for k, v in fields.items() if not _is_number(v)}
+        names = np.char.lower(index.item_names.astype(np.str_))
+        return cls(fields, lowered, names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
 def search_fields(index: LatentIndex) -> dict[str, np.ndarray]:
     """Every field a query can name -> its (N,) column: float64 (a number) or unicode (text)."""
     fields = {name: _column(values) for name, values in index.metadata.items()}
@@ -130,23 +151,22 @@ def describe_fields(fields: dict[str, np.ndarray]) -> str:
     return ", ".join(f"{k} ({'number' if _is_number(v) else 'text'})" for k, v in fields.items())
 
 
-def search(index: LatentIndex, query: str) -> SearchResult:
-    """The items meeting every term of ``query``; 422 ``bad_query`` or ``unknown_field``."""
+def search(items: LatentIndex | Searchable, query: str) -> SearchResult:
+    """The items meeting every term of ``query``; 422 ``bad_query`` or ``unknown_field``.
+    ``items``: an index, or what ``Searchable.of`` prepared from it (the server keeps one)."""
     terms = parse_query(query)
-    fields = search_fields(index)
-    mask = np.ones(len(index), dtype=bool)
-    names: np.ndarray | None = None  # the item names in lower case, made for the first word
+    ready = items if isinstance(items, Searchable) else Searchable.of(items)
+    mask = np.ones(len(ready), dtype=bool)
     for term in terms:
         if term.field is None:
-            if names is None:
-                names = np.char.lower(index.item_names.astype(np.str_))
-            mask &= np.char.find(names, term.value.lower()) >= 0
+            mask &= np.char.find(ready.names, term.value.lower()) >= 0
         else:
-            mask &= _matches(term.field, term.op, term.value, fields)
+            mask &= _matches(term.field, term.op, term.value, ready)
     return SearchResult(query=query, mask=mask)
 
 
-def _matches(field: str, op: str, value: str, fields: dict[str, np.ndarray]) -> np.ndarray:
+def _matches(field: str, op: str, value: str, ready: Searchable) -> np.ndarray:
+    fields = ready.fields
     name, column = _field(field, fields)
     if _is_number(column):
         return _compare(column, op, _number(name, value, fields))
@@ -155,7 +175,7 @@ def _matches(field: str, op: str, value: str, fields: dict[str, np.ndarray]) -> 
             f"field {name!r} is text: it takes = or != only, not {op!r} "
             f"(fields: {describe_fields(fields)})"
         )
-    equal = np.char.lower(column) == value.lower()
+    equal = ready.lowered[name] == value.lower()
     return equal if op == "=" else ~equal
 
 

@@ -27,6 +27,7 @@ from bench.cli import _load, main, parse_only, parse_sizes
 from bench.drag_streams import StreamsConfig, bench_streams
 from bench.placement import PlacementConfig, bench_placement
 from bench.report import markdown
+from bench.search import SearchConfig, bench_search, synthetic_index
 from bench.stats import BenchError, BenchSkipped, Figure, Stats, count_tag
 from bench.throughput import ThroughputConfig, bench_throughput
 
@@ -205,6 +206,20 @@ def test_ann_reports_latency_recall_and_build() -> None:
     build = figures["ann_build_5k"]
     assert build["value"]["unit"] == "s" and build["ratio_kind"] == "multiple"
     assert build["details"]["fitted"]["build_seconds_"] == build["value"]["p50"]
+
+
+def test_search_compares_equal_answers_prepared_and_bare() -> None:
+    figures = figures_by_key(bench_search(SearchConfig(items=3000, reps=2)))
+    assert set(figures) == {"search_label_3k", "search_mixed_3k", "search_name_3k"}
+    index = synthetic_index(3000, 0)
+    digit3 = int((index.labels == 3).sum())
+    assert figures["search_label_3k"]["details"]["matches"] == digit3 > 200  # ~1 in 10
+    # item_00012xx: the 100 names 0001200-0001299
+    assert figures["search_name_3k"]["details"]["matches"] == 100
+    for figure in figures.values():
+        check_stats(figure["value"])
+        check_stats(figure["baseline"])
+        assert figure["ratio_kind"] == "speedup" and figure["ratio"] > 0
 
 
 def test_recall_at_k_counts_shared_ids() -> None:

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from app.index.store import LatentIndex
-from app.services.search import SearchResult, Term, parse_query, search, search_fields
+from app.services.search import (
+    Searchable,
+    SearchResult,
+    Term,
+    parse_query,
+    search,
+    search_fields,
+)
 from models.data.items import ItemColumns
 from models.errors import InvalidInputError
 
@@ -74,6 +81,22 @@ def test_fields_and_their_types() -> None:
 )
 def test_matches(query: str, expected: list[int]) -> None:
     assert ids(query) == expected
+
+
+def test_a_prepared_searchable_answers_as_the_index_and_holds_the_lowered_columns() -> None:
+    index = make_index()
+    ready = Searchable.of(index)
+    assert ready.names.tolist() == [
+        "cats/tom cat.png",
+        "cats/felix.png",
+        "dogs/rex.png",
+        "dogs/a,b.png",
+    ]
+    assert ready.lowered["colour"].tolist() == ["dark red", "black", "dark red", ""]
+    assert "weight" not in ready.lowered  # numbers are compared as numbers
+    for query in ('colour="DARK RED"', "felix", "class!=cat weight>5", "size>=2 Size<4"):
+        np.testing.assert_array_equal(search(ready, query).mask, search(index, query).mask)
+    assert np.flatnonzero(search(ready, 'colour="DARK RED"').mask).tolist() == [0, 2]
 
 
 def test_a_field_name_ignores_case_only_when_that_is_unambiguous() -> None:
