@@ -38,6 +38,11 @@ export function pickDrawn(points, { cap, range = null, hidden = null }) {
   return { ids: out.slice(0, kept).sort(), complete };
 }
 
+/** Item ids in ascending order, or null for none. */
+export function sortedOrNull(ids) {
+  return ids && ids.length ? [...ids].sort((a, b) => a - b) : null;
+}
+
 /** The position of item `id` in the ascending `ids`, or -1. */
 export function indexOf(ids, id) {
   let lo = 0;
@@ -60,4 +65,25 @@ export function insidePolygon(xs, ys, px, py) {
     }
   }
   return inside;
+}
+
+/** The ids of the points (typed arrays {x, y, count}) that pass `shown` and lie inside the
+ * data box `range` ({x: [x0, x1], y: [y0, y1]}, either order), ascending. */
+export function idsInBox({ x, y, count }, shown, range) {
+  const [x0, x1] = [Math.min(...range.x), Math.max(...range.x)];
+  const [y0, y1] = [Math.min(...range.y), Math.max(...range.y)];
+  const ids = [];
+  for (let id = 0; id < count; id += 1) {
+    if (shown(id) && x[id] >= x0 && x[id] <= x1 && y[id] >= y0 && y[id] <= y1) ids.push(id);
+  }
+  return ids;
+}
+
+/** The ids of the points that pass `shown` and lie inside the lasso `{x: [...], y: [...]}`. */
+export function idsInPolygon({ x, y, count }, shown, lasso) {
+  const ids = [];
+  for (let id = 0; id < count; id += 1) {
+    if (shown(id) && insidePolygon(lasso.x, lasso.y, x[id], y[id])) ids.push(id);
+  }
+  return ids;
 }

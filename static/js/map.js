@@ -9,10 +9,15 @@
 // every point once the view holds fewer than the cap. A trace index is therefore not an item
 // id: `drawnIds()[index]` is. Highlights, selections and the item under a click cover every
 // point.
+//
+// Beside it: map-figure.js builds the traces and layout, map-coords.js converts pixels and
+// data, map-events.js and map-probe.js turn Plotly's and the pointer's events into the map's.
 
 /* global Plotly */
-import { indexOf, insidePolygon, pickDrawn } from "./drawn.js";
+import { idsInBox, idsInPolygon, indexOf, pickDrawn, sortedOrNull } from "./drawn.js";
+import { clampedData, frameOf, plotArea, toData, toPixel, viewRange, watchSize } from "./map-coords.js";
 import { mapLayout, overlayTrace, pointsTrace } from "./map-figure.js";
+import { bindPointerEvents } from "./map-events.js";
 import { bindProbe } from "./map-probe.js";
 
 // Most points in the trace at once. 100,000 scattergl markers take Plotly about a second to
@@ -20,11 +25,6 @@ import { bindProbe } from "./map-probe.js";
 // overview's scale.
 export const DRAW_CAP = 100_000;
 const REDRAW_MS = 120; // after the last zoom or pan step (a scroll zoom fires many)
-
-/** Item ids in ascending order, or null for none. */
-function sortedOrNull(ids) {
-  return ids && ids.length ? [...ids].sort((a, b) => a - b) : null;
-}
 
 export class LatentMap {
   /**
@@ -172,15 +172,7 @@ export class LatentMap {
    * map is not zoomed. */
   idsInView() {
     const range = this.zoomRange && this.viewRange();
-    if (!range) return this.visibleIds();
-    const { x, y, count } = this.points;
-    const [x0, x1] = [Math.min(...range.x), Math.max(...range.x)];
-    const [y0, y1] = [Math.min(...range.y), Math.max(...range.y)];
-    const ids = [];
-    for (let id = 0; id < count; id += 1) {
-      if (this.shown(id) && x[id] >= x0 && x[id] <= x1 && y[id] >= y0 && y[id] <= y1) ids.push(id);
-    }
-    return ids;
+    return range ? idsInBox(this.points, (id) => this.shown(id), range) : this.visibleIds();
   }
 
   /** How many items are not in a hidden class. */
@@ -322,67 +314,29 @@ export class LatentMap {
     if (this.gd.data) Plotly.relayout(this.gd, { "xaxis.autorange": true, "yaxis.autorange": true });
   }
 
-  /** The data ranges in view: {x: [x0, x1], y: [y0, y1]}, or null before the first draw.
-   * Plotly writes the ranges it shows (autoranged, zoomed or panned) back into the layout. */
+  // Pixel <-> data: map-coords.js, read from this map's figure.
   viewRange() {
-    const layout = this.gd.layout;
-    const x = layout && layout.xaxis && layout.xaxis.range;
-    const y = layout && layout.yaxis && layout.yaxis.range;
-    return x && y ? { x: x.slice(), y: y.slice() } : null;
+    return viewRange(this.gd);
   }
 
-  /** The plot area inside the axes, in pixels from the element's corner: {l, t, w, h}.
-   *
-   * The one read of Plotly's private state: its public API has no accessor for the plot area,
-   * and the margins the layout asks for are not always the ones drawn (a colour bar pushes
-   * the right margin out when it needs more room). */
   plotArea() {
-    const full = this.gd._fullLayout;
-    return full && full._size ? full._size : null;
+    return plotArea(this.gd);
   }
 
-  /** Both the view and the plot area, or null before the first draw. */
   frame() {
-    const range = this.viewRange();
-    const area = this.plotArea();
-    return range && area ? { range, area } : null;
+    return frameOf(this.gd);
   }
 
-  /** Client pixel -> data [x, y], or null outside the plot area. */
   toData(clientX, clientY) {
-    const frame = this.frame();
-    if (!frame) return null;
-    const rect = this.gd.getBoundingClientRect();
-    const { l, t, w, h } = frame.area;
-    const px = clientX - rect.left - l;
-    const py = clientY - rect.top - t;
-    if (px < 0 || py < 0 || px > w || py > h) return null;
-    const [x0, x1] = frame.range.x;
-    const [y0, y1] = frame.range.y;
-    return [x0 + (px / w) * (x1 - x0), y1 - (py / h) * (y1 - y0)];
+    return toData(this.gd, clientX, clientY);
   }
 
-  /** Data [x, y] -> pixel offset inside the map element (null when out of view). */
   toPixel(x, y) {
-    const frame = this.frame();
-    if (!frame) return null;
-    const { l, t, w, h } = frame.area;
-    const [x0, x1] = frame.range.x;
-    const [y0, y1] = frame.range.y;
-    const px = l + ((x - x0) / (x1 - x0)) * w;
-    const py = t + ((y1 - y) / (y1 - y0)) * h;
-    return px < l || px > l + w || py < t || py > t + h ? null : [px, py];
+    return toPixel(this.gd, x, y);
   }
 
-  /** Client pixel -> data, the pixel first moved inside the plot area. */
   clampedData(clientX, clientY) {
-    const area = this.plotArea();
-    if (!area) return null;
-    const rect = this.gd.getBoundingClientRect();
-    const { l, t, w, h } = area;
-    const cx = Math.min(Math.max(clientX, rect.left + l), rect.left + l + w);
-    const cy = Math.min(Math.max(clientY, rect.top + t), rect.top + t + h);
-    return this.toData(cx, cy);
+    return clampedData(this.gd, clientX, clientY);
   }
 
   // ---- the user's selections ------------------------------------------------------------------
@@ -392,22 +346,9 @@ export class LatentMap {
     if (this.complete) {
       return event.points.filter((p) => p.curveNumber === 0).map((p) => this.drawn[p.pointIndex]);
     }
-    const { x, y, count } = this.points;
-    const ids = [];
-    if (event.lassoPoints) {
-      const xs = event.lassoPoints.x;
-      const ys = event.lassoPoints.y;
-      for (let id = 0; id < count; id += 1) {
-        if (this.shown(id) && insidePolygon(xs, ys, x[id], y[id])) ids.push(id);
-      }
-    } else if (event.range) {
-      const [x0, x1] = [Math.min(...event.range.x), Math.max(...event.range.x)];
-      const [y0, y1] = [Math.min(...event.range.y), Math.max(...event.range.y)];
-      for (let id = 0; id < count; id += 1) {
-        if (this.shown(id) && x[id] >= x0 && x[id] <= x1 && y[id] >= y0 && y[id] <= y1) ids.push(id);
-      }
-    }
-    return ids;
+    const shown = (id) => this.shown(id);
+    if (event.lassoPoints) return idsInPolygon(this.points, shown, event.lassoPoints);
+    return event.range ? idsInBox(this.points, shown, event.range) : [];
   }
 
   /** The user zoomed or panned to `range` (null: back to the whole map). */
@@ -435,69 +376,11 @@ export class LatentMap {
     if (this.bound) return;
     this.bound = true;
     const gd = this.gd;
-    gd.on("plotly_hover", (event) => {
-      if (this.press) return;
-      // An overlay marked `hover` above the points wins: it is what the pointer is on.
-      const names = Object.keys(this.overlays);
-      const over = event.points.find((p) => p.curveNumber > 0 && this.options.overlays[names[p.curveNumber - 1]].hover);
-      if (over) {
-        this.emit("overlayhover", names[over.curveNumber - 1], over.pointIndex, event.event);
-        return;
-      }
-      const point = event.points.find((p) => p.curveNumber === 0);
-      if (point && point.pointIndex < this.drawn.length) {
-        this.emit("hover", this.drawn[point.pointIndex], event.event);
-      }
-    });
-    gd.on("plotly_unhover", () => this.emit("unhover"));
-    // A box or lasso replaces the selection with its points; with Shift held it adds them. Its
-    // shape is taken off once done, so the next drag draws a new one (Plotly would otherwise
-    // move the old shape when a drag starts inside it).
-    gd.addEventListener("pointerdown", (event) => (this.adding = event.shiftKey), true);
-    gd.on("plotly_selected", (event) => {
-      if (this.muted) return;
-      let ids = event ? this.selectedIds(event) : [];
-      if (this.adding && this.highlighted) ids = [...new Set([...this.highlighted, ...ids])];
-      this.highlighted = sortedOrNull(ids);
-      this.lastRange = (event && event.range) || null;
-      this.emit("select", ids, "select");
-      if (event) Promise.resolve().then(() => this.highlight(this.highlighted));
-    });
-    gd.on("plotly_deselect", () => {
-      if (this.muted) return;
-      this.highlighted = null;
-      this.emit("select", [], "select");
-    });
-    gd.on("plotly_click", (event) => {
-      const point = event && event.points && event.points.find((p) => p.curveNumber === 0);
-      if (!this.options.clickSelects || this.tool === "probe" || this.muted) return;
-      if (!point || point.pointIndex >= this.drawn.length) return;
-      this.emit("select", [this.drawn[point.pointIndex]], "click");
-    });
-    gd.on("plotly_relayout", (change) => {
-      this.emit("view");
-      if (change && Object.keys(change).some((k) => /^[xy]axis\.(range|autorange)/.test(k))) {
-        this.zoomed(change["xaxis.autorange"] || change["yaxis.autorange"] ? null : this.viewRange());
-      }
-    });
+    bindPointerEvents(this);
     bindProbe(this);
-    // The observer also fires once when it starts: at the size the map was just drawn at, a
-    // resize would redraw every point for nothing (1.4-1.8 s at 70,000 points); but the page
-    // may have changed the box since the draw (the legend's chips arrive after it, taking
-    // ~23 px), and then the plot must follow, or it overflows its box.
-    const box = gd.parentElement;
-    const pad = getComputedStyle(box);
-    let size = { // the content box, as the observer reports it
-      width: box.clientWidth - parseFloat(pad.paddingLeft) - parseFloat(pad.paddingRight),
-      height: box.clientHeight - parseFloat(pad.paddingTop) - parseFloat(pad.paddingBottom),
-    };
-    this.observer = new ResizeObserver((entries) => {
-      const { width, height } = entries[0].contentRect;
-      const changed = Math.abs(size.width - width) > 0.5 || Math.abs(size.height - height) > 0.5;
-      size = { width, height };
-      if (changed && this.points) Plotly.Plots.resize(gd).then(() => this.emit("view"));
+    this.observer = watchSize(gd, () => {
+      if (this.points) Plotly.Plots.resize(gd).then(() => this.emit("view"));
     });
-    this.observer.observe(gd.parentElement);
   }
 
   /** Take the map off the page for good (the compare page removes a model's card). */
