@@ -10,7 +10,7 @@ are optimistic (the model fitted them), so they are shown in the distributions o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
@@ -111,6 +111,17 @@ def anomaly_report(m: LoadedModel, score: Score) -> AnomalyReport:
         scores=values.astype(np.float32).tolist(),
         item_groups=groups.tolist(),
     )
+
+
+def anomaly_json(m: LoadedModel, score: Score) -> bytes:
+    """GET .../anomaly's body: the report as ``AnomalyOut`` JSON, made once per score and
+    kept (at a million items, 0.2 s and 21 MB). Synchronous: call it off the event loop."""
+    from app.schemas import AnomalyOut
+
+    if score not in m.anomaly_answers:
+        report = AnomalyOut(model=m.name, **asdict(anomaly_report(m, score)))
+        m.anomaly_answers[score] = report.model_dump_json().encode()
+    return m.anomaly_answers[score]
 
 
 def class_name(m: LoadedModel, code: int) -> str:

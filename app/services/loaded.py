@@ -75,7 +75,9 @@ class LoadedModel:
     topology: asyncio.Future[Any] | None = field(default=None, init=False)
     # app/services/selection.py's whole-set figures (bins, quantiles, label totals), by key
     selection_cache: dict[str, Any] = field(default_factory=dict, init=False)
-    # app/services/anomaly.py: the normal training latents' search, for uploads' kNN scores
+    # app/services/anomaly.py: the serialised answer per score (every item's score: MBs at
+    # a million items), and the normal training latents' search, for uploads' kNN scores
+    anomaly_answers: dict[str, bytes] = field(default_factory=dict, init=False)
     _normal_search: NeighborSearch | None = field(default=None, init=False)
     # app/services/search.py: the columns a query reads, lower-cased where text
     _searchable: Searchable | None = field(default=None, init=False)

@@ -156,6 +156,22 @@ def test_an_unknown_score_is_422(anomaly_client: TestClient) -> None:
     assert answer.json()["error"]["code"] == "invalid_input"
 
 
+def test_each_scores_report_is_made_once_and_kept(anomaly_client: TestClient) -> None:
+    from app.schemas import AnomalyOut
+
+    loaded = anomaly_client.app.state.explorer.store.get(ANOMALY_MODEL)  # type: ignore[attr-defined]
+    knn = anomaly_client.get(API, params={"score": "knn"})
+    assert knn.status_code == 200 and knn.headers["content-type"] == "application/json"
+    assert loaded.anomaly_answers["knn"] == knn.content
+    report = AnomalyOut.model_validate_json(knn.content)
+    assert report.score == "knn" and len(report.scores) == len(loaded.index)
+    again = anomaly_client.get(API, params={"score": "knn"})
+    assert again.content == knn.content
+    reconstruction = anomaly_client.get(API)  # the default score is kept apart
+    assert reconstruction.json()["score"] == "reconstruction" != report.score
+    assert set(loaded.anomaly_answers) == {"knn", "reconstruction"}
+
+
 def test_the_reconstruction_score_needs_a_decoder(anomaly_client: TestClient) -> None:
     loaded = anomaly_client.app.state.explorer.store.get(ANOMALY_MODEL)  # type: ignore[attr-defined]
     blind = replace(
