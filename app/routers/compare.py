@@ -95,7 +95,7 @@ async def compare_table(
     "items; 422 `unknown_projection` when either model lacks the projection.",
     responses=error_responses(409),
 )
-async def align_map(
+def align_map(  # a plain def: FastAPI runs it, and every item's position, off the event loop
     store: StoreDep,
     reference: str = Query(min_length=1, max_length=200, description="the reference model"),
     model: str = Query(min_length=1, max_length=200, description="the model to align to it"),
