@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ def neighbors_out(n: Neighbors) -> NeighboursOut:
 
 
 def data_distance_out(f: FromData) -> DataDistanceOut:
-    return DataDistanceOut(distance=f.distance, percentile=f.percentile, placement=f.placement)
+    return DataDistanceOut(**asdict(f))
 
 
 def data_distances_out(fs: list[FromData] | None) -> list[DataDistanceOut] | None:

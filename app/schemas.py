@@ -132,6 +132,17 @@ class DataDistanceOut(BaseModel):
         description="`inside the data`: up to the items' 95th percentile; `far from any item`: "
         "farther than any item is from its nearest other item; else `between clusters`"
     )
+    map_distance: float | None = Field(
+        None,
+        description="a map point only (decode of `point`): the distance on the map to the "
+        "nearest item's position; null otherwise",
+    )
+    map_percentile: float | None = Field(
+        None,
+        description="a map point only: the share of items (in %) at most this far from their "
+        "nearest other item on the map (the page says `away from the map's points` from 99: "
+        "the latent there is a blend of the nearest items')",
+    )
 
 
 DATA_DISTANCE = "how far the latent is from the data; null for a model of one item"

@@ -67,8 +67,6 @@ class DataDistance:
     def fit(self, search: NeighborSearch, latents: npt.ArrayLike) -> DataDistance:
         """Measure each of ``latents`` (the items ``search`` was built on, in its order; at
         most ``max_items`` of them) against its nearest other item."""
-        if not 0.0 < self.inside < 100.0:
-            raise ConfigError(f"inside must be a percentile in (0, 100); got {self.inside}")
         Z = np.asarray(latents)
         if Z.ndim != 2 or len(Z) != search.n_items:
             raise ConfigError(f"latents must be the search's {search.n_items} items, one per row")
@@ -80,8 +78,17 @@ class DataDistance:
         if self.max_items is not None and len(Z) > self.max_items:
             rng = np.random.default_rng(self.seed)
             rows = np.sort(rng.choice(len(Z), self.max_items, replace=False))
-        own = knn_distance(search, Z[rows], 1, exclude=rows)
-        self.item_distances_ = np.sort(own)
+        return self.fit_distances(knn_distance(search, Z[rows], 1, exclude=rows))
+
+    def fit_distances(self, own: npt.ArrayLike) -> DataDistance:
+        """Fit on the items' distances to their nearest other item, measured elsewhere (the
+        map's positions: app/index/inverse.py ``own_point_distances``)."""
+        if not 0.0 < self.inside < 100.0:
+            raise ConfigError(f"inside must be a percentile in (0, 100); got {self.inside}")
+        d = np.asarray(own, dtype=np.float64).ravel()
+        if d.size == 0 or not np.isfinite(d).all():
+            raise ConfigError("fit_distances needs at least one finite distance")
+        self.item_distances_ = np.sort(d)
         self.inside_distance_ = float(np.percentile(self.item_distances_, self.inside))
         return self
 

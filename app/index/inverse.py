@@ -275,6 +275,29 @@ class InverseMap:
                 simplex[i], bary[i] = hits[0], coords[hits[0]]
         return simplex, bary
 
+    # -- how far a map point is from the items' positions ---------------------------------------
+
+    def point_distance(self, xy: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """(M,) distance on the map from each of ``xy`` (M, 2) to the nearest item's position."""
+        query = as_finite_matrix(xy, "xy", width=2)
+        distances, _ = self._tree.query(query, k=1)
+        return np.asarray(distances, dtype=np.float64).reshape(len(query))
+
+    def own_point_distances(
+        self, max_points: int | None = 10_000, seed: int = 0
+    ) -> npt.NDArray[np.float64]:
+        """Each distinct position's distance to its nearest other one, for at most
+        ``max_points`` of them (a seeded sample; None: all), ascending; empty for a map of
+        one position. What ``point_distance`` is ranked against (app/index/data_distance.py)."""
+        n = self.points_.shape[0]
+        if n < 2:
+            return np.empty(0, dtype=np.float64)
+        rows = np.arange(n)
+        if max_points is not None and n > max_points:
+            rows = np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+        distances, _ = self._tree.query(self.points_[rows], k=2)
+        return np.sort(np.asarray(distances, dtype=np.float64)[:, 1])
+
     # -- outside the hull --------------------------------------------------------------------
 
     def _weighted(self, query: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -71,6 +71,7 @@ class LoadedModel:
     _sorted_errors: np.ndarray | None = field(default=None, init=False)  # (N,)
     _latent_std: np.ndarray | None = field(default=None, init=False)  # (D,) float64
     _data_distance: DataDistance | None = field(default=None, init=False)
+    _map_distances: dict[str, DataDistance | None] = field(default_factory=dict, init=False)
     # app/services/topology.py's computation, shared by concurrent first requests then kept
     topology: asyncio.Future[Any] | None = field(default=None, init=False)
     # app/services/selection.py's whole-set figures (bins, quantiles, label totals), by key
@@ -162,6 +163,16 @@ class LoadedModel:
                 "%s: distance from the data fitted in %.2fs", self.name, time.perf_counter() - start
             )
         return self._data_distance
+
+    def map_distance(self, projection: str) -> DataDistance | None:
+        """How far a point of a (checked) projection is from the items' positions on it,
+        ranked among the positions' own nearest-position distances (a seeded 10,000 at
+        most: milliseconds); None for a map of one position."""
+        if projection not in self._map_distances:
+            own = self.index.inverses[projection].own_point_distances(DATA_DISTANCE_ITEMS)
+            fitted = DataDistance().fit_distances(own) if own.size else None
+            self._map_distances[projection] = fitted
+        return self._map_distances[projection]
 
     def normal_search(self) -> NeighborSearch | None:
         """The search over the normal training latents of a model trained on normal classes
@@ -261,6 +272,8 @@ class LoadedModel:
             inverse.transform(np.zeros((1, 2), np.float32))
         self.neighbor_index("euclidean").query(self.index.latents[:1], 1)
         self.data_distance()
+        for projection in self.index.inverses:
+            self.map_distance(projection)
 
 
 class ModelStore:

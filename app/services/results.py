@@ -17,6 +17,9 @@ class FromData:
     distance: float  # euclidean, to the nearest item's latent
     percentile: float  # share (%) of items at most this far from their nearest other item
     placement: Placement
+    # A map point only: the same two on the map, for its position (app/services/decoding.py)
+    map_distance: float | None = None
+    map_percentile: float | None = None
 
 
 @dataclass

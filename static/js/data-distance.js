@@ -17,21 +17,37 @@ function ordinal(n) {
   return `${n}${suffix}`;
 }
 
-/** "inside the data · 38th percentile", "between clusters", "far from any item"; "" for none. */
+// A map point this far from the items' positions (percentile of their own spacing on the
+// map) is away from them: its latent is the inverse map's blend of the nearest items'.
+const AWAY_FROM_POINTS = 99;
+
+function awayFromPoints(dd) {
+  return dd.map_percentile !== null && dd.map_percentile !== undefined && dd.map_percentile >= AWAY_FROM_POINTS;
+}
+
+/** "inside the data · 38th percentile", "between clusters", "far from any item"; "" for none.
+ * A click away from the map's points adds so: the map shows no item there. */
 export function distanceText(dd) {
   if (!dd) return "";
-  if (dd.placement !== "inside the data") return dd.placement;
-  return `inside the data · ${ordinal(Math.max(1, Math.round(dd.percentile)))} percentile`;
+  const away = awayFromPoints(dd) ? " · away from the map's points" : "";
+  if (dd.placement !== "inside the data") return `${dd.placement}${away}`;
+  return `inside the data · ${ordinal(Math.max(1, Math.round(dd.percentile)))} percentile${away}`;
 }
 
 /** What the label means, for a tooltip. */
 export function distanceTitle(dd) {
   if (!dd) return "";
   const pct = fmt(dd.percentile, 0);
+  const away = awayFromPoints(dd)
+    ? ` On the map, this point is ${fmt(dd.map_distance, 3)} from the nearest item, farther than ` +
+      `${fmt(dd.map_percentile, 0)}% of the items are from theirs: the map has no data here, and ` +
+      "its latent blends the nearest items' (the map's own guess, not the model's)."
+    : "";
   return (
     `${fmt(dd.distance, 3)} from the nearest item's latent: ${pct}% of the items are at most ` +
     "this close to their own nearest item. Up to 95%: inside the data; farther than any item " +
-    "is from its nearest: far from any item (the image is an extrapolation); else between clusters."
+    "is from its nearest: far from any item (the image is an extrapolation); else between clusters." +
+    away
   );
 }
 

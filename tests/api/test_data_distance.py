@@ -85,6 +85,28 @@ def test_decode_says_inside_between_or_far(served: Served) -> None:
     s.check(answer["latent"], answer["data_distance"])
 
 
+def test_a_map_point_says_how_far_it_is_from_the_items_positions(served: Served) -> None:
+    s = served
+    xy = s.index.projections["umap"].embedding_.astype(np.float64)  # (N, 2)
+    own = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))
+    np.fill_diagonal(own, np.inf)
+    spacing = own.min(1)  # every item's distance to its nearest other position
+    on_item = xy[11].tolist()
+    corner = (xy.max(0) + (xy.max(0) - xy.min(0))).tolist()  # far outside the points
+    for point, expected in ((on_item, "on"), (corner, "away")):
+        answer = s.post("decode", json={"point": point, "projection": "umap"})["data_distance"]
+        d = float(np.sqrt(((xy - np.asarray(point)) ** 2).sum(1)).min())
+        assert answer["map_distance"] == pytest.approx(d, abs=1e-5)
+        share = 100.0 * float(np.mean(spacing <= d))  # every item measured: <= 10,000 here
+        assert answer["map_percentile"] == pytest.approx(share, abs=100.0 / len(xy) + 1e-9)
+        assert (answer["map_percentile"] >= 99.0) == (expected == "away")
+    # the corner's latent blends the nearest items': it reads inside the data all the same
+    assert answer["placement"] == "inside the data" and answer["map_percentile"] == 100.0
+    for ref in ({"id": 3}, {"latent": s.index.latents[3].tolist()}):
+        answer = s.post("decode", json=ref)["data_distance"]
+        assert answer["map_distance"] is None and answer["map_percentile"] is None
+
+
 def test_every_path_step_carries_its_distance(served: Served) -> None:
     s = served
     path = s.post("interpolate", json={"start": {"id": 3}, "end": {"id": 300}, "steps": 9})

@@ -1,6 +1,7 @@
 """The preview says how far a decoded place is from the data: a click in a dense cluster is
 "inside the data", a click in an empty region of the map (far from every point, inside the
-axes) whose latent lies between clusters says so, and the tooltip says what the label means."""
+axes) whose latent lies between clusters says so, a click in the emptiest spot says it is
+away from the map's points, and the tooltip says what the label means."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ SPOTS = """() => {
   const angles = Array.from({ length: 36 }, (_, k) => (k * Math.PI) / 18);
   const turns = angles.map((a) => [Math.cos(a), Math.sin(a)]);
   let dense = null;
+  let farthest = null; // the emptiest spot of all, in the hull or not
   const empty = [];
   for (let x = l + 20; x < l + w - 20; x += 5) {
     for (let y = t + 20; y < t + h - 20; y += 5) {
@@ -47,11 +49,12 @@ SPOTS = """() => {
       const [cx, cy] = [rect.left + x, rect.top + y];
       const spot = { x: cx, y: cy, n, d, xy: map.toData(cx, cy) };
       if (!dense || n > dense.n) dense = spot;
+      if (!farthest || d > farthest.d) farthest = spot;
       if (d >= 30 && beyond.every(Boolean)) empty.push(spot);
     }
   }
   empty.sort((a, b) => b.d - a.d);
-  return { dense, empty };
+  return { dense, empty, farthest };
 }"""
 
 
@@ -75,6 +78,14 @@ def placements(workspace: Path, model_name: str, xy: np.ndarray) -> list[str]:
     fitted = DataDistance().fit(search, index.latents)
     distances = knn_distance(search, index.inverses["umap"].transform(xy), 1)
     return [fitted.placement(float(d)) for d in distances]
+
+
+def away_from_points(workspace: Path, model_name: str, xy: list[float]) -> bool:
+    """Whether the server calls map point ``xy`` (umap) away from the map's points: at or past
+    the 99th percentile of the positions' own nearest-position distances."""
+    inverse = load_index(workspace / model_name / INDEX_DIR).inverses["umap"]
+    fitted = DataDistance().fit_distances(inverse.own_point_distances(10_000))
+    return bool(fitted.percentile(inverse.point_distance([xy]))[0] >= 99.0)
 
 
 def test_the_label_changes_from_a_cluster_to_an_empty_region(
@@ -102,6 +113,17 @@ def test_the_label_changes_from_a_cluster_to_an_empty_region(
     explorer.screenshot("data-distance-inside")
     label = click_and_read(explorer, spot["x"], spot["y"], inside)
     wait_for_title(page, "Map point")
-    assert label == expected
+    away = " · away from the map's points"
+    assert label == expected + (away if away_from_points(workspace, model_name, spot["xy"]) else "")
     assert page.get_attribute("#preview-distance", "data-placement") == expected
     explorer.screenshot("data-distance-outside")
+    # The emptiest spot of the plot: its latent blends the nearest items' (inside the data),
+    # and the label says the map has no item there.
+    corner = spots["farthest"]
+    assert corner["d"] >= 40 and away_from_points(workspace, model_name, corner["xy"])
+    label = click_and_read(explorer, corner["x"], corner["y"], label)
+    assert label.endswith(away), label
+    # shown whole (it wraps), not cut off by an ellipsis
+    assert page.eval_on_selector("#preview-distance", "n => n.scrollWidth <= n.clientWidth")
+    assert "the map has no data here" in (page.get_attribute("#preview-distance", "title") or "")
+    explorer.screenshot("data-distance-corner")

@@ -82,3 +82,18 @@ def test_a_sample_of_items_gives_their_exact_distances_and_close_percentiles() -
     )
     with pytest.raises(ConfigError, match="max_items"):
         DataDistance(max_items=1).fit(search, Z)
+
+
+def test_fit_distances_ranks_against_distances_measured_elsewhere() -> None:
+    dd = DataDistance(inside=50.0).fit_distances([4.0, 1.0, 3.0, 2.0])
+    assert dd.item_distances_.tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert dd.inside_distance_ == pytest.approx(2.5)
+    np.testing.assert_allclose(dd.percentile([0.5, 2.0, 9.0]), [0.0, 50.0, 100.0])
+    assert [dd.placement(d) for d in (2.0, 3.5, 9.0)] == [
+        "inside the data",
+        "between clusters",
+        "far from any item",
+    ]
+    for bad in ([], [1.0, np.nan]):
+        with pytest.raises(ConfigError, match="finite distance"):
+            DataDistance().fit_distances(bad)

@@ -146,3 +146,24 @@ def test_exhaustive_fallback_agrees_with_the_walk(
     m._max_steps = 0  # every walk "fails to settle", so every point takes the fallback
     np.testing.assert_allclose(m.transform(q), walked, atol=1e-6)
     np.testing.assert_allclose(m.transform(q[0]), walked[:1], atol=1e-6)
+
+
+def test_point_distances_are_the_nearest_position_and_its_own_spacing(
+    fitted: tuple[np.ndarray, np.ndarray, InverseMap],
+) -> None:
+    xy, _, m = fitted
+    q = np.array([[0.0, 0.0], [5.0, -4.0], [30.0, 30.0]])
+    brute = np.linalg.norm(xy[None, :, :].astype(np.float64) - q[:, None, :], axis=2).min(1)
+    np.testing.assert_allclose(m.point_distance(q), brute, rtol=1e-6)
+    assert m.point_distance(xy[:3]).tolist() == [0.0, 0.0, 0.0]  # on an item: none
+    # each position's distance to its nearest other one, ascending
+    d = np.linalg.norm(m.points_[None] - m.points_[:, None], axis=2)
+    np.fill_diagonal(d, np.inf)
+    np.testing.assert_allclose(m.own_point_distances(None), np.sort(d.min(1)), rtol=1e-9)
+    sample = m.own_point_distances(100, seed=1)
+    assert sample.shape == (100,) and np.isin(sample, d.min(1)).all()
+    assert np.all(np.diff(sample) >= 0)
+    alone = InverseMap().fit(np.zeros((1, 2)), np.ones((1, 3)))
+    assert alone.own_point_distances().shape == (0,)
+    with pytest.raises(ConfigError):
+        m.point_distance([[np.nan, 0.0]])
