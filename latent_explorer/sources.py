@@ -25,6 +25,7 @@ from latent_explorer.pair import CLASS_PATH
 from models.base import ModelConfig
 from models.checkpoint import WEIGHTS_FILE, CheckpointInfo, library_versions
 from models.data.base import ImageSet
+from models.data.stored import DATASET_FILE, stored_record, write_items
 from models.embeddings import NO_IMAGES, EmbeddingsConfig, EmbeddingsModel, EmbeddingsSource
 from models.errors import ConfigError, LatentExplorerError
 from models.external import ExternalConfig, ExternalModel, import_class
@@ -194,14 +195,17 @@ def _save_torch(
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(tmp) / WEIGHTS_FILE
         save_file(_state(encoder, decoder, kwargs), str(weights))
+        items = Path(tmp) / DATASET_FILE  # kept, so `latent-explorer index` can encode them again
+        write_items(data, items)
         info = CheckpointInfo(
             architecture=ExternalModel.name, args=external.to_dict(),
-            dataset={"spec": "python", "n_items": len(data), "image_size": config.image_shape[-1]},
+            dataset=stored_record(data),
             training={"imported": {"from": "latent_explorer.from_torch"}},
             versions=library_versions(), weights_sha256=sha256_file(weights),
         )  # fmt: skip
         workspace.mkdir(parents=True, exist_ok=True)
-        write_model(folder, info, {WEIGHTS_FILE: weights}, data, CPU, IndexParams())
+        files = {WEIGHTS_FILE: weights, DATASET_FILE: items}
+        write_model(folder, info, files, data, CPU, IndexParams())
     return folder
 
 

@@ -22,6 +22,8 @@ from models.checkpoint import CheckpointInfo
 from models.data import DatasetSpec
 from models.data.base import ImageSet
 from models.data.items import ItemColumns
+from models.data.stored import STORED_SPEC, read_items
+from models.errors import DatasetError
 from models.training import as_float, encode_all
 
 
@@ -113,6 +115,18 @@ def streams_folder(info: CheckpointInfo) -> bool:
     return spec.strip().lower().startswith("folder:")
 
 
-def dataset_for(info: CheckpointInfo) -> ImageSet:
-    """Reload the dataset a checkpoint was trained on, as its config records it."""
+def dataset_for(info: CheckpointInfo, folder: Path | None = None) -> ImageSet:
+    """Reload the dataset a checkpoint was trained on, as its config records it; a model
+    saved from Python keeps its items in its own ``folder`` (models/data/stored.py)."""
+    spec = info.dataset.get("spec")
+    if spec == STORED_SPEC:
+        if folder is None:
+            raise DatasetError("this model keeps its items in its own folder: give the folder")
+        return read_items(folder, info.dataset)
+    if spec == "python":  # saved before the items were kept with the model
+        raise DatasetError(
+            "this model was saved from Python (latent_explorer.from_torch) by a version that "
+            "did not keep its items, so there is nothing to index it from: save the entry "
+            "again (entry.save(workspace, overwrite=True))"
+        )
     return DatasetSpec.from_record(info.dataset).load()

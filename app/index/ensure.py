@@ -59,7 +59,7 @@ def ensure_index(
             folder, model, info, params, device, force=cached is None, progress=progress
         )
     else:
-        data = dataset_for(info) if data is None else data
+        data = dataset_for(info, folder) if data is None else data
         if cached is not None and cached.data_sha256 == data_hash(data):
             return cached, False
         index = build_index(model, info, data, params, device)

@@ -209,7 +209,7 @@ def ray_index(
         )
     _check_shards(options.shards)
     import_ray()  # before reading the dataset: say what to install at once
-    data = dataset_for(info)
+    data = dataset_for(info, folder)
     cached = None if force else cached_index(folder, info, params)
     if cached is not None and cached.data_sha256 == data_hash(data):
         return cached, False

@@ -66,6 +66,43 @@ def test_live_entry_is_stored_and_loads_back_the_same(
     assert ws.list() == []
 
 
+def test_a_stored_live_entry_keeps_its_items_so_index_can_encode_them_again(
+    tiny: tuple[lx.Entry, np.ndarray, np.ndarray],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from dataclasses import replace
+
+    from app.cli import main
+    from app.index.build import dataset_for
+    from app.index.store import load_index
+    from models.checkpoint import read_info
+    from models.errors import DatasetError
+
+    entry, x, _ = tiny
+    entry.save(tmp_path)
+    folder = tmp_path / "tiny"
+    info = read_info(folder)
+    assert info.dataset["spec"] == "stored" and (folder / info.dataset["file"]).is_file()
+    kept = dataset_for(info, folder)
+    assert kept.images.shape == (300, 1, 8, 8) and kept.labels is not None
+    saved = load_index(folder / "index")
+    np.testing.assert_array_equal(kept.images, saved.images)
+    np.testing.assert_array_equal(kept.labels, saved.labels)
+    caplog.set_level("INFO", logger="latent_explorer")
+    args = ["index", "--workspace", str(tmp_path), "--model", "tiny", "--trust-code",
+            "--no-progress", "--device", "cpu"]  # fmt: skip
+    assert main(args) == 0  # the kept items hash as the saved index's: nothing to do
+    assert "tiny: index is up to date (cached)" in caplog.text
+    assert main([*args, "--force"]) == 0  # encoded anew from the kept items
+    again = load_index(folder / "index")
+    np.testing.assert_allclose(again.latents, entry.latents, atol=1e-5)
+    # Saved before the items were kept: said, with what to do.
+    old = replace(info, dataset={"spec": "python", "n_items": 300, "image_size": 8})
+    with pytest.raises(DatasetError, match=r"did not keep its items.*entry.save"):
+        dataset_for(old, folder)
+
+
 def test_class_of_the_notebook_is_served_from_memory_only(tmp_path: Path) -> None:
     class Local(torch.nn.Module):  # defined here, not importable: cannot be stored
         def forward(self, x: torch.Tensor) -> torch.Tensor:
