@@ -11,13 +11,13 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app.config import Settings
 from app.index.store import LatentIndex, load_index
-from app.main import create_app
 from app.workspace import INDEX_DIR
 from models.base import LatentModel
 from models.registry import load_checkpoint
+from tests.api.helpers import serving
 from tests.compare_workspace import build_compare_workspace
+from tests.decoderless import add_embeddings
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +66,7 @@ def compare_root(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture(scope="session")
 def compare_client(compare_root: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(workspace=compare_root, device="cpu", threads=2))) as c:
+    with serving(compare_root) as c:
         yield c
 
 
@@ -74,8 +74,7 @@ def compare_client(compare_root: Path) -> Iterator[TestClient]:
 def shapes_client(shapes_workspace: Path) -> Iterator[TestClient]:
     """An app serving the session's shapes autoencoder (SHAPES_MODEL), for the views that must
     work on shapes as on digits; lifespan run once."""
-    settings = Settings(workspace=shapes_workspace, device="cpu", threads=2)
-    with TestClient(create_app(settings)) as client:
+    with serving(shapes_workspace) as client:
         yield client
 
 
@@ -85,3 +84,13 @@ def shapes_index(shapes_workspace: Path) -> LatentIndex:
     from tests.conftest import SHAPES_MODEL
 
     return load_index(shapes_workspace / SHAPES_MODEL / INDEX_DIR)
+
+
+@pytest.fixture(scope="session")
+def embeddings_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """An app serving precomputed embeddings ("emb", 300 items, no images): no decoder, no
+    reconstruction errors."""
+    root: Path = tmp_path_factory.mktemp("embeddings")
+    add_embeddings(root, "emb", 300, with_images=False)
+    with serving(root) as client:
+        yield client

@@ -1,16 +1,30 @@
-"""Assertions shared by the API tests."""
+"""Assertions and the in-process app shared by the API tests."""
 
 from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+from fastapi.testclient import TestClient
 from PIL import Image
 
+from app.config import Settings
+from app.main import create_app
+
 DATA_URL = "data:image/png;base64,"
+
+
+@contextmanager
+def serving(workspace: Path) -> Iterator[TestClient]:
+    """An in-process client of an app serving ``workspace`` on the CPU (lifespan run)."""
+    with TestClient(create_app(Settings(workspace=workspace, device="cpu", threads=2))) as client:
+        yield client
 
 
 def png_pixels(data: str | bytes, size: tuple[int, int] = (16, 16)) -> np.ndarray:

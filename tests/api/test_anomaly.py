@@ -17,13 +17,12 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 
-from app.config import Settings
 from app.index.store import LatentIndex, load_index
-from app.main import create_app
 from app.services.anomaly import require_anomaly, roc_curve
 from app.workspace import INDEX_DIR
 from models.errors import ConflictError
 from models.training import holdout_split
+from tests.api.helpers import serving
 from tests.conftest import ANOMALY_MODEL
 
 API = f"/api/models/{ANOMALY_MODEL}/anomaly"
@@ -31,8 +30,7 @@ API = f"/api/models/{ANOMALY_MODEL}/anomaly"
 
 @pytest.fixture(scope="module")
 def anomaly_client(anomaly_workspace: Path) -> Iterator[TestClient]:
-    settings = Settings(workspace=anomaly_workspace, device="cpu", threads=2)
-    with TestClient(create_app(settings)) as client:
+    with serving(anomaly_workspace) as client:
         yield client
 
 

@@ -27,6 +27,7 @@ from tests.api.helpers import (
     brute_force_neighbours,
     encode_file,
     png_pixels,
+    serving,
 )
 from tests.decoderless import (
     add_embeddings,
@@ -55,8 +56,7 @@ def workspace_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def nc(workspace_dir: Path) -> Iterator[TestClient]:
     """A client of an app serving the three decoder-less entries."""
-    settings = Settings(workspace=workspace_dir, device="cpu", threads=2)
-    with TestClient(create_app(settings)) as client:
+    with serving(workspace_dir) as client:
         yield client
 
 

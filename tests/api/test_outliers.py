@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
 from app.index.store import LatentIndex
-from app.main import create_app
 from app.services.outliers import worst_reconstructed
 from models.data.items import ItemColumns
 from tests.api.helpers import assert_error
-from tests.decoderless import add_embeddings
 
 
 def expected_order(errors: np.ndarray, n: int) -> np.ndarray:
@@ -85,15 +79,6 @@ def test_bad_n_is_a_422_naming_it(client: TestClient, api: str, bad: str) -> Non
 
 def test_unknown_model_is_a_404(client: TestClient) -> None:
     assert_error(client.get("/api/models/nope/outliers"), 404, "unknown_model")
-
-
-@pytest.fixture(scope="module")
-def embeddings_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """An app serving precomputed embeddings: no decoder, no reconstruction errors."""
-    root: Path = tmp_path_factory.mktemp("outliers")
-    add_embeddings(root, "emb", 300, with_images=False)
-    with TestClient(create_app(Settings(workspace=root, device="cpu", threads=2))) as client:
-        yield client
 
 
 def test_a_model_without_a_decoder_has_no_outliers(embeddings_client: TestClient) -> None:

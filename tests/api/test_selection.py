@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.config import Settings
 from app.index.store import LatentIndex, load_index
-from app.main import create_app
 from app.services.selection import MEDOID_EXACT, MEDOID_SEED, medoid_of
 from app.workspace import INDEX_DIR
 from models.data.items import ItemColumns
 from tests.api.helpers import assert_error
 from tests.conftest import SHAPES_MODEL
-from tests.decoderless import add_embeddings
 
 LEVELS = [0.05, 0.25, 0.5, 0.75, 0.95]
 
@@ -159,14 +155,6 @@ def test_shapes_selection_summarises_numeric_factors(
     scale = next(s for s in body["metadata"] if s["field"] == "scale")
     assert scale["min"] > np.median(index.metadata["scale"]) and scale["mean"] > scale["total_mean"]
     assert png_pixels(body["average_member"]).shape[:2] == (16, 16)
-
-
-@pytest.fixture(scope="module")
-def embeddings_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    root: Path = tmp_path_factory.mktemp("selection")
-    add_embeddings(root, "emb", 300, with_images=False)
-    with TestClient(create_app(Settings(workspace=root, device="cpu", threads=2))) as client:
-        yield client
 
 
 def test_without_a_decoder_there_is_no_image_and_no_error_distribution(

@@ -9,12 +9,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
 from app.index.store import LatentIndex, load_index
-from app.main import create_app
 from app.services.items import MAX_THUMBNAILS
 from app.workspace import INDEX_DIR
-from tests.api.helpers import DATA_URL, assert_error, png_pixels
+from tests.api.helpers import DATA_URL, assert_error, png_pixels, serving
 from tests.conftest import SHAPES_MODEL
 from tests.decoderless import add_embeddings
 
@@ -102,7 +100,6 @@ def test_shapes_thumbnails_are_its_images(
 def test_entries_without_images_refuse_with_no_images(tmp_path: Path) -> None:
     name = "bare-embeddings"
     add_embeddings(tmp_path, name, 300, with_images=False)
-    settings = Settings(workspace=tmp_path, device="cpu", threads=2)
-    with TestClient(create_app(settings)) as client:
+    with serving(tmp_path) as client:
         response = client.get(f"/api/models/{name}/thumbnails?ids=0,1")
         assert_error(response, 404, "no_images")

@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.main import create_app
 from app.services.embeddings import EmbeddingsImport, import_embeddings
 from models.embeddings import MAX_EMBEDDING_DIM, EmbeddingsSource
-from tests.api.helpers import assert_error, brute_force_neighbours
+from tests.api.helpers import assert_error, brute_force_neighbours, serving
 
 N = 40  # few rows, many dimensions: the index must not build a D x D matrix
 NAME = "wide"
@@ -31,7 +29,7 @@ def wide(tmp_path_factory: pytest.TempPathFactory, vectors: np.ndarray) -> Itera
     names = np.array([f"doc-{i}" for i in range(N)])
     source = EmbeddingsSource(vectors, names, labels=None, metadata={}, images=None)
     import_embeddings(EmbeddingsImport(source), workspace, NAME)
-    with TestClient(create_app(Settings(workspace=workspace, device="cpu", threads=2))) as client:
+    with serving(workspace) as client:
         yield client
 
 

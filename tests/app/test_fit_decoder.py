@@ -19,9 +19,7 @@ import torch
 from fastapi.testclient import TestClient
 
 from app.cli import main
-from app.config import Settings
 from app.index.store import load_index
-from app.main import create_app
 from app.services.training import TrainRequest, train_model
 from app.workspace import INDEX_DIR
 from models.errors import CheckpointError
@@ -29,7 +27,7 @@ from models.fitted_decoder import FITTED_DECODER_FILE
 from models.registry import load_checkpoint
 from models.simclr import SimCLR
 from models.training import TrainConfig, holdout_split
-from tests.api.helpers import png_pixels
+from tests.api.helpers import png_pixels, serving
 from tests.decoderless import add_embeddings
 
 SIMCLR = "simclr-tiny"
@@ -83,7 +81,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def fc(ws: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(workspace=ws, device="cpu", threads=2))) as client:
+    with serving(ws) as client:
         yield client
 
 

@@ -10,8 +10,10 @@ from PIL import Image
 # The plot area (inside the axes) in client pixels, as the browser benchmark measures it.
 from bench.browser_scripts import PLOT_BOX  # noqa: F401  (re-exported for the tests)
 
-# The map's data <-> pixel conversion is the page's own (window.latentExplorer.map).
-EMPTY_SPOT = """() => {
+# The opening of a script that looks for places on the map: `rect` (the map's box), its plot
+# area `l, t, w, h` and `pixels`, every point in view as a pixel offset inside the map, by the
+# page's own data <-> pixel conversion (window.latentExplorer.map).
+MAP_PIXELS = """
   const { loaded, map } = window.latentExplorer;
   const gd = document.getElementById("map");
   const rect = gd.getBoundingClientRect();
@@ -21,6 +23,12 @@ EMPTY_SPOT = """() => {
     const p = map.toPixel(loaded.points.x[i], loaded.points.y[i]);
     if (p) pixels.push(p);
   }
+"""
+
+EMPTY_SPOT = (
+    "() => {"
+    + MAP_PIXELS
+    + """
   // Between points: the spot whose nearest point is closest to 24 px away, and at least 14.
   let best = null;
   let bestScore = Infinity;
@@ -36,6 +44,7 @@ EMPTY_SPOT = """() => {
   }
   return best;
 }"""
+)
 
 ITEM_SPOT = """(id) => {
   const { loaded, map } = window.latentExplorer;

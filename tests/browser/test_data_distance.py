@@ -14,23 +14,17 @@ from app.index.neighbors import NeighborIndex
 from app.index.store import load_index
 from app.workspace import INDEX_DIR
 from tests.browser.conftest import Explorer
-from tests.browser.helpers import wait_for_title
+from tests.browser.helpers import MAP_PIXELS, wait_for_title
 
 # The densest spot (most points within 12 px) and the empty ones (at least 30 px from every
 # point, emptiest first), all at least 20 px inside the axes, in client pixels and map
 # coordinates. Empty spots are taken inside the points' convex hull (a point beyond them in each
 # of 36 directions): outside it the inverse map blends the nearest items' latents, so a click in
 # an empty corner decodes a place inside the data; inside it, the map interpolates across gaps.
-SPOTS = """() => {
-  const { loaded, map } = window.latentExplorer;
-  const gd = document.getElementById("map");
-  const rect = gd.getBoundingClientRect();
-  const { l, t, w, h } = gd._fullLayout._size;
-  const pixels = [];
-  for (let i = 0; i < loaded.points.count; i += 1) {
-    const p = map.toPixel(loaded.points.x[i], loaded.points.y[i]);
-    if (p) pixels.push(p);
-  }
+SPOTS = (
+    "() => {"
+    + MAP_PIXELS
+    + """
   const angles = Array.from({ length: 36 }, (_, k) => (k * Math.PI) / 18);
   const turns = angles.map((a) => [Math.cos(a), Math.sin(a)]);
   let dense = null;
@@ -56,6 +50,7 @@ SPOTS = """() => {
   empty.sort((a, b) => b.d - a.d);
   return { dense, empty, farthest };
 }"""
+)
 
 
 LABEL_CHANGED = """(before) => {
