@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 
+from app.index.anomaly import reference_ids
 from app.index.build import recorded_holdout
 from app.index.data_distance import knn_distance
 from app.services.loaded import LoadedModel
@@ -78,10 +79,10 @@ def require_anomaly(m: LoadedModel, score: Score) -> np.ndarray:
 def item_groups(m: LoadedModel) -> np.ndarray:
     """(N,) 0 for normal items trained on, 1 for held-out normal items, 2 for anomalous ones."""
     assert m.index.anomaly is not None and m.index.labels is not None
-    normal = np.isin(m.index.labels, m.index.anomaly.normal_classes)
-    groups = np.where(normal, 0, 2)
-    held = np.asarray(recorded_holdout(m.info) or [], dtype=np.int64)
-    groups[held[normal[held]]] = 1
+    classes = m.index.anomaly.normal_classes
+    groups = np.where(np.isin(m.index.labels, classes), 1, 2)
+    # the normal items trained on: the kNN score's own reference set
+    groups[reference_ids(m.index.labels, classes, recorded_holdout(m.info))] = 0
     return groups
 
 
